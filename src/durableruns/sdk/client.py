@@ -1,0 +1,82 @@
+"""The SDK's HTTP client and its configuration.
+
+Configured by :func:`configure` or by ``DURABLERUNS_API_URL`` /
+``DURABLERUNS_SECRET_KEY`` (Trigger.dev's ``TRIGGER_API_URL`` / ``TRIGGER_SECRET_KEY``
+work too). Errors come back as :class:`~durableruns.errors.ApiError` subclasses chosen
+by HTTP status.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from durableruns.errors import ApiError, DurableRunsError
+
+DEFAULT_BASE_URL = "http://127.0.0.1:3030"
+
+
+@dataclass
+class _Config:
+    base_url: str | None = None
+    secret_key: str | None = None
+    transport: httpx.AsyncBaseTransport | None = None
+
+
+_config = _Config()
+
+
+def configure(
+    *,
+    base_url: str | None = None,
+    secret_key: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> None:
+    """Point the SDK at a facade. ``transport`` lets tests drive an app in-process."""
+    _config.base_url = base_url
+    _config.secret_key = secret_key
+    _config.transport = transport
+
+
+def _base_url() -> str:
+    return (
+        _config.base_url
+        or os.environ.get("DURABLERUNS_API_URL")
+        or os.environ.get("TRIGGER_API_URL")
+        or DEFAULT_BASE_URL
+    ).rstrip("/")
+
+
+def _secret_key() -> str:
+    key = (
+        _config.secret_key
+        or os.environ.get("DURABLERUNS_SECRET_KEY")
+        or os.environ.get("TRIGGER_SECRET_KEY")
+    )
+    if not key:
+        raise DurableRunsError(
+            "No secret key: call durableruns.sdk.configure(secret_key=…) "
+            "or set DURABLERUNS_SECRET_KEY"
+        )
+    return key
+
+
+async def request(method: str, path: str, *, json: Any = None) -> httpx.Response:
+    """Send one request to the facade; raises ApiError on a non-2xx answer."""
+    async with httpx.AsyncClient(
+        base_url=_base_url(),
+        headers={"Authorization": f"Bearer {_secret_key()}"},
+        transport=_config.transport,
+        timeout=30.0,
+    ) as client:
+        response = await client.request(method, path, json=json)
+    if response.is_success:
+        return response
+    try:
+        message = str(response.json().get("error", response.text))
+    except ValueError:
+        message = response.text or response.reason_phrase
+    raise ApiError.for_status(response.status_code, message)

@@ -1,0 +1,186 @@
+"""Task definitions: the ``@task`` decorator, the :class:`Task` it makes, and the
+:class:`TaskRegistry` a worker serves.
+
+A task is a plain async or sync function taking a payload (a pydantic model or plain
+JSON) and, optionally, a :class:`~durableruns.context.TaskContext`. Decorating it does
+not register it anywhere global: a worker collects the tasks of the modules it is told
+to load (:meth:`TaskRegistry.from_modules`), so tests can build registries freely.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+import typing
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from durableruns.errors import DuplicateTaskError, TaskDefinitionError
+from durableruns.models import RetryOptions
+
+if TYPE_CHECKING:
+    from durableruns.sdk.handles import RunHandle
+
+P = TypeVar("P")
+O = TypeVar("O")
+
+TASK_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
+"""Kebab-case ids like ``hello-world``; also letters, digits, ``_ . :``."""
+
+TaskFunction = Callable[..., Awaitable[Any]] | Callable[..., Any]
+
+
+@dataclass(frozen=True, eq=False)
+class Task(Generic[P, O]):
+    """A task: its id, its function and its options. Made by :func:`task`."""
+
+    id: str
+    fn: TaskFunction
+    retry: RetryOptions
+    max_duration: float | None
+    payload_model: type[BaseModel] | None
+    output_model: type[BaseModel] | None
+    wants_context: bool
+
+    @property
+    def is_async(self) -> bool:
+        """Whether the function is a coroutine function (else it runs in a thread)."""
+        return inspect.iscoroutinefunction(self.fn)
+
+    @property
+    def qualified_name(self) -> str:
+        """``module.function``, for error messages."""
+        return f"{self.fn.__module__}.{self.fn.__qualname__}"
+
+    async def trigger(self, payload: P, **options: Any) -> RunHandle:
+        """Trigger a run of this task through the facade; returns its handle.
+
+        Options are Trigger.dev's trigger options in snake_case (``tags``,
+        ``max_attempts``, ``metadata`` …).
+        """
+        # Imported here so the core stays free of the SDK (dependency direction).
+        from durableruns.sdk import tasks as sdk_tasks
+
+        return await sdk_tasks.trigger(self, payload, **options)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the function directly (tests, scripts): no run is created."""
+        return self.fn(*args, **kwargs)
+
+
+def task(
+    id: str,
+    *,
+    retry: RetryOptions | dict[str, Any] | None = None,
+    max_duration: float | None = None,
+) -> Callable[[TaskFunction], Task[Any, Any]]:
+    """Define a task.
+
+    Args:
+        id: The task's id, e.g. ``"hello-world"``; unique within a worker.
+        retry: Retry policy (``max_attempts``, ``factor``, ``min_timeout_ms``,
+            ``max_timeout_ms``, ``randomize``); Trigger.dev's defaults otherwise.
+        max_duration: Seconds an attempt may run before the run ends TIMED_OUT.
+
+    Example::
+
+        @task(id="hello-world", retry={"max_attempts": 3})
+        async def hello_world(payload: Hello, ctx: TaskContext) -> Greeting:
+            return Greeting(message=f"Hello, {payload.name}!")
+    """
+    if not TASK_ID_PATTERN.match(id):
+        raise TaskDefinitionError(
+            f"Invalid task id {id!r}: use 1-128 letters, digits, '-', '_', '.' or ':'"
+        )
+    if max_duration is not None and max_duration <= 0:
+        raise TaskDefinitionError(f"Task {id!r}: max_duration must be positive seconds")
+    retry_options = retry if isinstance(retry, RetryOptions) else RetryOptions(**(retry or {}))
+
+    def decorate(fn: TaskFunction) -> Task[Any, Any]:
+        params = list(inspect.signature(fn).parameters.values())
+        if not 1 <= len(params) <= 2:
+            raise TaskDefinitionError(
+                f"Task {id!r}: the function must take (payload) or (payload, ctx), "
+                f"not {len(params)} parameters"
+            )
+        hints = typing.get_type_hints(fn)
+        return Task(
+            id=id,
+            fn=fn,
+            retry=retry_options,
+            max_duration=max_duration,
+            payload_model=_model_or_none(hints.get(params[0].name)),
+            output_model=_model_or_none(hints.get("return")),
+            wants_context=len(params) == 2,
+        )
+
+    return decorate
+
+
+def _model_or_none(annotation: object) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+class TaskRegistry:
+    """The tasks a worker serves, by id. Two different tasks with one id are refused."""
+
+    def __init__(self, tasks: Iterable[Task[Any, Any]] = ()) -> None:
+        self._tasks: dict[str, Task[Any, Any]] = {}
+        for t in tasks:
+            self.add(t)
+
+    def add(self, new: Task[Any, Any]) -> None:
+        """Register ``new``; the same Task object twice is fine, another one is not."""
+        existing = self._tasks.get(new.id)
+        if existing is not None and existing is not new:
+            raise DuplicateTaskError(
+                f"Task id {new.id!r} is defined twice: by {existing.qualified_name} "
+                f"and by {new.qualified_name}"
+            )
+        self._tasks[new.id] = new
+
+    def get(self, task_id: str) -> Task[Any, Any] | None:
+        """The task with this id, or None."""
+        return self._tasks.get(task_id)
+
+    def __iter__(self) -> Iterator[Task[Any, Any]]:
+        return iter(self._tasks.values())
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    @property
+    def ids(self) -> list[str]:
+        """Sorted task ids."""
+        return sorted(self._tasks)
+
+    @classmethod
+    def from_modules(cls, names: Sequence[str]) -> TaskRegistry:
+        """Import modules (packages with all their submodules) and collect their tasks."""
+        registry = cls()
+        for name in names:
+            for module in _import_tree(name):
+                for value in vars(module).values():
+                    if isinstance(value, Task):
+                        registry.add(value)
+        return registry
+
+
+def _import_tree(name: str) -> list[ModuleType]:
+    try:
+        root = importlib.import_module(name)
+    except ImportError as exc:
+        raise TaskDefinitionError(f"Cannot import task module {name!r}: {exc}") from exc
+    modules = [root]
+    if hasattr(root, "__path__"):
+        for info in pkgutil.walk_packages(root.__path__, prefix=f"{name}."):
+            modules.append(importlib.import_module(info.name))
+    return modules

