@@ -4,6 +4,7 @@ example tasks, and the facade driven in-process; plus the one exit-crash treatme
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -101,23 +102,49 @@ def new_settings(**overrides: Any) -> Settings:
     )
 
 
+@contextlib.asynccontextmanager
+async def open_stack(
+    client: Client,
+    registry: TaskRegistry,
+    *,
+    with_worker: bool = True,
+    version: str = "20261128.1",
+) -> AsyncIterator[Stack]:
+    """A facade (in-process, also wired into the SDK) and, optionally, a worker serving
+    ``registry``, on a fresh task-queue prefix so stacks never see each other's runs."""
+    settings = new_settings()
+    async with contextlib.AsyncExitStack() as resources:
+        if with_worker:
+            await resources.enter_async_context(
+                running_worker(
+                    client, registry, task_queue_prefix=settings.task_queue_prefix, version=version
+                )
+            )
+        transport = httpx.ASGITransport(app=create_app(settings, client=client))
+        http = await resources.enter_async_context(
+            httpx.AsyncClient(
+                transport=transport,
+                base_url=settings.api_url,
+                headers={"Authorization": f"Bearer {SECRET_KEY}"},
+            )
+        )
+        sdk.configure(base_url=settings.api_url, secret_key=SECRET_KEY, transport=transport)
+        yield Stack(settings=settings, client=client, http=http, registry=registry)
+
+
 @pytest.fixture(scope="session")
 async def stack(client: Client) -> AsyncIterator[Stack]:
     """The example tasks served by one worker, and the facade in-process."""
-    settings = new_settings()
-    registry = TaskRegistry.from_modules(EXAMPLE_MODULES)
-    async with running_worker(
-        client, registry, task_queue_prefix=settings.task_queue_prefix, version="20261128.1"
-    ):
-        app = create_app(settings, client=client)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url=settings.api_url,
-            headers={"Authorization": f"Bearer {SECRET_KEY}"},
-        ) as http:
-            sdk.configure(base_url=settings.api_url, secret_key=SECRET_KEY, transport=transport)
-            yield Stack(settings=settings, client=client, http=http, registry=registry)
+    async with open_stack(client, TaskRegistry.from_modules(EXAMPLE_MODULES)) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def sdk_stack(stack: Stack) -> Stack:
+    """The session stack, with the SDK pointed at it (other tests may repoint it)."""
+    transport = stack.http._transport
+    sdk.configure(base_url=stack.settings.api_url, secret_key=SECRET_KEY, transport=transport)  # type: ignore[arg-type]
+    return stack
 
 
 async def eventually(

@@ -24,7 +24,9 @@ async def test_sleepy_is_queued_then_executing_then_completed(stack: Stack) -> N
     run_id = await stack.trigger("sleepy", {"seconds": 1.5})
     first = await stack.retrieve(run_id)
     assert first["status"] in ("QUEUED", "EXECUTING")
-    executing = await eventually(lambda: stack.retrieve(run_id), lambda r: r["status"] == "EXECUTING")
+    executing = await eventually(
+        lambda: stack.retrieve(run_id), lambda r: r["status"] == "EXECUTING"
+    )
     assert executing["isExecuting"] and not executing["isCompleted"]
     assert "output" not in executing and "finishedAt" not in executing
     done = await stack.wait_final(run_id)

@@ -47,7 +47,21 @@ _EXPORTS = {
     "tasks": "durableruns.sdk",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AbortTaskRunError",
+    "DurableRunsError",
+    "RetryOptions",
+    "Run",
+    "RunHandle",
+    "RunStatus",
+    "Task",
+    "TaskContext",
+    "TaskRegistry",
+    "configure",
+    "runs",
+    "task",
+    "tasks",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -9,6 +9,7 @@ so a success stays 0 and a failure stays non-zero.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -19,8 +20,6 @@ def exit_process(status: int) -> NoReturn:
     """Flush output and logs, then leave at once with ``status``."""
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):
-            pass
     os._exit(status)

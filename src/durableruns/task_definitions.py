@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from durableruns.sdk.handles import RunHandle
 
 P = TypeVar("P")
-O = TypeVar("O")
+O = TypeVar("O")  # noqa: E741 - P(ayload), O(utput), as in Trigger.dev
 
 TASK_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
 """Kebab-case ids like ``hello-world``; also letters, digits, ``_ . :``."""

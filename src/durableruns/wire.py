@@ -18,7 +18,7 @@ from durableruns.models import RunRecord
 from durableruns.status import AttemptStatus, RunStatus
 
 P = TypeVar("P")
-O = TypeVar("O")
+O = TypeVar("O")  # noqa: E741 - P(ayload), O(utput), as in Trigger.dev
 
 MAX_TAGS = 10
 MAX_TAG_LENGTH = 128
@@ -138,9 +138,9 @@ class Run(WireModel, Generic[P, O]):
     duration_ms: int = 0
     metadata: dict[str, Any] | None = None
     depth: int = 0
-    trigger_function: Literal["trigger", "triggerAndWait", "batchTrigger", "batchTriggerAndWait"] = (
-        "trigger"
-    )
+    trigger_function: Literal[
+        "trigger", "triggerAndWait", "batchTrigger", "batchTriggerAndWait"
+    ] = "trigger"
     batch_id: str | None = None
     payload: P | None = None
     output: O | None = None

@@ -61,11 +61,17 @@ class AttemptActivity:
                 RetryOptions(),
             )
         started_at = datetime.now(UTC)
-        await activity.client().get_workflow_handle(input.run_id).signal(
-            RunWorkflow.attempt_started,
-            AttemptStarted(
-                attempt_number=input.attempt_number, started_at=started_at, version=self._version
-            ),
+        await (
+            activity.client()
+            .get_workflow_handle(input.run_id)
+            .signal(
+                RunWorkflow.attempt_started,
+                AttemptStarted(
+                    attempt_number=input.attempt_number,
+                    started_at=started_at,
+                    version=self._version,
+                ),
+            )
         )
         ctx = TaskContext(
             task=TaskInfo(id=task.id),
@@ -91,7 +97,11 @@ class AttemptActivity:
 async def _run_task_code(task: Task[Any, Any], input: AttemptInput, ctx: TaskContext) -> Any:
     """Call the task's function under its max duration, classifying any failure."""
     try:
-        payload = task.payload_model.model_validate(input.payload) if task.payload_model else input.payload
+        payload = (
+            task.payload_model.model_validate(input.payload)
+            if task.payload_model
+            else input.payload
+        )
     except ValidationError as exc:
         raise _failure(
             AttemptStatus.FAILED, _run_error(exc, name="PayloadValidationError"), task.retry, False

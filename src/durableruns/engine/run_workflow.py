@@ -67,7 +67,9 @@ class RunWorkflow:
                 delay_ms = failure.retry.delay_ms(number, workflow.random().random())
                 await workflow.sleep(timedelta(milliseconds=delay_ms))
         except asyncio.CancelledError:
-            self._finish(RunStatus.CANCELED, error=RunError(name="Canceled", message="Run canceled"))
+            self._finish(
+                RunStatus.CANCELED, error=RunError(name="Canceled", message="Run canceled")
+            )
         return run
 
     @workflow.query

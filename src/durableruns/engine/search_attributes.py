@@ -7,6 +7,8 @@ TriggerTaskId = 'hello-world'``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
 
 TRIGGER_STATUS = SearchAttributeKey.for_keyword("TriggerStatus")
@@ -20,7 +22,7 @@ TRIGGER_IDEMPOTENCY_KEY = SearchAttributeKey.for_keyword("TriggerIdempotencyKey"
 TRIGGER_QUEUE = SearchAttributeKey.for_keyword("TriggerQueue")
 TRIGGER_IS_TEST = SearchAttributeKey.for_bool("TriggerIsTest")
 
-ALL: tuple[SearchAttributeKey[object], ...] = (  # type: ignore[assignment]
+ALL: tuple[SearchAttributeKey[Any], ...] = (
     TRIGGER_STATUS,
     TRIGGER_TASK_ID,
     TRIGGER_TAGS,
@@ -43,7 +45,7 @@ def dev_server_flags() -> list[str]:
     return flags
 
 
-def type_name(key: SearchAttributeKey[object]) -> str:
+def type_name(key: SearchAttributeKey[Any]) -> str:
     """The CLI's name of a key's type: Keyword, KeywordList, Bool …"""
     return {
         "KEYWORD": "Keyword",

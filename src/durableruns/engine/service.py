@@ -101,9 +101,7 @@ class RunService:
             return await handle.result()
         if description.status is WorkflowExecutionStatus.RUNNING:
             try:
-                return await handle.query(
-                    RunWorkflow.get, result_type=RunRecord, rpc_timeout=QUERY_TIMEOUT
-                )
+                return await handle.query(RunWorkflow.get, rpc_timeout=QUERY_TIMEOUT)
             except (RPCError, WorkflowQueryFailedError):
                 pass  # no worker to answer: rebuild from history below
         return await self._rebuild(handle, description)

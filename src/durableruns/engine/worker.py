@@ -30,9 +30,7 @@ def build_workers(
 ) -> list[Worker]:
     """One Temporal worker for run workflows and one per served task."""
     attempts = AttemptActivity(registry, version)
-    workers = [
-        Worker(client, task_queue=runs_queue(task_queue_prefix), workflows=[RunWorkflow])
-    ]
+    workers = [Worker(client, task_queue=runs_queue(task_queue_prefix), workflows=[RunWorkflow])]
     for task in registry:
         workers.append(
             Worker(

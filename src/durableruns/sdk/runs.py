@@ -21,7 +21,7 @@ async def retrieve(run: RunHandle | str, *, task: Task[Any, Any] | None = None) 
     response = await request("GET", f"/api/v3/runs/{run_id}")
     model: type[Run[Any, Any]] = Run[Any, Any]
     if task is not None:
-        model = Run[task.payload_model or Any, task.output_model or Any]  # type: ignore[misc]
+        model = Run[task.payload_model or Any, task.output_model or Any]  # type: ignore[misc,assignment]
     data = response.json()
     if task is not None and task.output_model is not None and data.get("status") != "COMPLETED":
         data.pop("output", None)
