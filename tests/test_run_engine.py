@@ -91,9 +91,9 @@ async def test_each_attempt_is_one_activity_execution_in_the_run_workflow(stack:
     scheduled = [
         e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     ]
-    timers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED]
+    fired = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED]
     assert len(scheduled) == 3
-    assert len(timers) == 2, "one durable backoff timer between attempts"
+    assert len(fired) == 2, "one durable backoff timer between attempts"
     assert {e.activity_task_scheduled_event_attributes.activity_type.name for e in scheduled} == {
         "durableruns.attempt"
     }

@@ -4,6 +4,10 @@
     ├── TaskDefinitionError        a task is defined wrongly (bad id, bad signature)
     │   └── DuplicateTaskError     two tasks share an id
     ├── AbortTaskRunError          raised by task code: fail the run now, no retry
+    ├── InvalidInputError          a value given to trigger/replay/… is unusable (names the field)
+    │   └── MetadataTooLargeError  run metadata over its size limit
+    ├── OutsideTaskError           a helper that only works inside task code was called outside
+    ├── ChildRunFailedError        ``result.unwrap()`` on a child run that did not complete
     └── ApiError                   the facade answered with an error (SDK side)
         ├── BadRequestError        400
         ├── AuthenticationError    401
@@ -37,6 +41,33 @@ class AbortTaskRunError(DurableRunsError):
         if not payload.user_id:
             raise AbortTaskRunError("user_id is required")
     """
+
+
+class InvalidInputError(DurableRunsError):
+    """A value given by the caller cannot be used; ``field`` names it (HTTP 400)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class MetadataTooLargeError(InvalidInputError):
+    """Run metadata would exceed its size limit."""
+
+
+class OutsideTaskError(DurableRunsError):
+    """``trigger_and_wait``, ``wait.for_`` … were called outside a task's code."""
+
+
+class ChildRunFailedError(DurableRunsError):
+    """A child run did not complete; raised by ``TaskRunResult.unwrap()``."""
+
+    def __init__(self, run_id: str, task_id: str, status: str, message: str) -> None:
+        super().__init__(f"Child run {run_id} of task {task_id!r} ended {status}: {message}")
+        self.run_id = run_id
+        self.task_id = task_id
+        self.status = status
 
 
 class ApiError(DurableRunsError):

@@ -6,6 +6,7 @@ lowercase Crockford base32, like a ULID), so sorting ids sorts runs by creation.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import time
@@ -35,3 +36,31 @@ def new_run_id() -> str:
 def is_run_id(value: str) -> bool:
     """Whether ``value`` has the shape of a run id we mint."""
     return bool(RUN_ID_PATTERN.match(value))
+
+
+def derived_run_id(*parts: str) -> str:
+    """A run id that is a pure function of ``parts``: the same parts, the same id.
+
+    Used where uniqueness must come from Temporal's workflow-id uniqueness:
+    idempotency keys, batch items, and children keyed by their call position.
+    """
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return "run_" + _encode(int.from_bytes(digest[:17], "big") >> 6, 26)
+
+
+BATCH_ID_PATTERN = re.compile(r"^batch_[0-9a-hjkmnp-tv-z]{26}$")
+
+
+def new_batch_id() -> str:
+    """A fresh, time-ordered batch id ``batch_…``."""
+    return "batch_" + _ulid()
+
+
+def derived_batch_id(*parts: str) -> str:
+    """A batch id that is a pure function of ``parts`` (idempotent batch creation)."""
+    return "batch_" + derived_run_id(*parts).removeprefix("run_")
+
+
+def is_batch_id(value: str) -> bool:
+    """Whether ``value`` has the shape of a batch id we mint."""
+    return bool(BATCH_ID_PATTERN.match(value))

@@ -55,11 +55,32 @@ class RunOptions(Frozen):
 
     tags: tuple[str, ...] = ()
     metadata: dict[str, Any] | None = None
+    """The metadata the run starts with (the task may change it while it runs)."""
     max_attempts: int | None = None
     """Overrides the task's ``retry.max_attempts`` for this run."""
     max_duration_s: float | None = None
     """Overrides the task's ``max_duration`` for this run."""
     is_test: bool = False
+    delay_until: datetime | None = None
+    """The run stays DELAYED until then (reschedule moves it)."""
+    ttl_s: float | None = None
+    """The run EXPIREs if no attempt starts within this many seconds of being QUEUED."""
+    idempotency_key: str | None = None
+    """The user's idempotency key, as given (shown on retrieve and list)."""
+    idempotency_key_hash: str | None = None
+    idempotency_key_expires_at: datetime | None = None
+    batch_id: str | None = None
+    parent_run_id: str | None = None
+    root_run_id: str | None = None
+    depth: int = 0
+    trigger_function: str = "trigger"
+    """How the run was made: trigger, triggerAndWait, batchTrigger, batchTriggerAndWait."""
+    replayed_from: str | None = None
+    """The run this one replays, if it is a replay."""
+    queue: str | None = None
+    concurrency_key: str | None = None
+    priority_s: float = 0
+    lock_to_version: str | None = None
 
 
 class RunInput(Frozen):
@@ -70,8 +91,8 @@ class RunInput(Frozen):
     payload: Any = None
     options: RunOptions = RunOptions()
     created_at: datetime
-    task_queue: str
-    """Where this run's attempts are dispatched: the task's own queue."""
+    task_queue_prefix: str
+    """Prefix of the Temporal task queues; attempts go to ``<prefix>:task/<task id>``."""
 
 
 class AttemptInput(Frozen):
@@ -84,14 +105,63 @@ class AttemptInput(Frozen):
     payload: Any = None
     options: RunOptions
     run_created_at: datetime
+    metadata: dict[str, Any] | None = None
+    """The run's metadata as the attempt starts (it may have changed since trigger)."""
 
 
 class AttemptStarted(Frozen):
-    """Sent by an attempt to its run workflow once the task's code is about to run."""
+    """Sent by an attempt to its run workflow just before the task's code runs; the
+    workflow may refuse (the run expired or was canceled meanwhile)."""
 
     attempt_number: int
     started_at: datetime
     version: str
+
+
+class ChildRunSpec(Frozen):
+    """One child run asked for by ``trigger_and_wait`` / ``batch_trigger_and_wait``."""
+
+    task_id: str
+    payload: Any = None
+    options: RunOptions = RunOptions()
+
+
+class ChildRunsRequest(Frozen):
+    """From task code to its run workflow: start these children and wait for them all.
+
+    ``position`` is the call's index within the attempt: a retried attempt making the
+    same call gets the same children (and their results) instead of new ones.
+    """
+
+    position: int
+    items: tuple[ChildRunSpec, ...]
+    batch: bool = False
+
+
+class ChildRunResult(Frozen):
+    """How a waited-for child run ended."""
+
+    run_id: str
+    task_id: str
+    status: RunStatus
+    output: Any = None
+    error: RunError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the child COMPLETED."""
+        return self.status is RunStatus.COMPLETED
+
+
+class WaitRequest(Frozen):
+    """From task code to its run workflow: a durable timer until ``until``.
+
+    The first request at a ``position`` fixes the target time; a retried attempt
+    reaching the same wait resumes the same timer.
+    """
+
+    position: int
+    until: datetime
 
 
 class AttemptOutput(Frozen):
@@ -136,7 +206,11 @@ class RunRecord(BaseModel):
     error: RunError | None = None
     options: RunOptions = RunOptions()
     attempts: list[AttemptRecord] = []
+    metadata: dict[str, Any] | None = None
     version: str | None = None
+    child_run_ids: list[str] = []
+    delayed_until: datetime | None = None
+    expired_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None = None
@@ -144,12 +218,15 @@ class RunRecord(BaseModel):
 
     @classmethod
     def from_input(cls, run: RunInput) -> RunRecord:
-        """A freshly triggered run, QUEUED."""
+        """A freshly triggered run: DELAYED if it has a delay, else QUEUED."""
         return cls(
             id=run.run_id,
+            status=RunStatus.DELAYED if run.options.delay_until else RunStatus.QUEUED,
             task_id=run.task_id,
             payload=run.payload,
             options=run.options,
+            metadata=run.options.metadata,
+            delayed_until=run.options.delay_until,
             created_at=run.created_at,
             updated_at=run.created_at,
         )
@@ -162,3 +239,31 @@ class RunRecord(BaseModel):
             if attempt.started_at and attempt.finished_at:
                 total += (attempt.finished_at - attempt.started_at).total_seconds()
         return round(total * 1000)
+
+
+class BatchInput(Frozen):
+    """What a batch record starts from (``POST /api/v3/batches``)."""
+
+    batch_id: str
+    run_count: int
+    task_identifiers: tuple[str, ...] = ()
+    created_at: datetime
+    idempotency_key: str | None = None
+
+
+class BatchRecord(BaseModel):
+    """A batch: how many runs it will have, which exist so far (by item index)."""
+
+    id: str
+    run_count: int
+    task_identifiers: list[str] = []
+    run_ids: dict[int, str] = {}
+    created_at: datetime
+    updated_at: datetime
+    sealed_at: datetime | None = None
+    idempotency_key: str | None = None
+
+    @property
+    def sealed(self) -> bool:
+        """Whether every item has arrived (and its run exists)."""
+        return len(self.run_ids) >= self.run_count

@@ -10,20 +10,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from durableruns.errors import DurableRunsError
+from durableruns.errors import InvalidInputError
 
 SUPERJSON = "application/super+json"
 JSON = "application/json"
 TEXT = "text/plain"
 
 
-class PacketError(DurableRunsError):
+class PacketError(InvalidInputError):
     """A payload packet that cannot be decoded; names the field at fault."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 def decode_packet(data: Any, packet_type: str | None, *, field: str = "payload") -> Any:

@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_KEY_FILE = "dev-secret-key"
+DEV_DEFAULT_TTL_S = 600.0
+"""Runs in the dev environment expire after 10 minutes queued, as in Trigger.dev."""
 
 
 class Settings(BaseSettings):
@@ -38,6 +40,11 @@ class Settings(BaseSettings):
     temporal_ui_url: str = "http://127.0.0.1:8233"
     version: str | None = None
     """Version a worker serves; defaults to today's date, e.g. ``20261128.1``."""
+
+    @property
+    def default_ttl_s(self) -> float | None:
+        """The environment's TTL for runs triggered without one: 10 minutes in dev."""
+        return DEV_DEFAULT_TTL_S if self.environment == "dev" else None
 
     def dev_secret_key(self) -> str:
         """The configured key, else the dev key kept in ``state_dir`` (made on first use)."""

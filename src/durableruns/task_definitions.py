@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from durableruns.errors import DuplicateTaskError, TaskDefinitionError
+from durableruns.in_task import as_batch_item, wait_for_runs
 from durableruns.models import RetryOptions
+from durableruns.results import TaskRunResult
 
 if TYPE_CHECKING:
     from durableruns.sdk.handles import RunHandle
@@ -59,15 +61,52 @@ class Task(Generic[P, O]):
         return f"{self.fn.__module__}.{self.fn.__qualname__}"
 
     async def trigger(self, payload: P, **options: Any) -> RunHandle:
-        """Trigger a run of this task through the facade; returns its handle.
+        """Trigger a run of this task; returns its handle.
 
-        Options are Trigger.dev's trigger options in snake_case (``tags``,
-        ``max_attempts``, ``metadata`` …).
+        Outside task code this goes through the facade (the SDK); inside task code it
+        goes through the running attempt and records this run as the parent. Options
+        are Trigger.dev's trigger options in snake_case (``tags``, ``delay``, ``ttl``,
+        ``idempotency_key``, ``max_attempts``, ``metadata`` …).
         """
         # Imported here so the core stays free of the SDK (dependency direction).
         from durableruns.sdk import tasks as sdk_tasks
 
         return await sdk_tasks.trigger(self, payload, **options)
+
+    async def trigger_and_wait(self, payload: P, **options: Any) -> TaskRunResult[O]:
+        """From task code: run this task as a child and wait for its result.
+
+        Example::
+
+            result = await resize.trigger_and_wait(Image(url=url))
+            if result.ok:
+                print(result.output)
+        """
+        [result] = await wait_for_runs(
+            [(self.id, payload, options)],
+            batch=False,
+            output_models={self.id: self.output_model},
+            what=f"{self.id}.trigger_and_wait()",
+        )
+        return result
+
+    async def batch_trigger_and_wait(self, items: Sequence[Any]) -> list[TaskRunResult[O]]:
+        """From task code: one child run per item (payloads or BatchItems), in parallel;
+        one result per item, in item order."""
+        batch = [as_batch_item(i) for i in items]
+        return await wait_for_runs(
+            [(self.id, b.payload, b.options) for b in batch],
+            batch=True,
+            output_models={self.id: self.output_model},
+            what=f"{self.id}.batch_trigger_and_wait()",
+        )
+
+    async def batch_trigger(self, items: Sequence[Any]) -> Any:
+        """Trigger one run per item (payloads or BatchItems) through the facade; returns
+        the batch handle (``id`` ``batch_…`` and the run ids in item order)."""
+        from durableruns.sdk import batch as sdk_batch
+
+        return await sdk_batch.trigger(self, items)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the function directly (tests, scripts): no run is created."""

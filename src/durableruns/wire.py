@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from durableruns import status as st
+from durableruns.durations import format_duration
 from durableruns.models import RunRecord
 from durableruns.status import AttemptStatus, RunStatus
 
@@ -34,6 +35,19 @@ class WireModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+class IdempotencyKeyOptions(WireModel):
+    """The user's key (before hashing) and its scope, as the official client sends them."""
+
+    key: str
+    scope: Literal["run", "attempt", "global"] = "run"
+
+
+class QueueOption(WireModel):
+    """``{"name": …}``: run on this queue instead of the task's own."""
+
+    name: str = Field(min_length=1, max_length=128)
+
+
 class TriggerOptions(WireModel):
     """``options`` of a trigger request. Unknown options are accepted and ignored."""
 
@@ -45,6 +59,19 @@ class TriggerOptions(WireModel):
     max_attempts: int | None = Field(default=None, ge=1, le=100)
     max_duration: float | None = Field(default=None, gt=0)
     test: bool | None = None
+    delay: str | datetime | None = None
+    """A duration (``"30s"``, ``"1h30m"``) or an ISO date."""
+    ttl: str | int | float | None = None
+    """A duration or seconds; 0 disables the environment's default TTL."""
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=2048)
+    idempotency_key_ttl: str | None = Field(
+        default=None, alias="idempotencyKeyTTL", pattern=r"^\d+[smhd]$"
+    )
+    idempotency_key_options: IdempotencyKeyOptions | None = None
+    queue: QueueOption | None = None
+    concurrency_key: str | None = None
+    priority: float | None = Field(default=None, ge=0)
+    lock_to_version: str | None = None
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -69,6 +96,24 @@ class TriggerTaskRequest(WireModel):
 
     payload: Any = None
     options: TriggerOptions = TriggerOptions()
+
+
+class ReplayRunRequest(TriggerOptions):
+    """Body of ``POST /api/v1/runs/{id}/replay``: overrides of the source run."""
+
+    payload: Any = None
+
+
+class RescheduleRunRequest(WireModel):
+    """Body of ``POST /api/v1/runs/{id}/reschedule``."""
+
+    delay: str | datetime
+
+
+class MetadataBody(WireModel):
+    """Body and answer of ``/api/v1/runs/{id}/metadata``."""
+
+    metadata: dict[str, Any]
 
 
 class TriggerTaskResponse(WireModel):
@@ -148,6 +193,8 @@ class Run(WireModel, Generic[P, O]):
     related_runs: RelatedRuns = RelatedRuns()
     attempt_count: int = 0
     attempts: list[Attempt] = []
+    replayed_from: str | None = None
+    """durableruns extension: the run this one replays."""
 
     @property
     def is_canceled(self) -> bool:
@@ -177,7 +224,15 @@ class Run(WireModel, Generic[P, O]):
             finished_at=run.finished_at,
             tags=sorted(run.options.tags),
             duration_ms=run.duration_ms,
-            metadata=run.options.metadata,
+            metadata=run.metadata,
+            idempotency_key=run.options.idempotency_key,
+            delayed_until=run.delayed_until,
+            expired_at=run.expired_at,
+            ttl=format_duration(run.options.ttl_s) if run.options.ttl_s else None,
+            depth=run.options.depth,
+            trigger_function=run.options.trigger_function,
+            batch_id=run.options.batch_id,
+            replayed_from=run.options.replayed_from,
             payload=run.payload,
             output=run.output if status is RunStatus.COMPLETED else None,
             error=_error(run.error),
@@ -209,3 +264,61 @@ class ErrorBody(BaseModel):
     """Every error response: ``{"error": "<field>: <reason>"}``."""
 
     error: str
+
+
+class CreateBatchRequest(WireModel):
+    """Body of ``POST /api/v3/batches`` (phase 1 of a batch trigger)."""
+
+    run_count: int = Field(gt=0, le=1000)
+    task_identifiers: list[str] = []
+    idempotency_key: str | None = None
+    idempotency_key_options: IdempotencyKeyOptions | None = None
+
+
+class CreateBatchResponse(WireModel):
+    """``{id, runCount, isCached}``."""
+
+    id: str
+    run_count: int
+    is_cached: bool = False
+    idempotency_key: str | None = None
+
+
+class BatchItemLine(WireModel):
+    """One NDJSON line of ``POST /api/v3/batches/{id}/items`` (phase 2)."""
+
+    index: int = Field(ge=0)
+    task: str = Field(min_length=1, max_length=128)
+    payload: Any = None
+    options: TriggerOptions = TriggerOptions()
+
+
+class StreamBatchItemsResponse(WireModel):
+    """What an item stream did; ``sealed`` once every item of the batch has arrived."""
+
+    id: str
+    items_accepted: int
+    items_deduplicated: int
+    sealed: bool
+    enqueued_count: int | None = None
+    expected_count: int | None = None
+
+
+class BatchProcessing(WireModel):
+    """Run-creation progress of a batch."""
+
+    completed_at: datetime | None = None
+    errors: list[dict[str, Any]] = []
+
+
+class Batch(WireModel):
+    """A batch as ``GET /api/v2/batches/{id}`` returns it: run ids in item order."""
+
+    id: str
+    status: Literal["PENDING", "PROCESSING", "COMPLETED", "PARTIAL_FAILED", "ABORTED"]
+    idempotency_key: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    run_count: int
+    runs: list[str]
+    processing: BatchProcessing = BatchProcessing()

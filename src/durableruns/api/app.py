@@ -11,7 +11,8 @@ from temporalio.client import Client
 
 from durableruns.api.deps import require_secret_key
 from durableruns.api.errors import install_error_handlers
-from durableruns.api.routes import runs, tasks
+from durableruns.api.routes import batches, runs, tasks
+from durableruns.engine.batch_service import BatchService
 from durableruns.engine.client import connect
 from durableruns.engine.service import RunService
 from durableruns.settings import Settings
@@ -23,9 +24,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if client is None:
-            app.state.service = RunService(
-                await connect(settings), task_queue_prefix=settings.task_queue_prefix
-            )
+            _bind_services(app, await connect(settings), settings)
         yield
 
     app = FastAPI(
@@ -37,9 +36,16 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.secret_key = settings.dev_secret_key()
     if client is not None:
-        app.state.service = RunService(client, task_queue_prefix=settings.task_queue_prefix)
+        _bind_services(app, client, settings)
     install_error_handlers(app)
     authed = [Depends(require_secret_key)]
     app.include_router(tasks.router, dependencies=authed)
     app.include_router(runs.router, dependencies=authed)
+    app.include_router(batches.router, dependencies=authed)
     return app
+
+
+def _bind_services(app: FastAPI, client: Client, settings: Settings) -> None:
+    runs = RunService(client, task_queue_prefix=settings.task_queue_prefix)
+    app.state.service = runs
+    app.state.batches = BatchService(client, runs, task_queue_prefix=settings.task_queue_prefix)

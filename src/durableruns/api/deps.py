@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from durableruns.api.errors import ApiHTTPError
+from durableruns.engine.batch_service import BatchService
 from durableruns.engine.service import RunService
 from durableruns.settings import Settings
 
@@ -30,6 +31,12 @@ def get_secret_key(request: Request) -> str:
     return key
 
 
+def get_batch_service(request: Request) -> BatchService:
+    """The batch service bound to this app's Temporal client."""
+    service: BatchService = request.app.state.batches
+    return service
+
+
 def require_secret_key(request: Request) -> None:
     """401 unless ``Authorization: Bearer <the environment's secret key>``."""
     expected: str = request.app.state.secret_key
@@ -41,3 +48,4 @@ def require_secret_key(request: Request) -> None:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServiceDep = Annotated[RunService, Depends(get_service)]
 SecretKeyDep = Annotated[str, Depends(get_secret_key)]
+BatchServiceDep = Annotated[BatchService, Depends(get_batch_service)]

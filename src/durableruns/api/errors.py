@@ -11,8 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from durableruns.engine.service import EngineUnavailableError
-from durableruns.packets import PacketError
+from durableruns.engine.service import EngineUnavailableError, RunNotFoundError, RunStateError
+from durableruns.errors import InvalidInputError
 
 
 class ApiHTTPError(Exception):
@@ -54,9 +54,18 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(400, f"body: not valid JSON ({first.get('msg', '')})")
         return error_response(422, describe_validation_error(first))
 
-    @app.exception_handler(PacketError)
-    async def _packet(_: Request, exc: PacketError) -> JSONResponse:
+    @app.exception_handler(InvalidInputError)
+    async def _invalid(_: Request, exc: InvalidInputError) -> JSONResponse:
         return error_response(400, str(exc))
+
+    @app.exception_handler(RunStateError)
+    async def _state(_: Request, exc: RunStateError) -> JSONResponse:
+        return error_response(400, str(exc))
+
+    @app.exception_handler(RunNotFoundError)
+    async def _not_found(_: Request, exc: RunNotFoundError) -> JSONResponse:
+        # Fail fast: without it the official client retries a 404 for about 9 seconds.
+        return error_response(404, "Run not found", {"x-should-retry": "false"})
 
     @app.exception_handler(EngineUnavailableError)
     async def _engine(_: Request, exc: EngineUnavailableError) -> JSONResponse:

@@ -28,7 +28,10 @@ from durableruns.context import (
     set_current_context,
 )
 from durableruns.engine.run_workflow import ATTEMPT_ACTIVITY, ATTEMPT_FAILURE_TYPE, RunWorkflow
-from durableruns.errors import AbortTaskRunError
+from durableruns.engine.service import RunService
+from durableruns.engine.task_runtime import AttemptRuntime
+from durableruns.errors import AbortTaskRunError, InvalidInputError, OutsideTaskError
+from durableruns.metadata import RunMetadata
 from durableruns.models import (
     AttemptFailure,
     AttemptInput,
@@ -40,15 +43,16 @@ from durableruns.models import (
 from durableruns.status import AttemptStatus
 from durableruns.task_definitions import Task, TaskRegistry
 
-HEARTBEAT_EVERY_S = 1.0
+HEARTBEAT_EVERY_S = 0.5
 
 
 class AttemptActivity:
     """The attempt activity bound to the tasks (and version) a worker serves."""
 
-    def __init__(self, registry: TaskRegistry, version: str) -> None:
+    def __init__(self, registry: TaskRegistry, version: str, task_queue_prefix: str) -> None:
         self._registry = registry
         self._version = version
+        self._prefix = task_queue_prefix
 
     @activity.defn(name=ATTEMPT_ACTIVITY)
     async def run_attempt(self, input: AttemptInput) -> AttemptOutput:
@@ -59,42 +63,69 @@ class AttemptActivity:
                 AttemptStatus.SYSTEM_FAILURE,
                 RunError(name="TaskNotFound", message=f"This worker has no task {input.task_id!r}"),
                 RetryOptions(),
+                False,
             )
+        client = activity.client()
         started_at = datetime.now(UTC)
-        await (
-            activity.client()
-            .get_workflow_handle(input.run_id)
-            .signal(
-                RunWorkflow.attempt_started,
-                AttemptStarted(
-                    attempt_number=input.attempt_number,
-                    started_at=started_at,
-                    version=self._version,
-                ),
+        go = await client.get_workflow_handle_for(RunWorkflow.run, input.run_id).execute_update(
+            RunWorkflow.attempt_starting,
+            AttemptStarted(
+                attempt_number=input.attempt_number, started_at=started_at, version=self._version
+            ),
+        )
+        if not go:
+            raise _failure(
+                AttemptStatus.CANCELED,
+                RunError(name="AttemptRefused", message="The run ended before this attempt"),
+                task.retry,
+                False,
             )
-        )
-        ctx = TaskContext(
-            task=TaskInfo(id=task.id),
-            run=RunInfo(
-                id=input.run_id,
-                created_at=input.run_created_at,
-                tags=input.options.tags,
-                is_test=input.options.is_test,
-            ),
-            attempt=AttemptInfo(
-                id=input.attempt_id, number=input.attempt_number, started_at=started_at
-            ),
-            version=self._version,
-        )
-        heartbeats = asyncio.create_task(_heartbeat_forever())
+        service = RunService(client, task_queue_prefix=self._prefix)
+        runtime = AttemptRuntime(client, input.run_id, service.trigger_for_task)
+        ctx = _context(task, input, started_at, self._version, runtime)
+        heartbeats = asyncio.create_task(_heartbeat_forever(runtime))
         try:
-            output = await _run_task_code(task, input, ctx)
+            output = await _run_task_code(task, input, ctx, runtime)
         finally:
             heartbeats.cancel()
+            await runtime.flush_metadata()
         return AttemptOutput(output=_to_json(task, output))
 
 
-async def _run_task_code(task: Task[Any, Any], input: AttemptInput, ctx: TaskContext) -> Any:
+def _context(
+    task: Task[Any, Any],
+    input: AttemptInput,
+    started_at: datetime,
+    version: str,
+    runtime: AttemptRuntime,
+) -> TaskContext:
+    options = input.options
+    return TaskContext(
+        task=TaskInfo(id=task.id),
+        run=RunInfo(
+            id=input.run_id,
+            created_at=input.run_created_at,
+            tags=options.tags,
+            is_test=options.is_test,
+            idempotency_key=options.idempotency_key,
+            is_replay=options.replayed_from is not None,
+            replayed_from=options.replayed_from,
+            parent_run_id=options.parent_run_id,
+            root_run_id=options.root_run_id,
+            depth=options.depth,
+        ),
+        attempt=AttemptInfo(
+            id=input.attempt_id, number=input.attempt_number, started_at=started_at
+        ),
+        version=version,
+        metadata=RunMetadata(input.metadata, runtime.metadata_changed),
+        runtime=runtime,
+    )
+
+
+async def _run_task_code(
+    task: Task[Any, Any], input: AttemptInput, ctx: TaskContext, runtime: AttemptRuntime
+) -> Any:
     """Call the task's function under its max duration, classifying any failure."""
     try:
         payload = (
@@ -111,6 +142,7 @@ async def _run_task_code(task: Task[Any, Any], input: AttemptInput, ctx: TaskCon
     token = set_current_context(ctx)
     try:
         async with asyncio.timeout(max_duration) as deadline:
+            runtime.on_waited = lambda waited: _extend(deadline, waited)
             if task.is_async:
                 return await task.fn(*args)
             return await asyncio.to_thread(task.fn, *args)
@@ -122,7 +154,7 @@ async def _run_task_code(task: Task[Any, Any], input: AttemptInput, ctx: TaskCon
             )
             raise _failure(AttemptStatus.TIMED_OUT, error, task.retry, False) from exc
         raise _failure(AttemptStatus.FAILED, _run_error(exc), task.retry) from exc
-    except AbortTaskRunError as exc:
+    except (AbortTaskRunError, InvalidInputError, OutsideTaskError) as exc:
         raise _failure(AttemptStatus.FAILED, _run_error(exc), task.retry, False) from exc
     except asyncio.CancelledError:
         raise
@@ -130,6 +162,13 @@ async def _run_task_code(task: Task[Any, Any], input: AttemptInput, ctx: TaskCon
         raise _failure(AttemptStatus.FAILED, _run_error(exc), task.retry) from exc
     finally:
         reset_current_context(token)
+
+
+def _extend(deadline: asyncio.Timeout, waited_s: float) -> None:
+    """Time spent WAITING does not count towards max_duration."""
+    when = deadline.when()
+    if when is not None:
+        deadline.reschedule(when + waited_s)
 
 
 def _to_json(task: Task[Any, Any], output: Any) -> Any:
@@ -146,10 +185,12 @@ def _to_json(task: Task[Any, Any], output: Any) -> Any:
         raise _failure(AttemptStatus.SYSTEM_FAILURE, error, task.retry, False) from exc
 
 
-async def _heartbeat_forever() -> None:
-    # Heartbeats carry cancellation to us and tell Temporal this worker is alive.
+async def _heartbeat_forever(runtime: AttemptRuntime) -> None:
+    # Heartbeats carry cancellation to us and tell Temporal this worker is alive; the
+    # same beat sends metadata the task code changed since the last one.
     while True:
         activity.heartbeat()
+        await runtime.flush_metadata()
         await asyncio.sleep(HEARTBEAT_EVERY_S)
 
 

@@ -1,124 +1,236 @@
 """The run workflow: one Temporal workflow execution per run (workflow id = run id).
 
-It owns the run's Trigger-level state (status, attempts, output, error) and the retry
-loop: each attempt is one execution of the attempt activity on the task's own queue,
-and the backoff between attempts is a durable timer here, so every attempt has its own
-record and the status is exact at every moment. The status is published as search
-attributes on every change; ``get`` answers the whole record.
+It owns the run's Trigger-level state and every rule about time:
+
+- DELAYED: a timer until ``delay_until`` that ``reschedule`` can move;
+- QUEUED and TTL: the first attempt must start before the TTL timer fires, else EXPIRED;
+- attempts: one execution of the attempt activity each, on the task's own queue, with
+  the retry loop and its backoff timers here, so every attempt has its own record;
+- WAITING: task code asks (Updates) for child runs (child workflows keyed by the
+  call's position) or durable timers, and awaits them while its attempt heartbeats;
+- CANCELED: Temporal cancellation of this workflow; waited-for children are canceled
+  with it (parent close policy REQUEST_CANCEL).
+
+The status is published as search attributes on every change; ``get`` answers the
+whole record.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import builtins
+from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
+    from durableruns.durations import format_duration
     from durableruns.engine import search_attributes as sa
+    from durableruns.engine.task_queues import task_queue
+    from durableruns.ids import derived_run_id
     from durableruns.models import (
         AttemptFailure,
         AttemptInput,
         AttemptOutput,
         AttemptRecord,
         AttemptStarted,
+        ChildRunResult,
+        ChildRunSpec,
+        ChildRunsRequest,
         RunError,
         RunInput,
         RunRecord,
+        WaitRequest,
     )
-    from durableruns.status import RUN_STATUS_AFTER_ATTEMPT, AttemptStatus, RunStatus
+    from durableruns.status import RUN_STATUS_AFTER_ATTEMPT, AttemptStatus, RunStatus, is_completed
 
 ATTEMPT_ACTIVITY = "durableruns.attempt"
 ATTEMPT_FAILURE_TYPE = "durableruns.AttemptFailure"
 """ApplicationError type the attempt activity uses to report a classified failure."""
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 """A worker silent this long is considered gone; its attempt is retried elsewhere."""
-NO_MAX_DURATION = timedelta(days=1)
-"""Server-side cap of an attempt when the trigger sets no max duration; the worker
-enforces the task's own ``max_duration`` itself."""
-MAX_DURATION_GRACE = timedelta(seconds=5)
+ATTEMPT_SERVER_TIMEOUT = timedelta(days=3650)
+"""The server-side cap of an attempt. ``max_duration`` is enforced by the attempt itself,
+because time spent WAITING must not count towards it; liveness is the heartbeat's job."""
 
 
 @workflow.defn(name="durableruns.run")
 class RunWorkflow:
-    """Runs a task: attempts, retries with backoff, and the run's status."""
+    """Runs a task: delay, TTL, attempts with retries, waits, and the run's status."""
 
     def __init__(self) -> None:
         self._run: RunRecord | None = None
+        self._input: RunInput | None = None
         self._attempt_ids: dict[int, str] = {}
+        self._started_attempts: set[int] = set()
+        self._delay_moved = False
+        self._waits_in_progress = 0
+        self._children: dict[tuple[int, int], asyncio.Task[ChildRunResult]] = {}
+        self._timers: dict[int, datetime] = {}
 
     @workflow.run
     async def run(self, input: RunInput) -> RunRecord:
-        """Execute attempts until one succeeds or the run must end; returns the record."""
+        """Execute the run to a final status; returns the final record."""
+        self._input = input
         self._run = run = RunRecord.from_input(input)
-        number = 0
         try:
-            while True:
-                number += 1
-                failure = await self._attempt(input, number)
-                if failure is None:
-                    break
-                max_attempts = input.options.max_attempts or failure.retry.max_attempts
-                if not failure.retryable or number >= max_attempts:
-                    self._finish(RUN_STATUS_AFTER_ATTEMPT[failure.status], error=failure.error)
-                    break
-                delay_ms = failure.retry.delay_ms(number, workflow.random().random())
-                await workflow.sleep(timedelta(milliseconds=delay_ms))
+            await self._stay_delayed()
+            await self._attempt_until_done(input)
         except asyncio.CancelledError:
-            self._finish(
-                RunStatus.CANCELED, error=RunError(name="Canceled", message="Run canceled")
-            )
+            self._finish(RunStatus.CANCELED, RunError(name="Canceled", message="Run canceled"))
         return run
 
+    # --- queries, signals and updates -------------------------------------------------
     @workflow.query
     def get(self) -> RunRecord:
         """The run's current record."""
-        assert self._run is not None
-        return self._run
+        return self._record()
 
-    @workflow.signal
-    def attempt_started(self, started: AttemptStarted) -> None:
-        """The attempt's worker is about to run the task's code."""
+    @workflow.update
+    def attempt_starting(self, started: AttemptStarted) -> bool:
+        """The attempt's worker is about to run the task's code; False means don't."""
         run = self._record()
+        if is_completed(run.status):
+            return False  # expired or canceled while the attempt was on its way
+        self._started_attempts.add(started.attempt_number)
         attempt = self._attempt_record(started.attempt_number)
         attempt.started_at = started.started_at
         run.version = started.version
         run.started_at = run.started_at or started.started_at
         workflow.upsert_search_attributes([sa.TRIGGER_VERSION.value_set(started.version)])
-        if attempt.finished_at is None:
-            self._set_status(RunStatus.EXECUTING)
+        self._set_status(RunStatus.WAITING if self._waits_in_progress else RunStatus.EXECUTING)
+        return True
 
-    async def _attempt(self, input: RunInput, number: int) -> AttemptFailure | None:
-        """One attempt; None when it succeeded, else why it failed."""
+    @workflow.update
+    def reschedule(self, delay_until: datetime) -> RunRecord:
+        """Move a DELAYED run's start."""
         run = self._record()
+        run.delayed_until = delay_until
+        run.updated_at = workflow.now()
+        self._delay_moved = True
+        return run
+
+    @reschedule.validator
+    def _only_delayed_runs_reschedule(self, delay_until: datetime) -> None:
+        if self._record().status is not RunStatus.DELAYED:
+            raise ValueError("Cannot reschedule a run that is not delayed")
+
+    @workflow.signal
+    def metadata_flushed(self, metadata: dict[str, Any]) -> None:
+        """Task code changed the run's metadata (sent by its attempt)."""
+        self._set_metadata(metadata)
+
+    @workflow.update
+    def replace_metadata(self, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Replace the run's metadata (from the API)."""
+        self._set_metadata(metadata)
+        return metadata
+
+    @workflow.update(unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
+    async def wait_for_runs(self, request: ChildRunsRequest) -> list[ChildRunResult]:
+        """Start child runs (once per call position) and wait for all of them."""
+        tasks = [
+            self._child(request.position, index, item, request.batch)
+            for index, item in enumerate(request.items)
+        ]
+        async with self._waiting():
+            return list(await asyncio.gather(*tasks))
+
+    @workflow.update(unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
+    async def wait_until(self, request: WaitRequest) -> None:
+        """A durable timer; the first request at a position fixes its end."""
+        until = self._timers.setdefault(request.position, request.until)
+        async with self._waiting():
+            remaining = until - workflow.now()
+            if remaining > timedelta(0):
+                await workflow.sleep(remaining)
+
+    # --- the phases of a run -----------------------------------------------------------
+    async def _stay_delayed(self) -> None:
+        """DELAYED until ``delayed_until``, which ``reschedule`` may move meanwhile."""
+        run = self._record()
+        while run.delayed_until is not None:
+            remaining = run.delayed_until - workflow.now()
+            if remaining <= timedelta(0):
+                break
+            self._set_status(RunStatus.DELAYED)
+            self._delay_moved = False
+            try:
+                await workflow.wait_condition(lambda: self._delay_moved, timeout=remaining)
+            except builtins.TimeoutError:
+                break
+        self._set_status(RunStatus.QUEUED)
+
+    async def _attempt_until_done(self, input: RunInput) -> None:
+        """Attempts until one succeeds, one fails for good, or the TTL expires first."""
+        queued_at = workflow.now()
+        number = 0
+        while True:
+            number += 1
+            attempt = self._start_attempt(input, number)
+            ttl = input.options.ttl_s
+            if number == 1 and ttl and not await self._started_within(attempt, queued_at, ttl):
+                attempt.cancel()
+                self._record().expired_at = workflow.now()
+                message = f"Run expired because the TTL ({format_duration(ttl)}) was reached"
+                self._finish(RunStatus.EXPIRED, RunError(name="Expired", message=message))
+                return
+            failure = await self._attempt_outcome(attempt, number)
+            if failure is None:
+                return
+            max_attempts = input.options.max_attempts or failure.retry.max_attempts
+            if not failure.retryable or number >= max_attempts:
+                self._finish(RUN_STATUS_AFTER_ATTEMPT[failure.status], failure.error)
+                return
+            delay_ms = failure.retry.delay_ms(number, workflow.random().random())
+            await workflow.sleep(timedelta(milliseconds=delay_ms))
+
+    def _start_attempt(
+        self, input: RunInput, number: int
+    ) -> workflow.ActivityHandle[AttemptOutput]:
         attempt_id = self._attempt_ids[number] = f"attempt_{workflow.uuid4().hex[:24]}"
-        max_duration = input.options.max_duration_s
+        return workflow.start_activity(
+            ATTEMPT_ACTIVITY,
+            AttemptInput(
+                run_id=input.run_id,
+                task_id=input.task_id,
+                attempt_id=attempt_id,
+                attempt_number=number,
+                payload=input.payload,
+                options=input.options,
+                run_created_at=input.created_at,
+                metadata=self._record().metadata,
+            ),
+            result_type=AttemptOutput,
+            task_queue=task_queue(input.task_queue_prefix, input.task_id),
+            activity_id=f"attempt-{number}",
+            start_to_close_timeout=ATTEMPT_SERVER_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=1),
+            cancellation_type=workflow.ActivityCancellationType.TRY_CANCEL,
+        )
+
+    async def _started_within(
+        self, attempt: workflow.ActivityHandle[AttemptOutput], queued_at: datetime, ttl: float
+    ) -> bool:
+        remaining = queued_at + timedelta(seconds=ttl) - workflow.now()
         try:
-            result = await workflow.execute_activity(
-                ATTEMPT_ACTIVITY,
-                AttemptInput(
-                    run_id=run.id,
-                    task_id=run.task_id,
-                    attempt_id=attempt_id,
-                    attempt_number=number,
-                    payload=input.payload,
-                    options=input.options,
-                    run_created_at=input.created_at,
-                ),
-                result_type=AttemptOutput,
-                task_queue=input.task_queue,
-                activity_id=f"attempt-{number}",
-                start_to_close_timeout=(
-                    timedelta(seconds=max_duration) + MAX_DURATION_GRACE
-                    if max_duration
-                    else NO_MAX_DURATION
-                ),
-                heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                retry_policy=RetryPolicy(maximum_attempts=1),
-                cancellation_type=workflow.ActivityCancellationType.TRY_CANCEL,
+            await workflow.wait_condition(
+                lambda: 1 in self._started_attempts or attempt.done(), timeout=remaining
             )
+        except builtins.TimeoutError:
+            return False
+        return True
+
+    async def _attempt_outcome(
+        self, attempt: workflow.ActivityHandle[AttemptOutput], number: int
+    ) -> AttemptFailure | None:
+        """Await an attempt; None when it succeeded, else why it failed."""
+        try:
+            result = await attempt
         except ActivityError as err:
             failure = failure_from_activity_error(err)
             self._end_attempt(number, failure.status, failure.error)
@@ -127,13 +239,75 @@ class RunWorkflow:
             self._end_attempt(number, AttemptStatus.CANCELED, None)
             raise
         self._end_attempt(number, AttemptStatus.COMPLETED, None)
-        run.output = result.output
+        self._record().output = result.output
         self._finish(RunStatus.COMPLETED)
         return None
 
+    # --- children and waits --------------------------------------------------------------
+    def _child(
+        self, position: int, index: int, item: ChildRunSpec, batch: bool
+    ) -> asyncio.Task[ChildRunResult]:
+        """The child run for (position, index): started on first request, then reused."""
+        key = (position, index)
+        if key not in self._children:
+            run = self._record()
+            child_id = derived_run_id(run.id, "child", str(position), str(index))
+            run.child_run_ids.append(child_id)
+            self._children[key] = asyncio.create_task(self._run_child(child_id, item, batch))
+        return self._children[key]
+
+    async def _run_child(self, child_id: str, item: ChildRunSpec, batch: bool) -> ChildRunResult:
+        run, input = self._record(), self._run_input()
+        options = item.options.model_copy(
+            update={
+                "parent_run_id": run.id,
+                "root_run_id": run.options.root_run_id or run.id,
+                "depth": run.options.depth + 1,
+                "trigger_function": "batchTriggerAndWait" if batch else "triggerAndWait",
+                "is_test": run.options.is_test,
+            }
+        )
+        child_input = RunInput(
+            run_id=child_id,
+            task_id=item.task_id,
+            payload=item.payload,
+            options=options,
+            created_at=workflow.now(),
+            task_queue_prefix=input.task_queue_prefix,
+        )
+        try:
+            record = await workflow.execute_child_workflow(
+                RunWorkflow.run,
+                child_input,
+                id=child_id,
+                task_queue=workflow.info().task_queue,
+                parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
+                search_attributes=initial_search_attributes(child_input),
+            )
+        except Exception as err:  # terminated from the Temporal UI, or our bug
+            error = RunError(name=type(err).__name__, message=str(err))
+            return ChildRunResult(
+                run_id=child_id, task_id=item.task_id, status=RunStatus.SYSTEM_FAILURE, error=error
+            )
+        return ChildRunResult(
+            run_id=child_id,
+            task_id=item.task_id,
+            status=record.status,
+            output=record.output,
+            error=record.error,
+        )
+
+    def _waiting(self) -> _Waiting:
+        return _Waiting(self)
+
+    # --- state ---------------------------------------------------------------------------
     def _record(self) -> RunRecord:
         assert self._run is not None, "the run workflow has not started"
         return self._run
+
+    def _run_input(self) -> RunInput:
+        assert self._input is not None, "the run workflow has not started"
+        return self._input
 
     def _attempt_record(self, number: int) -> AttemptRecord:
         """The record of attempt ``number``, created on first mention (start or end)."""
@@ -149,28 +323,69 @@ class RunWorkflow:
         return attempt
 
     def _end_attempt(self, number: int, status: AttemptStatus, error: RunError | None) -> None:
+        if number not in self._started_attempts and status is AttemptStatus.CANCELED:
+            return  # canceled before it ever started: it was never an attempt
         attempt = self._attempt_record(number)
-        if attempt.started_at is None and status is AttemptStatus.CANCELED:
-            # Canceled before it ever started: it was never an attempt.
-            self._record().attempts.remove(attempt)
-            return
         attempt.status = status
         attempt.error = error
         attempt.finished_at = workflow.now()
 
-    def _finish(self, status: RunStatus, *, error: RunError | None = None) -> None:
+    def _set_metadata(self, metadata: dict[str, Any]) -> None:
         run = self._record()
+        run.metadata = metadata
+        run.updated_at = workflow.now()
+
+    def _finish(self, status: RunStatus, error: RunError | None = None) -> None:
+        run = self._record()
+        if is_completed(run.status):
+            return
         run.error = error
         run.finished_at = workflow.now()
         self._set_status(status)
 
     def _set_status(self, status: RunStatus) -> None:
         run = self._record()
-        if run.status is status:
+        if run.status is status or is_completed(run.status):
             return
         run.status = status
         run.updated_at = workflow.now()
         workflow.upsert_search_attributes([sa.TRIGGER_STATUS.value_set(status.value)])
+
+
+class _Waiting:
+    """WAITING while at least one wait is in progress; EXECUTING again after the last."""
+
+    def __init__(self, owner: RunWorkflow) -> None:
+        self._owner = owner
+
+    async def __aenter__(self) -> None:
+        self._owner._waits_in_progress += 1
+        self._owner._set_status(RunStatus.WAITING)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._owner._waits_in_progress -= 1
+        if not self._owner._waits_in_progress:
+            self._owner._set_status(RunStatus.EXECUTING)
+
+
+def initial_search_attributes(run: RunInput) -> TypedSearchAttributes:
+    """The search attributes a run starts with (the workflow upserts the rest)."""
+    options = run.options
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(sa.TRIGGER_STATUS, RunRecord.from_input(run).status.value),
+        SearchAttributePair(sa.TRIGGER_TASK_ID, run.task_id),
+        SearchAttributePair(sa.TRIGGER_TAGS, list(options.tags)),
+        SearchAttributePair(sa.TRIGGER_IS_TEST, options.is_test),
+        SearchAttributePair(sa.TRIGGER_QUEUE, options.queue or f"task/{run.task_id}"),
+    ]
+    optional = [
+        (sa.TRIGGER_BATCH_ID, options.batch_id),
+        (sa.TRIGGER_PARENT_RUN_ID, options.parent_run_id),
+        (sa.TRIGGER_ROOT_RUN_ID, options.root_run_id),
+        (sa.TRIGGER_IDEMPOTENCY_KEY, options.idempotency_key),
+    ]
+    pairs += [SearchAttributePair(key, value) for key, value in optional if value]
+    return TypedSearchAttributes(pairs)
 
 
 def failure_from_activity_error(err: ActivityError) -> AttemptFailure:
@@ -178,13 +393,7 @@ def failure_from_activity_error(err: ActivityError) -> AttemptFailure:
     cause = err.cause
     if isinstance(cause, ApplicationError) and cause.type == ATTEMPT_FAILURE_TYPE:
         return AttemptFailure.model_validate(cause.details[0])
-    if isinstance(cause, TimeoutError):
-        if cause.type is TimeoutType.START_TO_CLOSE:
-            return AttemptFailure(
-                status=AttemptStatus.TIMED_OUT,
-                error=RunError(name="MaxDurationExceeded", message="Run exceeded its max duration"),
-                retryable=False,
-            )
+    if isinstance(cause, TimeoutError) and cause.type is not TimeoutType.START_TO_CLOSE:
         return AttemptFailure(
             error=RunError(
                 name="WorkerLost",

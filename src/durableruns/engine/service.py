@@ -1,13 +1,20 @@
 """The run service: the one place the facade reaches Temporal through.
 
-It turns "trigger a run" into starting a run workflow and "retrieve a run" into
-reading that workflow, never visibility: a running run answers its ``get`` query (or,
-with no worker up, is rebuilt from its start event and search attributes); a finished
-run is read from its workflow result, so it is retrievable with no worker running.
+Triggering starts a run workflow. Reading a run reads that workflow, never visibility:
+a running run answers its ``get`` query (or, with no worker up, is rebuilt from its
+start event and search attributes); a finished run is read from its workflow result,
+so it is retrievable with no worker running. Cancel, reschedule and metadata changes
+are Temporal cancellation and Updates of the run workflow.
+
+Idempotency is atomic because it rests on workflow-id uniqueness: a keyed run's id is
+derived from (namespace, queues, task, key hash, generation). Racing triggers all try
+to start generation 0; Temporal lets exactly one win and the others find it. A run that
+ended FAILED (or worse), or whose key expired, moves the key to the next generation.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,19 +25,24 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from durableruns.engine import search_attributes as sa
-from durableruns.engine.run_workflow import RunWorkflow
-from durableruns.engine.task_queues import runs_queue, task_queue
+from durableruns.engine.run_workflow import RunWorkflow, initial_search_attributes
+from durableruns.engine.task_queues import runs_queue
 from durableruns.errors import DurableRunsError
-from durableruns.ids import is_run_id, new_run_id
+from durableruns.ids import derived_run_id, is_run_id, new_run_id
 from durableruns.models import RunError, RunInput, RunOptions, RunRecord
-from durableruns.status import RunStatus
+from durableruns.status import RunStatus, is_completed
 
 QUERY_TIMEOUT = timedelta(seconds=2)
+MAX_KEY_GENERATIONS = 1000
+KEY_REUSABLE_AFTER = frozenset({RunStatus.COMPLETED, RunStatus.CANCELED})
+"""A keyed run that ended this way keeps its key; any other final status frees it."""
 
 # How a run that ended outside its own workflow code (terminated from the Temporal UI,
 # workflow timeout, a bug) is reported.
@@ -46,32 +58,92 @@ class EngineUnavailableError(DurableRunsError):
     """Temporal could not be reached."""
 
 
+class RunNotFoundError(DurableRunsError):
+    """No run has this id."""
+
+
+class RunStateError(DurableRunsError):
+    """The run is not in a state that allows this (e.g. reschedule of a non-delayed run)."""
+
+
+@dataclass(frozen=True)
+class Triggered:
+    """A trigger's answer: the run id, and whether an existing run was returned."""
+
+    run_id: str
+    is_cached: bool = False
+
+
 class RunService:
-    """Trigger and read runs on Temporal."""
+    """Trigger, read and control runs on Temporal."""
 
     def __init__(self, client: Client, *, task_queue_prefix: str) -> None:
         self._client = client
         self._prefix = task_queue_prefix
 
-    async def trigger(self, task_id: str, payload: Any, options: RunOptions) -> str:
-        """Start a run of ``task_id``; returns its run id once the workflow exists."""
-        run_id = new_run_id()
+    # --- trigger -------------------------------------------------------------------------
+    async def trigger(
+        self,
+        task_id: str,
+        payload: Any,
+        options: RunOptions,
+        *,
+        run_id: str | None = None,
+    ) -> Triggered:
+        """Start a run; returns once its workflow exists.
+
+        ``run_id`` makes the trigger idempotent on that id (batch items, retried
+        requests): if the run exists already it is returned, cached.
+        """
+        if options.idempotency_key_hash:
+            return await self._trigger_keyed(task_id, payload, options)
+        if run_id is not None:
+            try:
+                return Triggered(await self._start(run_id, task_id, payload, options))
+            except WorkflowAlreadyStartedError:
+                return Triggered(run_id, is_cached=True)
+        return Triggered(await self._start(new_run_id(), task_id, payload, options))
+
+    async def trigger_for_task(
+        self, task_id: str, payload: Any, options: RunOptions
+    ) -> tuple[str, bool]:
+        """:meth:`trigger` for task code (the attempt runtime's shape)."""
+        result = await self.trigger(task_id, payload, options)
+        return result.run_id, result.is_cached
+
+    def request_run_id(self, task_id: str, request_key: str) -> str:
+        """The run id a request-idempotency key maps to (``x-trigger-request-idempotency-key``)."""
+        return derived_run_id(self._client.namespace, self._prefix, task_id, "request", request_key)
+
+    async def _trigger_keyed(self, task_id: str, payload: Any, options: RunOptions) -> Triggered:
+        key_hash = options.idempotency_key_hash or ""
+        now = datetime.now(UTC)
+        for generation in range(MAX_KEY_GENERATIONS):
+            run_id = derived_run_id(
+                self._client.namespace, self._prefix, task_id, "key", key_hash, str(generation)
+            )
+            try:
+                return Triggered(await self._start(run_id, task_id, payload, options))
+            except WorkflowAlreadyStartedError:
+                pass
+            existing = await self.retrieve(run_id)
+            if existing is None:  # removed by retention meanwhile: try this generation again
+                return await self._trigger_keyed(task_id, payload, options)
+            expires = existing.options.idempotency_key_expires_at
+            if expires is not None and expires <= now:
+                continue
+            if not is_completed(existing.status) or existing.status in KEY_REUSABLE_AFTER:
+                return Triggered(run_id, is_cached=True)
+        raise EngineUnavailableError(f"idempotency key {key_hash[:12]}… has too many generations")
+
+    async def _start(self, run_id: str, task_id: str, payload: Any, options: RunOptions) -> str:
         run = RunInput(
             run_id=run_id,
             task_id=task_id,
             payload=payload,
             options=options,
             created_at=datetime.now(UTC),
-            task_queue=task_queue(self._prefix, task_id),
-        )
-        attributes = TypedSearchAttributes(
-            [
-                SearchAttributePair(sa.TRIGGER_STATUS, RunStatus.QUEUED.value),
-                SearchAttributePair(sa.TRIGGER_TASK_ID, task_id),
-                SearchAttributePair(sa.TRIGGER_TAGS, list(options.tags)),
-                SearchAttributePair(sa.TRIGGER_IS_TEST, options.is_test),
-                SearchAttributePair(sa.TRIGGER_QUEUE, f"task/{task_id}"),
-            ]
+            task_queue_prefix=self._prefix,
         )
         try:
             await self._client.start_workflow(
@@ -79,18 +151,21 @@ class RunService:
                 run,
                 id=run_id,
                 task_queue=runs_queue(self._prefix),
-                search_attributes=attributes,
+                search_attributes=initial_search_attributes(run),
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 static_summary=f"{task_id} run",
             )
         except RPCError as exc:
             raise EngineUnavailableError(f"Could not start the run: {exc.message}") from exc
         return run_id
 
+    # --- read ----------------------------------------------------------------------------
     async def retrieve(self, run_id: str) -> RunRecord | None:
         """The run's exact current record, or None when there is no such run."""
         if not is_run_id(run_id):
             return None
-        handle = self._client.get_workflow_handle_for(RunWorkflow.run, run_id)
+        handle = self._handle(run_id)
         try:
             description = await handle.describe()
         except RPCError as exc:
@@ -105,6 +180,13 @@ class RunService:
             except (RPCError, WorkflowQueryFailedError):
                 pass  # no worker to answer: rebuild from history below
         return await self._rebuild(handle, description)
+
+    async def require(self, run_id: str) -> RunRecord:
+        """:meth:`retrieve`, or RunNotFoundError."""
+        record = await self.retrieve(run_id)
+        if record is None:
+            raise RunNotFoundError(run_id)
+        return record
 
     async def _rebuild(
         self, handle: WorkflowHandle[Any, Any], description: WorkflowExecutionDescription
@@ -129,7 +211,60 @@ class RunService:
             )
         else:
             status = description.typed_search_attributes.get(sa.TRIGGER_STATUS)
-            record.status = RunStatus(status) if status else RunStatus.QUEUED
+            record.status = RunStatus(status) if status else record.status
             record.version = description.typed_search_attributes.get(sa.TRIGGER_VERSION)
         record.updated_at = description.close_time or record.updated_at
         return record
+
+    # --- control -------------------------------------------------------------------------
+    async def cancel(self, run_id: str) -> None:
+        """Cancel a run; a finished run is left as it is (no error)."""
+        await self.require(run_id)
+        try:
+            await self._handle(run_id).cancel()
+        except RPCError as exc:
+            if exc.status is not RPCStatusCode.NOT_FOUND:  # already closed: a no-op
+                raise EngineUnavailableError(f"Could not cancel the run: {exc.message}") from exc
+
+    async def reschedule(self, run_id: str, delay_until: datetime) -> RunRecord:
+        """Move a DELAYED run's start; RunStateError if it is not DELAYED."""
+        record = await self.require(run_id)
+        if record.status is not RunStatus.DELAYED:
+            raise RunStateError("Cannot reschedule a run that is not delayed")
+        try:
+            return await self._handle(run_id).execute_update(RunWorkflow.reschedule, delay_until)
+        except (WorkflowUpdateFailedError, RPCError) as exc:
+            raise RunStateError("Cannot reschedule a run that is not delayed") from exc
+
+    async def replace_metadata(self, run_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Replace an unfinished run's metadata."""
+        record = await self.require(run_id)
+        if is_completed(record.status):
+            raise RunStateError(f"Cannot update metadata of a {record.status} run")
+        try:
+            return await self._handle(run_id).execute_update(RunWorkflow.replace_metadata, metadata)
+        except (WorkflowUpdateFailedError, RPCError) as exc:
+            raise RunStateError("Cannot update metadata of a finished run") from exc
+
+    async def replay(
+        self, run_id: str, *, payload: Any = None, has_payload: bool = False, **overrides: Any
+    ) -> Triggered:
+        """A new run of the same task with the same payload (or the overrides)."""
+        source = await self.require(run_id)
+        options = source.options.model_copy(
+            update={
+                "replayed_from": source.id,
+                "idempotency_key": None,
+                "idempotency_key_hash": None,
+                "idempotency_key_expires_at": None,
+                "delay_until": None,
+                "lock_to_version": None,
+                **overrides,
+            }
+        )
+        return await self.trigger(
+            source.task_id, payload if has_payload else source.payload, options
+        )
+
+    def _handle(self, run_id: str) -> WorkflowHandle[RunWorkflow, RunRecord]:
+        return self._client.get_workflow_handle_for(RunWorkflow.run, run_id)

@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from durableruns.engine.attempt_activity import AttemptActivity
+from durableruns.engine.batch_workflow import BatchWorkflow
 from durableruns.engine.run_workflow import RunWorkflow
 from durableruns.engine.task_queues import runs_queue, task_queue
 from durableruns.task_definitions import TaskRegistry
@@ -29,8 +30,12 @@ def build_workers(
     client: Client, registry: TaskRegistry, *, task_queue_prefix: str, version: str
 ) -> list[Worker]:
     """One Temporal worker for run workflows and one per served task."""
-    attempts = AttemptActivity(registry, version)
-    workers = [Worker(client, task_queue=runs_queue(task_queue_prefix), workflows=[RunWorkflow])]
+    attempts = AttemptActivity(registry, version, task_queue_prefix)
+    workers = [
+        Worker(
+            client, task_queue=runs_queue(task_queue_prefix), workflows=[RunWorkflow, BatchWorkflow]
+        )
+    ]
     for task in registry:
         workers.append(
             Worker(

@@ -64,7 +64,14 @@ def _secret_key() -> str:
     return key
 
 
-async def request(method: str, path: str, *, json: Any = None) -> httpx.Response:
+async def request(
+    method: str,
+    path: str,
+    *,
+    json: Any = None,
+    content: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     """Send one request to the facade; raises ApiError on a non-2xx answer."""
     async with httpx.AsyncClient(
         base_url=_base_url(),
@@ -72,7 +79,7 @@ async def request(method: str, path: str, *, json: Any = None) -> httpx.Response
         transport=_config.transport,
         timeout=30.0,
     ) as client:
-        response = await client.request(method, path, json=json)
+        response = await client.request(method, path, json=json, content=content, headers=headers)
     if response.is_success:
         return response
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 from typing import Any
 
 from durableruns.errors import DurableRunsError
@@ -44,3 +45,47 @@ async def poll(
         if time.monotonic() > deadline:
             raise DurableRunsError(f"Run {current.id} still {current.status} after {timeout}s")
         await asyncio.sleep(interval)
+
+
+def _run_id(run: RunHandle | str) -> str:
+    return run if isinstance(run, str) else run.id
+
+
+async def cancel(run: RunHandle | str) -> str:
+    """Cancel a run (and its in-progress children); a finished run is left as it is."""
+    response = await request("POST", f"/api/v2/runs/{_run_id(run)}/cancel")
+    run_id: str = response.json()["id"]
+    return run_id
+
+
+async def replay(run: RunHandle | str, **overrides: Any) -> RunHandle:
+    """A new run of the same task with the same payload, or the ``overrides`` given
+    (``payload``, ``tags``, ``metadata``, ``delay``, ``ttl``, ``max_attempts`` …)."""
+    body = {_camel(k): v for k, v in overrides.items() if v is not None}
+    response = await request("POST", f"/api/v1/runs/{_run_id(run)}/replay", json=body or None)
+    return RunHandle(
+        id=response.json()["id"], public_access_token=response.headers.get("x-trigger-jwt", "")
+    )
+
+
+async def reschedule(run: RunHandle | str, *, delay: str | float | datetime) -> Run[Any, Any]:
+    """Move a DELAYED run's start: a duration from now (``"1h"``) or a datetime."""
+    value = delay.isoformat() if isinstance(delay, datetime) else delay
+    response = await request(
+        "POST", f"/api/v1/runs/{_run_id(run)}/reschedule", json={"delay": value}
+    )
+    return Run[Any, Any].model_validate(response.json())
+
+
+async def update_metadata(run: RunHandle | str, metadata: dict[str, Any]) -> dict[str, Any]:
+    """Replace a run's metadata; returns it."""
+    response = await request(
+        "PUT", f"/api/v1/runs/{_run_id(run)}/metadata", json={"metadata": metadata}
+    )
+    result: dict[str, Any] = response.json()["metadata"]
+    return result
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)

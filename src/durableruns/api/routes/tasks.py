@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Response
+from fastapi import APIRouter, Body, Header, Path, Response
 
 from durableruns.api.deps import SecretKeyDep, ServiceDep, SettingsDep
 from durableruns.api.tokens import public_token_for_run
-from durableruns.models import RunOptions
+from durableruns.options import run_options
 from durableruns.packets import decode_packet
 from durableruns.task_definitions import TASK_ID_PATTERN
 from durableruns.wire import TriggerTaskRequest, TriggerTaskResponse
@@ -16,7 +17,7 @@ from durableruns.wire import TriggerTaskRequest, TriggerTaskResponse
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 
-@router.post("/{task_id}/trigger", response_model=TriggerTaskResponse, response_model_by_alias=True)
+@router.post("/{task_id}/trigger", response_model=TriggerTaskResponse)
 async def trigger_task(
     task_id: Annotated[str, Path(pattern=TASK_ID_PATTERN.pattern)],
     service: ServiceDep,
@@ -24,23 +25,22 @@ async def trigger_task(
     secret_key: SecretKeyDep,
     response: Response,
     body: Annotated[TriggerTaskRequest | None, Body()] = None,
+    request_key: Annotated[str | None, Header(alias="x-trigger-request-idempotency-key")] = None,
 ) -> TriggerTaskResponse:
-    """Trigger a run of a task (deployed or not); answers its run id."""
+    """Trigger a run of a task (deployed or not); answers its run id.
+
+    A repeated ``x-trigger-request-idempotency-key`` returns the first request's run.
+    """
     request = body or TriggerTaskRequest()
     payload = decode_packet(request.payload, request.options.payload_type)
-    opts = request.options
-    run_id = await service.trigger(
-        task_id,
-        payload,
-        RunOptions(
-            tags=tuple(opts.tags or ()),
-            metadata=opts.metadata,
-            max_attempts=opts.max_attempts,
-            max_duration_s=opts.max_duration,
-            is_test=bool(opts.test),
-        ),
+    options = run_options(
+        request.options, now=datetime.now(UTC), default_ttl_s=settings.default_ttl_s
     )
+    run_id = service.request_run_id(task_id, request_key) if request_key else None
+    triggered = await service.trigger(task_id, payload, options, run_id=run_id)
     response.headers["x-trigger-jwt"] = public_token_for_run(
-        secret_key, settings.environment, run_id
+        secret_key, settings.environment, triggered.run_id
     )
-    return TriggerTaskResponse(id=run_id, is_cached=False)
+    # A retried request gets the first answer, which was not cached.
+    is_cached = triggered.is_cached and options.idempotency_key_hash is not None
+    return TriggerTaskResponse(id=triggered.run_id, is_cached=is_cached)
