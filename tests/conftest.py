@@ -28,6 +28,7 @@ from durableruns.task_definitions import TaskRegistry
 T = TypeVar("T")
 SECRET_KEY = "tr_dev_test_secret_key"
 EXAMPLE_MODULES = ["activities", "workflows"]
+STACK_MODULES = [*EXAMPLE_MODULES, "tests.support_tasks"]
 
 
 # --- the exit crash (hazards.md): decided once, here -------------------------------
@@ -92,6 +93,16 @@ class Stack:
     async def wait_final(self, run_id: str, timeout: float = 30) -> dict[str, Any]:
         return await eventually(lambda: self.retrieve(run_id), lambda r: r["isCompleted"], timeout)
 
+    async def wait_status(self, run_id: str, status: str, timeout: float = 15) -> dict[str, Any]:
+        return await eventually(
+            lambda: self.retrieve(run_id), lambda r: r["status"] == status, timeout
+        )
+
+    async def run_ids_where(self, query: str) -> list[str]:
+        """Run ids matching a visibility query, within this stack's queues."""
+        scoped = f"{query} AND TaskQueue = '{self.settings.task_queue_prefix}:runs'"
+        return [w.id async for w in self.client.list_workflows(scoped)]
+
 
 def new_settings(**overrides: Any) -> Settings:
     return Settings(
@@ -134,8 +145,8 @@ async def open_stack(
 
 @pytest.fixture(scope="session")
 async def stack(client: Client) -> AsyncIterator[Stack]:
-    """The example tasks served by one worker, and the facade in-process."""
-    async with open_stack(client, TaskRegistry.from_modules(EXAMPLE_MODULES)) as opened:
+    """The example tasks (and the tests' own) served by one worker, and the facade."""
+    async with open_stack(client, TaskRegistry.from_modules(STACK_MODULES)) as opened:
         yield opened
 
 

@@ -24,7 +24,13 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, TimeoutType
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    TimeoutError,
+    TimeoutType,
+)
 
 with workflow.unsafe.imports_passed_through():
     from durableruns.durations import format_duration
@@ -232,6 +238,9 @@ class RunWorkflow:
         try:
             result = await attempt
         except ActivityError as err:
+            if isinstance(err.cause, CancelledError):  # this run is being canceled
+                self._end_attempt(number, AttemptStatus.CANCELED, None)
+                raise asyncio.CancelledError() from err
             failure = failure_from_activity_error(err)
             self._end_attempt(number, failure.status, failure.error)
             return failure

@@ -33,7 +33,12 @@ BatchId = Annotated[str, Path(description="The batch's id, ``batch_…``")]
 NOT_FOUND = {"x-should-retry": "false"}
 
 
-@router.post("/api/v3/batches", status_code=202, response_model=CreateBatchResponse)
+@router.post(
+    "/api/v3/batches",
+    status_code=202,
+    response_model=CreateBatchResponse,
+    response_model_exclude_none=True,
+)
 async def create_batch(
     body: CreateBatchRequest,
     batches: BatchServiceDep,
@@ -56,7 +61,11 @@ async def create_batch(
     )
 
 
-@router.post("/api/v3/batches/{batch_id}/items", response_model=StreamBatchItemsResponse)
+@router.post(
+    "/api/v3/batches/{batch_id}/items",
+    response_model=StreamBatchItemsResponse,
+    response_model_exclude_none=True,
+)
 async def stream_batch_items(
     batch_id: BatchId, request: Request, batches: BatchServiceDep, settings: SettingsDep
 ) -> StreamBatchItemsResponse:

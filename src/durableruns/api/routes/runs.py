@@ -41,7 +41,11 @@ async def cancel_run(run_id: RunId, service: ServiceDep) -> dict[str, str]:
     return {"id": run_id}
 
 
-@router.post("/api/v1/runs/{run_id}/replay", response_model=TriggerTaskResponse)
+@router.post(
+    "/api/v1/runs/{run_id}/replay",
+    response_model=TriggerTaskResponse,
+    response_model_exclude_none=True,
+)
 async def replay_run(
     run_id: RunId,
     service: ServiceDep,
@@ -99,13 +103,17 @@ async def reschedule_run(
     return Run.from_record(await service.reschedule(run_id, delay_until))
 
 
-@router.get("/api/v1/runs/{run_id}/metadata", response_model=MetadataBody)
+@router.get(
+    "/api/v1/runs/{run_id}/metadata", response_model=MetadataBody, response_model_exclude_none=True
+)
 async def get_run_metadata(run_id: RunId, service: ServiceDep) -> MetadataBody:
     """The run's metadata."""
     return MetadataBody(metadata=(await service.require(run_id)).metadata or {})
 
 
-@router.put("/api/v1/runs/{run_id}/metadata", response_model=MetadataBody)
+@router.put(
+    "/api/v1/runs/{run_id}/metadata", response_model=MetadataBody, response_model_exclude_none=True
+)
 async def update_run_metadata(
     run_id: RunId, body: MetadataBody, service: ServiceDep
 ) -> MetadataBody:

@@ -17,7 +17,9 @@ from durableruns.wire import TriggerTaskRequest, TriggerTaskResponse
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 
-@router.post("/{task_id}/trigger", response_model=TriggerTaskResponse)
+@router.post(
+    "/{task_id}/trigger", response_model=TriggerTaskResponse, response_model_exclude_none=True
+)
 async def trigger_task(
     task_id: Annotated[str, Path(pattern=TASK_ID_PATTERN.pattern)],
     service: ServiceDep,
