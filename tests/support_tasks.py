@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from durableruns import TaskContext, task, tasks
+from durableruns import BatchItem, TaskContext, task, tasks, wait
 
 PROBE_TICKS: dict[str, int] = {}
 """cancel-probe's heartbeat: run id → ticks written so far (shared in-process)."""
@@ -55,3 +56,46 @@ async def idempotent_parent(payload: dict[str, Any], ctx: TaskContext) -> list[s
         )
         ids.append(handle.id)
     return ids
+
+
+@task(id="waits-for-a-sleepy-child")
+async def waits_for_a_sleepy_child(payload: dict[str, Any]) -> Any:
+    """trigger_and_wait a sleepy child (or another task, by id)."""
+    result = await tasks.trigger_and_wait(
+        payload.get("task", "sleepy"), payload.get("child", {"seconds": 30})
+    )
+    return {"ok": result.ok, "child": result.id, "status": result.status.value}
+
+
+@task(id="waits-past-max-duration", max_duration=2)
+async def waits_past_max_duration(payload: Any) -> str:
+    """Waits 3 s in a run whose max duration is 2 s: WAITING time does not count."""
+    await wait.for_(seconds=3)
+    return "finished"
+
+
+@task(id="waits-until")
+async def waits_until(payload: dict[str, Any]) -> str:
+    """wait.until a moment ``seconds`` from now."""
+    await wait.until(datetime.now(UTC) + timedelta(seconds=payload["seconds"]))
+    return "woke"
+
+
+@task(id="survives-worker-loss", retry={"max_attempts": 3, "min_timeout_ms": 10})
+async def survives_worker_loss(payload: Any, ctx: TaskContext) -> dict[str, Any]:
+    """A child, then a wait long enough to kill the worker in, then done."""
+    child = await tasks.trigger_and_wait("hello-world", {"name": "survivor"})
+    await wait.for_(seconds=payload.get("wait", 4))
+    return {"child": child.id, "attempt": ctx.attempt.number}
+
+
+@task(id="fans-out-by-id")
+async def fans_out_by_id(payload: Any) -> list[Any]:
+    """The by-id batch form, mixing tasks."""
+    results = await tasks.batch_trigger_and_wait(
+        [
+            BatchItem(task="hello-world", payload={"name": "one"}),
+            BatchItem(task="flaky", payload={"fail_times": 0}),
+        ]
+    )
+    return [r.output for r in results]

@@ -78,4 +78,4 @@ def test_public_names_are_sorted_and_importable() -> None:
 def test_lazy_exports_match_all() -> None:
     import durableruns
 
-    assert sorted(durableruns._EXPORTS) == durableruns.__all__
+    assert sorted([*durableruns._EXPORTS, *durableruns._SUBMODULES]) == durableruns.__all__

@@ -47,7 +47,9 @@ def _item(index: int, name: str) -> dict[str, Any]:
 async def test_the_two_phase_batch_api_creates_one_run_per_item_in_order(stack: Stack) -> None:
     created = await _create(stack, 3)
     assert created["id"].startswith("batch_") and created == {
-        "id": created["id"], "runCount": 3, "isCached": False
+        "id": created["id"],
+        "runCount": 3,
+        "isCached": False,
     }
     sent = await _send(stack, created["id"], _ndjson([_item(i, f"n{i}") for i in range(3)]))
     assert sent.status_code == 200, sent.text
@@ -66,8 +68,12 @@ async def test_a_resent_item_stream_creates_nothing_twice(stack: Stack) -> None:
     assert first.json()["sealed"] is False
     again = await _send(stack, created["id"], _ndjson([_item(0, "a"), _item(1, "b")]))
     assert again.json() | {"enqueuedCount": 0} == {
-        "id": created["id"], "itemsAccepted": 1, "itemsDeduplicated": 1, "sealed": True,
-        "enqueuedCount": 0, "expectedCount": 2,
+        "id": created["id"],
+        "itemsAccepted": 1,
+        "itemsDeduplicated": 1,
+        "sealed": True,
+        "enqueuedCount": 0,
+        "expectedCount": 2,
     }
     runs_of_batch = (await stack.http.get(f"/api/v2/batches/{created['id']}")).json()["runs"]
     assert len(set(runs_of_batch)) == 2
@@ -80,7 +86,9 @@ async def test_a_malformed_line_is_refused_and_creates_nothing(stack: Stack) -> 
     assert response.status_code == 400
     assert response.json()["error"].startswith("items line 2: not valid JSON")
     bad_field = await _send(stack, created["id"], _ndjson([{"index": -1, "task": "hello-world"}]))
-    assert bad_field.status_code == 400 and bad_field.json()["error"].startswith("items line 1: index")
+    assert bad_field.status_code == 400 and bad_field.json()["error"].startswith(
+        "items line 1: index"
+    )
     out_of_range = await _send(stack, created["id"], _ndjson([_item(7, "x")]))
     assert out_of_range.status_code == 400
     got = (await stack.http.get(f"/api/v2/batches/{created['id']}")).json()

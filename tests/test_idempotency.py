@@ -52,7 +52,9 @@ async def test_a_failed_runs_key_makes_a_new_run(stack: Stack) -> None:
 
 async def test_an_expired_key_makes_a_new_run(stack: Stack) -> None:
     key = _key()
-    first = await _trigger(stack, "hello-world", {"name": "x"}, idempotencyKey=key, idempotencyKeyTTL="1s")
+    first = await _trigger(
+        stack, "hello-world", {"name": "x"}, idempotencyKey=key, idempotencyKeyTTL="1s"
+    )
     await stack.wait_final(first["id"])
     await asyncio.sleep(1.1)  # the key's TTL has to pass: there is no clock to skip
     again = await _trigger(stack, "hello-world", {"name": "x"}, idempotencyKey=key)
@@ -69,7 +71,10 @@ async def test_keys_are_per_task(stack: Stack) -> None:
 async def test_fifty_concurrent_triggers_with_one_key_create_exactly_one_run(stack: Stack) -> None:
     key = _key()
     answers = await asyncio.gather(
-        *(_trigger(stack, "hello-world", {"name": f"racer {i}"}, idempotencyKey=key) for i in range(50))
+        *(
+            _trigger(stack, "hello-world", {"name": f"racer {i}"}, idempotencyKey=key)
+            for i in range(50)
+        )
     )
     assert len({a["id"] for a in answers}) == 1
     assert sum(not a["isCached"] for a in answers) == 1
@@ -77,14 +82,19 @@ async def test_fifty_concurrent_triggers_with_one_key_create_exactly_one_run(sta
         lambda: stack.run_ids_where(f"TriggerIdempotencyKey = '{key}'"), lambda ids: len(ids) >= 1
     )
     await asyncio.sleep(1)  # a second run would have shown up by now
-    assert await stack.run_ids_where(f"TriggerIdempotencyKey = '{key}'") == found == [answers[0]["id"]]
+    assert (
+        await stack.run_ids_where(f"TriggerIdempotencyKey = '{key}'") == found == [answers[0]["id"]]
+    )
 
 
 async def test_retrieve_shows_the_users_key_not_its_hash(stack: Stack) -> None:
     key = _key()
     hashed = hashlib.sha256(key.encode()).hexdigest()
     first = await _trigger(
-        stack, "hello-world", {"name": "x"}, idempotencyKey=hashed,
+        stack,
+        "hello-world",
+        {"name": "x"},
+        idempotencyKey=hashed,
         idempotencyKeyOptions={"key": key, "scope": "global"},
     )
     assert (await stack.retrieve(first["id"]))["idempotencyKey"] == key
@@ -120,8 +130,12 @@ async def test_the_sdk_dedupes_on_its_key(sdk_stack: Stack) -> None:
 
 async def test_run_scoped_keys_inside_a_task_dedupe_within_the_parent_only(stack: Stack) -> None:
     key = _key()
-    one = await stack.wait_final(await stack.trigger("idempotent-parent", {"key": key, "scope": "run"}))
-    two = await stack.wait_final(await stack.trigger("idempotent-parent", {"key": key, "scope": "run"}))
+    one = await stack.wait_final(
+        await stack.trigger("idempotent-parent", {"key": key, "scope": "run"})
+    )
+    two = await stack.wait_final(
+        await stack.trigger("idempotent-parent", {"key": key, "scope": "run"})
+    )
     assert one["output"][0] == one["output"][1], "one child per key within a run"
     assert two["output"][0] != one["output"][0], "another parent run gets its own child"
     child = await stack.retrieve(one["output"][0])
@@ -130,6 +144,10 @@ async def test_run_scoped_keys_inside_a_task_dedupe_within_the_parent_only(stack
 
 async def test_global_keys_inside_a_task_dedupe_across_parents(stack: Stack) -> None:
     key = _key()
-    one = await stack.wait_final(await stack.trigger("idempotent-parent", {"key": key, "scope": "global"}))
-    two = await stack.wait_final(await stack.trigger("idempotent-parent", {"key": key, "scope": "global"}))
+    one = await stack.wait_final(
+        await stack.trigger("idempotent-parent", {"key": key, "scope": "global"})
+    )
+    two = await stack.wait_final(
+        await stack.trigger("idempotent-parent", {"key": key, "scope": "global"})
+    )
     assert len({*one["output"], *two["output"]}) == 1

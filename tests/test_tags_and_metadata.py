@@ -40,7 +40,8 @@ async def test_metadata_given_at_trigger_is_on_the_run(stack: Stack) -> None:
 async def test_task_code_changes_metadata_with_set_append_and_increment(stack: Stack) -> None:
     run_id = await stack.trigger("metadata-writer", {"pause": 1.5}, metadata={"initial": True})
     midway = await eventually(
-        lambda: stack.retrieve(run_id), lambda r: (r.get("metadata") or {}).get("stage") == "started"
+        lambda: stack.retrieve(run_id),
+        lambda r: (r.get("metadata") or {}).get("stage") == "started",
     )
     assert midway["metadata"] == {"initial": True, "stage": "started", "count": 2, "log": ["a"]}
     done = await stack.wait_final(run_id)

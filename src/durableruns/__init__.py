@@ -23,9 +23,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from durableruns import wait
     from durableruns.context import TaskContext
     from durableruns.errors import AbortTaskRunError, DurableRunsError
+    from durableruns.in_task import BatchItem
     from durableruns.models import RetryOptions
+    from durableruns.results import TaskRunResult
     from durableruns.sdk import RunHandle, configure, runs, tasks
     from durableruns.status import RunStatus
     from durableruns.task_definitions import Task, TaskRegistry, task
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "AbortTaskRunError": "durableruns.errors",
+    "BatchItem": "durableruns.in_task",
+    "TaskRunResult": "durableruns.results",
     "DurableRunsError": "durableruns.errors",
     "RetryOptions": "durableruns.models",
     "Run": "durableruns.wire",
@@ -45,10 +50,14 @@ _EXPORTS = {
     "runs": "durableruns.sdk",
     "task": "durableruns.task_definitions",
     "tasks": "durableruns.sdk",
+    "batch": "durableruns.sdk",
 }
+_SUBMODULES = ["wait"]
+"""Public submodules, imported the usual way: ``from durableruns import wait``."""
 
 __all__ = [
     "AbortTaskRunError",
+    "BatchItem",
     "DurableRunsError",
     "RetryOptions",
     "Run",
@@ -57,10 +66,13 @@ __all__ = [
     "Task",
     "TaskContext",
     "TaskRegistry",
+    "TaskRunResult",
+    "batch",
     "configure",
     "runs",
     "task",
     "tasks",
+    "wait",
 ]
 
 

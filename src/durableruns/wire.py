@@ -252,6 +252,17 @@ class Run(WireModel, Generic[P, O]):
         )
 
 
+RETRIEVE_ONLY_FIELDS = frozenset(
+    {"payload", "output", "error", "relatedRuns", "attemptCount", "attempts", "replayedFrom"}
+)
+
+
+def run_summary(run: RunRecord) -> dict[str, Any]:
+    """The fields Trigger.dev's run objects share (related runs, list items)."""
+    wire = Run.from_record(run).to_wire()
+    return {k: v for k, v in wire.items() if k not in RETRIEVE_ONLY_FIELDS}
+
+
 def _error(error: Any) -> RunErrorBody | None:
     if error is None:
         return None

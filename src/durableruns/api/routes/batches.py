@@ -20,8 +20,8 @@ from durableruns.options import run_options
 from durableruns.packets import decode_packet
 from durableruns.wire import (
     Batch,
-    BatchProcessing,
     BatchItemLine,
+    BatchProcessing,
     CreateBatchRequest,
     CreateBatchResponse,
     StreamBatchItemsResponse,

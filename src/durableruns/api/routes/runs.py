@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -11,15 +12,19 @@ from durableruns.api.deps import SecretKeyDep, ServiceDep, SettingsDep
 from durableruns.api.errors import ApiHTTPError
 from durableruns.api.tokens import public_token_for_run
 from durableruns.durations import DurationError, parse_delay
+from durableruns.engine.service import RunService
 from durableruns.metadata import check_metadata_size
+from durableruns.models import RunRecord
 from durableruns.options import run_options
 from durableruns.packets import decode_packet
 from durableruns.wire import (
     MetadataBody,
+    RelatedRuns,
     ReplayRunRequest,
     RescheduleRunRequest,
     Run,
     TriggerTaskResponse,
+    run_summary,
 )
 
 router = APIRouter(tags=["runs"])
@@ -30,8 +35,27 @@ RUN_RESPONSE = {"response_model": Run[Any, Any], "response_model_exclude_none": 
 
 @router.get("/api/v3/runs/{run_id}", **RUN_RESPONSE)  # type: ignore[arg-type]
 async def retrieve_run(run_id: RunId, service: ServiceDep) -> Run[Any, Any]:
-    """Retrieve a run: status, payload, output or error, attempts."""
-    return Run.from_record(await service.require(run_id))
+    """Retrieve a run: status, payload, output or error, attempts, related runs."""
+    record = await service.require(run_id)
+    run = Run.from_record(record)
+    run.related_runs = await _related_runs(service, record)
+    return run
+
+
+MAX_RELATED_CHILDREN = 100
+
+
+async def _related_runs(service: RunService, record: RunRecord) -> RelatedRuns:
+    """Parent, root and waited-for children, each read exactly (not from visibility)."""
+    options = record.options
+    ids = [options.parent_run_id, options.root_run_id, *record.child_run_ids[:MAX_RELATED_CHILDREN]]
+    found = await asyncio.gather(*(service.retrieve(i) if i else _none() for i in ids))
+    parent, root, *children = (run_summary(r) if r else None for r in found)
+    return RelatedRuns(parent=parent, root=root, children=[c for c in children if c] or None)
+
+
+async def _none() -> None:
+    return None
 
 
 @router.post("/api/v2/runs/{run_id}/cancel")
