@@ -1,0 +1,115 @@
+"""Records the workflow histories the replay test replays.
+
+Run it only when a workflow change is *meant* to alter commands, and then add new
+files instead of rewriting old ones (a red replay test is never re-recorded green):
+
+    .venv/bin/python -m tests.engine.record_histories [NAME ...]
+
+Each scenario triggers runs through the facade against a fresh dev server and saves
+every workflow the scenario made (parents, children, batches) as
+``histories/<scenario>--<n>.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from durableruns.engine import search_attributes as sa
+from durableruns.engine.converter import DATA_CONVERTER
+from durableruns.engine.dev_server import dynamic_config_flags, temporal_binary
+from durableruns.process import exit_process
+from durableruns.task_definitions import TaskRegistry
+from tests.conftest import STACK_MODULES, Stack, open_stack
+
+HISTORIES = Path(__file__).parent / "histories"
+
+Scenario = Callable[[Stack], Awaitable[list[str]]]
+
+
+async def _one(stack: Stack, task_id: str, payload: object, **options: object) -> list[str]:
+    run_id = await stack.trigger(task_id, payload, **options)
+    run = await stack.wait_final(run_id, timeout=60)
+    return [run_id, *(c["id"] for c in run["relatedRuns"].get("children", []))]
+
+
+async def _canceled(stack: Stack) -> list[str]:
+    run_id = await stack.trigger("waits-for-a-sleepy-child", {"child": {"seconds": 30}})
+    run = await stack.wait_status(run_id, "WAITING")
+    await stack.http.post(f"/api/v2/runs/{run_id}/cancel")
+    await stack.wait_final(run_id)
+    child = run["relatedRuns"]["children"][0]["id"]
+    await stack.wait_final(child)
+    return [run_id, child]
+
+
+async def _rescheduled(stack: Stack) -> list[str]:
+    run_id = await stack.trigger("hello-world", {"name": "later"}, delay="1h")
+    await stack.http.post(f"/api/v1/runs/{run_id}/reschedule", json={"delay": "1s"})
+    await stack.wait_final(run_id)
+    return [run_id]
+
+
+async def _metadata(stack: Stack) -> list[str]:
+    run_id = await stack.trigger("metadata-writer", {"pause": 1})
+    await stack.wait_status(run_id, "EXECUTING")
+    await stack.http.put(f"/api/v1/runs/{run_id}/metadata", json={"metadata": {"api": 1}})
+    await stack.wait_final(run_id)
+    return [run_id]
+
+
+async def _batch(stack: Stack) -> list[str]:
+    created = (await stack.http.post("/api/v3/batches", json={"runCount": 2})).json()
+    lines = b'{"index":0,"task":"hello-world","payload":{"name":"a"}}\n{"index":1,"task":"hello-world","payload":{"name":"b"}}'
+    await stack.http.post(f"/api/v3/batches/{created['id']}/items", content=lines)
+    batch = (await stack.http.get(f"/api/v2/batches/{created['id']}")).json()
+    for run_id in batch["runs"]:
+        await stack.wait_final(run_id)
+    return [created["id"], *batch["runs"]]
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "hello-world": lambda s: _one(s, "hello-world", {"name": "Replay"}),
+    "sleepy": lambda s: _one(s, "sleepy", {"seconds": 0.5}),
+    "always-fails": lambda s: _one(s, "always-fails", {}),
+    "flaky": lambda s: _one(s, "flaky", {"fail_times": 2}),
+    "too-slow": lambda s: _one(s, "too-slow", {}),
+    "expired": lambda s: _one(s, "no-worker-serves-this", {}, ttl="1s"),
+    "parent-waits": lambda s: _one(s, "parent-waits", {"names": ["a", "b", "c"]}),
+    "pipeline": lambda s: _one(s, "pipeline", {"name": "P", "seconds": 0.1}),
+    "parent-child-fails": lambda s: _one(s, "parent-child-fails", {}),
+    "canceled-parent": _canceled,
+    "rescheduled": _rescheduled,
+    "metadata": _metadata,
+    "batch": _batch,
+}
+
+
+async def record(names: list[str]) -> None:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=sa.ALL,
+        data_converter=DATA_CONVERTER,
+        dev_server_extra_args=dynamic_config_flags(),
+    )
+    try:
+        async with open_stack(env.client, TaskRegistry.from_modules(STACK_MODULES)) as stack:
+            for name in names:
+                workflow_ids = await SCENARIOS[name](stack)
+                for n, workflow_id in enumerate(workflow_ids):
+                    history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+                    path = HISTORIES / f"{name}--{n}.json"
+                    path.write_text(history.to_json())
+                    print(f"recorded {path.name}")
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    HISTORIES.mkdir(exist_ok=True)
+    asyncio.run(record(sys.argv[1:] or list(SCENARIOS)))
+    exit_process(0)
