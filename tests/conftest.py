@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -18,14 +23,17 @@ from temporalio.testing import WorkflowEnvironment
 from durableruns import sdk
 from durableruns.api import create_app
 from durableruns.engine import search_attributes as sa
+from durableruns.engine.catalog import CatalogReader
 from durableruns.engine.converter import DATA_CONVERTER
 from durableruns.engine.dev_server import dynamic_config_flags, temporal_binary
 from durableruns.engine.worker import running_worker
+from durableruns.models import Catalog
 from durableruns.process import exit_process
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
 
 T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[1]
 SECRET_KEY = "tr_dev_test_secret_key"
 EXAMPLE_MODULES = ["activities", "workflows"]
 STACK_MODULES = [*EXAMPLE_MODULES, "tests.support_tasks"]
@@ -98,6 +106,12 @@ class Stack:
             lambda: self.retrieve(run_id), lambda r: r["status"] == status, timeout
         )
 
+    async def service_catalog(self) -> Catalog:
+        """The catalog of deployed versions, fresh."""
+        return await CatalogReader(
+            self.client, task_queue_prefix=self.settings.task_queue_prefix
+        ).get()
+
     async def run_ids_where(self, query: str) -> list[str]:
         """Run ids matching a visibility query, within this stack's queues."""
         scoped = f"{query} AND TaskQueue = '{self.settings.task_queue_prefix}:runs'"
@@ -156,6 +170,36 @@ async def sdk_stack(stack: Stack) -> Stack:
     transport = stack.http._transport
     sdk.configure(base_url=stack.settings.api_url, secret_key=SECRET_KEY, transport=transport)  # type: ignore[arg-type]
     return stack
+
+
+def worker_process(
+    temporal_env: WorkflowEnvironment,
+    prefix: str,
+    modules: list[str],
+    version: str = "20261128.1",
+    *,
+    stderr: bool = False,
+) -> subprocess.Popen[bytes]:
+    """``durableruns worker`` in its own process, serving ``modules`` under ``prefix``."""
+    address = temporal_env.client.service_client.config.target_host
+    command = [str(Path(sys.executable).parent / "durableruns"), "worker"]
+    command += ["--temporal-address", address, "--task-queue-prefix", prefix, "--version", version]
+    for module in modules:
+        command += ["--tasks", module]
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE if stderr else None,
+    )
+
+
+def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Signal a worker process and reap it."""
+    if process.poll() is None:
+        process.send_signal(sig)
+    process.wait(timeout=30)
 
 
 async def eventually(

@@ -14,9 +14,11 @@ from durableruns.dev_config import (
     DevFlags,
     DevOptions,
     DevServerConfig,
+    config_path,
     load_dev_config,
     resolve_dev_options,
     split_modules,
+    task_modules,
 )
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.dev_server import DevServerError, dev_server_command
@@ -182,6 +184,34 @@ def test_task_flags_may_repeat_or_hold_lists(
     values: tuple[str, ...], expected: tuple[str, ...]
 ) -> None:
     assert split_modules(values) == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "env", "expected"),
+    [
+        ((), {}, ("activities", "workflows")),
+        ((), {"DURABLERUNS_TASKS": "a,b"}, ("a", "b")),
+        (("x",), {"DURABLERUNS_TASKS": "a"}, ("x",)),
+    ],
+)
+def test_worker_task_modules_follow_flags_then_env_then_the_examples(
+    values: tuple[str, ...], env: dict[str, str], expected: tuple[str, ...]
+) -> None:
+    assert task_modules(values, env) == expected
+
+
+@pytest.mark.parametrize(
+    ("flag", "env", "expected"),
+    [
+        (None, {}, None),
+        (None, {"DURABLERUNS_CONFIG": "env.yml"}, Path("env.yml")),
+        (Path("flag.yml"), {"DURABLERUNS_CONFIG": "env.yml"}, Path("flag.yml")),
+    ],
+)
+def test_the_config_file_follows_flag_then_env_then_cwd(
+    flag: Path | None, env: dict[str, str], expected: Path | None
+) -> None:
+    assert config_path(flag, env) == expected
 
 
 # --- the dev server command -------------------------------------------------------------

@@ -3,21 +3,19 @@ wait.until as durable timers, and the WAITING state."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from durableruns import tasks, wait
 from durableruns.errors import OutsideTaskError
 from durableruns.task_definitions import TaskRegistry
-from tests.conftest import Stack, eventually, open_stack
+from tests.conftest import Stack, eventually, open_stack, stop_process, worker_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,7 +100,9 @@ async def test_a_child_of_an_undeployed_task_leaves_the_parent_waiting_and_cance
     )
     waiting = await stack.wait_status(parent_id, "WAITING")
     [child] = waiting["relatedRuns"]["children"]
-    assert child["status"] == "QUEUED" and child["taskIdentifier"] == "not-deployed"
+    assert child["status"] in ("QUEUED", "PENDING_VERSION")
+    assert child["taskIdentifier"] == "not-deployed"
+    assert (await stack.wait_status(child["id"], "PENDING_VERSION"))["isQueued"]
     await stack.http.post(f"/api/v2/runs/{parent_id}/cancel")
     await stack.wait_status(parent_id, "CANCELED")
     await stack.wait_status(child["id"], "CANCELED")
@@ -145,18 +145,19 @@ async def test_wait_helpers_outside_a_task_say_so(call: Any) -> None:
         await call()
 
 
-async def test_a_wait_survives_its_worker_being_killed(client: Client, temporal_env: Any) -> None:
+async def test_a_wait_survives_its_worker_being_killed(
+    client: Client, temporal_env: WorkflowEnvironment
+) -> None:
     """The run's timers and children are workflow state in Temporal. A killed worker's
     attempt times out on its heartbeat; the retried attempt on a new worker gets the
     same child (by call position) and the same timer."""
     registry = TaskRegistry.from_modules(["tests.support_tasks"])
+    modules = ["tests.support_tasks", "activities"]
     async with open_stack(client, registry, with_worker=False) as stack:
-        address = temporal_env.client.service_client.config.target_host
         prefix = stack.settings.task_queue_prefix
-        first = _worker_process(address, prefix)
+        first = worker_process(temporal_env, prefix, modules)
         try:
             parent_id = await stack.trigger("survives-worker-loss", {"wait": 4})
-            waiting = await stack.wait_status(parent_id, "WAITING", timeout=20)
             waiting = await eventually(
                 lambda: stack.retrieve(parent_id),
                 lambda r: (
@@ -164,40 +165,18 @@ async def test_a_wait_survives_its_worker_being_killed(client: Client, temporal_
                     and len(r["relatedRuns"].get("children", [])) == 1
                     and r["relatedRuns"]["children"][0]["status"] == "COMPLETED"
                 ),
+                timeout=20,
             )
             [child] = waiting["relatedRuns"]["children"]
         finally:
-            first.send_signal(signal.SIGKILL)
-            first.wait()
-        second = _worker_process(address, prefix)
+            stop_process(first, signal.SIGKILL)
+        second = worker_process(temporal_env, prefix, modules)
         try:
             done = await stack.wait_final(parent_id, timeout=60)
         finally:
-            second.send_signal(signal.SIGTERM)
-            second.wait(timeout=20)
+            stop_process(second)
         assert done["status"] == "COMPLETED"
         assert done["output"] == {"child": child["id"], "attempt": 2}
         assert [c["id"] for c in done["relatedRuns"]["children"]] == [child["id"]]
         assert [a["status"] for a in done["attempts"]] == ["FAILED", "COMPLETED"]
         assert done["attempts"][0]["error"]["name"] == "WorkerLost"
-
-
-def _worker_process(address: str, prefix: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "durableruns"),
-            "worker",
-            "--temporal-address",
-            address,
-            "--task-queue-prefix",
-            prefix,
-            "--tasks",
-            "tests.support_tasks",
-            "--tasks",
-            "activities",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from durableruns.results import TaskRunResult
     from durableruns.sdk import RunHandle, configure, runs, tasks
     from durableruns.status import RunStatus
-    from durableruns.task_definitions import Task, TaskRegistry, task
+    from durableruns.task_definitions import Queue, Task, TaskRegistry, task
     from durableruns.wire import Run
 
 _EXPORTS = {
@@ -39,6 +39,7 @@ _EXPORTS = {
     "BatchItem": "durableruns.in_task",
     "TaskRunResult": "durableruns.results",
     "DurableRunsError": "durableruns.errors",
+    "Queue": "durableruns.task_definitions",
     "RetryOptions": "durableruns.models",
     "Run": "durableruns.wire",
     "RunHandle": "durableruns.sdk",
@@ -59,6 +60,7 @@ __all__ = [
     "AbortTaskRunError",
     "BatchItem",
     "DurableRunsError",
+    "Queue",
     "RetryOptions",
     "Run",
     "RunHandle",

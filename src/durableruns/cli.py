@@ -23,6 +23,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 import uvicorn
 from fastapi import FastAPI
+from pydantic import ValidationError
 from temporalio.client import Client
 
 from durableruns.api import create_app
@@ -31,9 +32,11 @@ from durableruns.dev_config import (
     ENV,
     DevFlags,
     DevOptions,
+    config_path,
     load_dev_config,
     resolve_dev_options,
     split_modules,
+    task_modules,
 )
 from durableruns.engine.dev_server import (
     DevServerProcess,
@@ -61,13 +64,17 @@ app = typer.Typer(
 )
 
 
-def _option(text: str, field: str, default: str | None = None) -> Any:
-    """A typer option whose help names its environment variable and default."""
+def _option(text: str, env: str, default: str | None = None) -> Any:
+    """A typer option whose help names its ``DURABLERUNS_*`` variable and default."""
     default_text = f", default {default}" if default else ""
-    return typer.Option(help=f"{text} (env {ENV[field]}{default_text})")
+    return typer.Option(help=f"{text} (env DURABLERUNS_{env}{default_text})")
 
 
-TasksOption = Annotated[
+Port = Annotated[int | None, _option("Facade port", "API_PORT", "3030")]
+Address = Annotated[
+    str | None, _option("host:port of Temporal", "TEMPORAL_ADDRESS", "127.0.0.1:7233")
+]
+Tasks = Annotated[
     list[str] | None,
     typer.Option(
         "--tasks",
@@ -76,32 +83,28 @@ TasksOption = Annotated[
         f"default {' '.join(DEFAULT_TASK_MODULES)})",
     ),
 ]
-AddressOption = Annotated[
-    str | None, _option("host:port of Temporal", "temporal_address", "127.0.0.1:7233")
-]
 
 
 @app.command()
 def dev(
-    api_port: Annotated[int | None, _option("Facade port", "api_port", "3030")] = None,
-    temporal_port: Annotated[int | None, _option("Temporal port", "temporal_port", "7233")] = None,
-    ui_port: Annotated[int | None, _option("Temporal UI port", "ui_port", "8233")] = None,
-    db: Annotated[Path | None, _option("Temporal's SQLite file", "db")] = None,
+    api_port: Port = None,
+    temporal_port: Annotated[int | None, _option("Temporal port", "TEMPORAL_PORT", "7233")] = None,
+    ui_port: Annotated[int | None, _option("Temporal UI port", "UI_PORT", "8233")] = None,
+    db: Annotated[Path | None, _option("Temporal's SQLite file", "DB")] = None,
     in_memory: Annotated[
         bool, typer.Option("--in-memory", help=f"No SQLite file (env {ENV['in_memory']}=1)")
     ] = False,
     temporal_address: Annotated[
-        str | None, _option("Use this Temporal; start none", "temporal_address")
+        str | None, _option("Use this Temporal; start none", "TEMPORAL_ADDRESS")
     ] = None,
-    tasks: TasksOption = None,
-    config: Annotated[Path | None, _option("Dev settings", "config", "temporal-dev.yml")] = None,
+    tasks: Tasks = None,
+    config: Annotated[Path | None, _option("Dev settings", "CONFIG", "temporal-dev.yml")] = None,
 ) -> None:
     """Run the Temporal dev server, a worker and the facade together.
 
     Precedence: flags > DURABLERUNS_* variables > temporal-dev.yml > defaults.
     """
-    config_path = config or _env_path(ENV["config"])
-    dev_config = load_dev_config(config_path)
+    dev_config = load_dev_config(config_path(config, os.environ))
     flags = DevFlags(
         api_port=api_port,
         temporal_port=temporal_port,
@@ -119,18 +122,11 @@ def dev(
 
 @app.command()
 def worker(
-    temporal_address: AddressOption = None,
-    namespace: Annotated[
-        str | None, typer.Option(help="Namespace (env DURABLERUNS_NAMESPACE, default default)")
-    ] = None,
-    tasks: TasksOption = None,
-    version: Annotated[
-        str | None, typer.Option(help="Version served (env DURABLERUNS_VERSION, default today)")
-    ] = None,
-    task_queue_prefix: Annotated[
-        str | None,
-        typer.Option(help="Task queue prefix (env DURABLERUNS_TASK_QUEUE_PREFIX)"),
-    ] = None,
+    temporal_address: Address = None,
+    namespace: Annotated[str | None, _option("Namespace", "NAMESPACE", "default")] = None,
+    tasks: Tasks = None,
+    version: Annotated[str | None, _option("Version served", "VERSION", "today")] = None,
+    task_queue_prefix: Annotated[str | None, _option("Queue prefix", "TASK_QUEUE_PREFIX")] = None,
 ) -> None:
     """Run a worker serving tasks; by default it joins `durableruns dev`."""
     settings = _settings(
@@ -139,19 +135,15 @@ def worker(
         version=version,
         task_queue_prefix=task_queue_prefix,
     )
-    registry = _load_tasks(split_modules(tasks or ()) or _env_modules())
+    registry = _load_tasks(task_modules(tasks or (), os.environ))
     asyncio.run(_run_alone(settings, registry=registry))
 
 
 @app.command()
 def api(
-    temporal_address: AddressOption = None,
-    api_port: Annotated[
-        int | None, typer.Option(help="Port (env DURABLERUNS_API_PORT, default 3030)")
-    ] = None,
-    host: Annotated[
-        str | None, typer.Option(help="Interface (env DURABLERUNS_API_HOST, default 127.0.0.1)")
-    ] = None,
+    temporal_address: Address = None,
+    api_port: Port = None,
+    host: Annotated[str | None, _option("Interface", "API_HOST", "127.0.0.1")] = None,
 ) -> None:
     """Serve the facade alone; by default it joins `durableruns dev`."""
     settings = _settings(temporal_address=temporal_address, api_port=api_port, api_host=host)
@@ -173,7 +165,7 @@ def run(args: Sequence[str]) -> int:
             typer.echo(exc.code, err=True)
             return 1
         return exc.code or 0
-    except DurableRunsError as exc:
+    except (DurableRunsError, ValidationError) as exc:  # ValidationError: DURABLERUNS_* values
         typer.echo(f"Error: {exc}", err=True)
         return 1
     except KeyboardInterrupt:
@@ -366,15 +358,6 @@ def _load_tasks(modules: Sequence[str]) -> TaskRegistry:
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
     return TaskRegistry.from_modules(list(modules))
-
-
-def _env_modules() -> tuple[str, ...]:
-    return split_modules([os.environ.get(ENV["tasks"], "")]) or DEFAULT_TASK_MODULES
-
-
-def _env_path(name: str) -> Path | None:
-    raw = os.environ.get(name, "").strip()
-    return Path(raw) if raw else None
 
 
 def _ids(registry: TaskRegistry | None) -> str:

@@ -214,6 +214,16 @@ def _env_list(env: Mapping[str, str], field: str) -> tuple[str, ...]:
     return tuple(env.get(ENV[field], "").replace(",", " ").split())
 
 
+def task_modules(values: Sequence[str], env: Mapping[str, str]) -> tuple[str, ...]:
+    """Task modules: the ``--tasks`` values, else ``DURABLERUNS_TASKS``, else the examples."""
+    return split_modules(values) or _env_list(env, "tasks") or DEFAULT_TASK_MODULES
+
+
+def config_path(flag: Path | None, env: Mapping[str, str]) -> Path | None:
+    """The yml to read: ``--config``, else ``DURABLERUNS_CONFIG``, else None (the default)."""
+    return flag or _env_path(env, "config")
+
+
 def split_modules(values: Sequence[str]) -> tuple[str, ...]:
     """Flags may repeat or hold comma-separated names: ``--tasks a,b --tasks c``."""
     return tuple(name for value in values for name in value.replace(",", " ").split())

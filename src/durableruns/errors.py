@@ -5,7 +5,8 @@
     │   └── DuplicateTaskError     two tasks share an id
     ├── AbortTaskRunError          raised by task code: fail the run now, no retry
     ├── InvalidInputError          a value given to trigger/replay/… is unusable (names the field)
-    │   └── MetadataTooLargeError  run metadata over its size limit
+    │   ├── MetadataTooLargeError  run metadata over its size limit
+    │   └── PayloadSchemaError     a payload that does not fit the deployed task's schema
     ├── OutsideTaskError           a helper that only works inside task code was called outside
     ├── ChildRunFailedError        ``result.unwrap()`` on a child run that did not complete
     └── ApiError                   the facade answered with an error (SDK side)
@@ -46,6 +47,8 @@ class AbortTaskRunError(DurableRunsError):
 class InvalidInputError(DurableRunsError):
     """A value given by the caller cannot be used; ``field`` names it (HTTP 400)."""
 
+    status = 400
+
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
@@ -54,6 +57,12 @@ class InvalidInputError(DurableRunsError):
 
 class MetadataTooLargeError(InvalidInputError):
     """Run metadata would exceed its size limit."""
+
+
+class PayloadSchemaError(InvalidInputError):
+    """The payload does not fit the deployed task's payload schema (HTTP 422)."""
+
+    status = 422
 
 
 class OutsideTaskError(DurableRunsError):

@@ -67,7 +67,6 @@ def in_task_options(ctx: TaskContext, options: dict[str, Any], trigger_function:
     return run_options(
         wire,
         now=datetime.now(UTC),
-        default_ttl_s=None,
         parent=_parent(ctx),
         trigger_function=trigger_function,
     )

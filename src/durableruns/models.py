@@ -267,3 +267,46 @@ class BatchRecord(BaseModel):
     def sealed(self) -> bool:
         """Whether every item has arrived (and its run exists)."""
         return len(self.run_ids) >= self.run_count
+
+
+class TaskDescriptor(Frozen):
+    """What a deployed version says about one of its tasks (``GET /api/v1/tasks``)."""
+
+    id: str
+    version: str
+    queue: str
+    concurrency_limit: int | None = None
+    retry: RetryOptions = RetryOptions()
+    max_duration_s: float | None = None
+    ttl_s: float | None = None
+    payload_schema: dict[str, Any] | None = None
+    definition: str = ""
+    """Where the task is defined (``module.function``): two definitions of one id in one
+    version are refused."""
+
+
+class Deployment(Frozen):
+    """A worker announcing the version it serves and that version's tasks."""
+
+    version: str
+    tasks: tuple[TaskDescriptor, ...]
+    registered_at: datetime
+
+
+class Catalog(BaseModel):
+    """Every version ever deployed and its tasks, oldest version first."""
+
+    versions: dict[str, list[TaskDescriptor]] = {}
+    registered_at: dict[str, datetime] = {}
+
+    def latest_serving(self, task_id: str) -> TaskDescriptor | None:
+        """The task in the newest version that has it."""
+        for version in sorted(self.versions, key=lambda v: self.registered_at[v], reverse=True):
+            for task in self.versions[version]:
+                if task.id == task_id:
+                    return task
+        return None
+
+    def find(self, task_id: str, version: str) -> TaskDescriptor | None:
+        """The task as version ``version`` defines it."""
+        return next((t for t in self.versions.get(version, []) if t.id == task_id), None)

@@ -45,11 +45,15 @@ def run_options(
     opts: TriggerOptions,
     *,
     now: datetime,
-    default_ttl_s: float | None,
     parent: ParentRun | None = None,
     trigger_function: str = "trigger",
 ) -> RunOptions:
-    """The run's snapshot of ``opts``; InvalidInputError names the field at fault."""
+    """The run's snapshot of ``opts``; InvalidInputError names the field at fault.
+
+    Defaults that depend on what is deployed (version, the task's TTL and queue) are
+    applied when the run is started (``engine.deployments``); ``ttl_s`` stays None when
+    no TTL was given, and is 0 when the caller disabled it.
+    """
     check_metadata_size(opts.metadata, "options.metadata")
     user_key, key_hash, key_expires = _idempotency(opts, now, parent)
     return RunOptions(
@@ -59,7 +63,7 @@ def run_options(
         max_duration_s=opts.max_duration,
         is_test=bool(opts.test),
         delay_until=_delay(opts, now),
-        ttl_s=_ttl(opts, default_ttl_s),
+        ttl_s=_ttl(opts),
         idempotency_key=user_key,
         idempotency_key_hash=key_hash,
         idempotency_key_expires_at=key_expires,
@@ -83,14 +87,13 @@ def _delay(opts: TriggerOptions, now: datetime) -> datetime | None:
         raise InvalidInputError("options.delay", str(exc)) from exc
 
 
-def _ttl(opts: TriggerOptions, default_ttl_s: float | None) -> float | None:
+def _ttl(opts: TriggerOptions) -> float | None:
     if opts.ttl is None:
-        return default_ttl_s
+        return None
     try:
-        seconds = parse_duration(opts.ttl)
+        return parse_duration(opts.ttl)
     except DurationError as exc:
         raise InvalidInputError("options.ttl", str(exc)) from exc
-    return seconds or None  # ttl 0 disables the default
 
 
 def _idempotency(

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from durableruns.durations import DurationError, parse_duration
 from durableruns.errors import DuplicateTaskError, TaskDefinitionError
 from durableruns.in_task import as_batch_item, wait_for_runs
-from durableruns.models import RetryOptions
+from durableruns.models import RetryOptions, TaskDescriptor
 from durableruns.results import TaskRunResult
 
 if TYPE_CHECKING:
@@ -38,6 +39,31 @@ TASK_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
 TaskFunction = Callable[..., Awaitable[Any]] | Callable[..., Any]
 
 
+@dataclass(frozen=True)
+class Queue:
+    """A queue with a concurrency limit that holds across all workers.
+
+    Several tasks may share one queue; by default each task has its own, ``task/<id>``,
+    with no limit.
+
+    Example::
+
+        emails = Queue(name="emails", concurrency_limit=5)
+
+        @task(id="send-email", queue=emails)
+        async def send_email(payload: Email) -> None: ...
+    """
+
+    name: str
+    concurrency_limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.name) <= 128:
+            raise TaskDefinitionError("Queue name must be 1-128 characters")
+        if self.concurrency_limit is not None and self.concurrency_limit < 1:
+            raise TaskDefinitionError(f"Queue {self.name!r}: concurrency_limit must be at least 1")
+
+
 @dataclass(frozen=True, eq=False)
 class Task(Generic[P, O]):
     """A task: its id, its function and its options. Made by :func:`task`."""
@@ -49,6 +75,27 @@ class Task(Generic[P, O]):
     payload_model: type[BaseModel] | None
     output_model: type[BaseModel] | None
     wants_context: bool
+    queue: Queue | None = None
+    ttl: float | None = None
+
+    @property
+    def queue_name(self) -> str:
+        """The queue the task's runs wait in: its own ``task/<id>`` unless given one."""
+        return self.queue.name if self.queue else f"task/{self.id}"
+
+    def descriptor(self, version: str) -> TaskDescriptor:
+        """What a worker announces about this task for ``version``."""
+        return TaskDescriptor(
+            id=self.id,
+            version=version,
+            queue=self.queue_name,
+            concurrency_limit=self.queue.concurrency_limit if self.queue else None,
+            retry=self.retry,
+            max_duration_s=self.max_duration,
+            ttl_s=self.ttl,
+            payload_schema=self.payload_model.model_json_schema() if self.payload_model else None,
+            definition=self.qualified_name,
+        )
 
     @property
     def is_async(self) -> bool:
@@ -118,6 +165,8 @@ def task(
     *,
     retry: RetryOptions | dict[str, Any] | None = None,
     max_duration: float | None = None,
+    queue: Queue | dict[str, Any] | None = None,
+    ttl: str | float | None = None,
 ) -> Callable[[TaskFunction], Task[Any, Any]]:
     """Define a task.
 
@@ -126,6 +175,8 @@ def task(
         retry: Retry policy (``max_attempts``, ``factor``, ``min_timeout_ms``,
             ``max_timeout_ms``, ``randomize``); Trigger.dev's defaults otherwise.
         max_duration: Seconds an attempt may run before the run ends TIMED_OUT.
+        queue: The queue (and its concurrency limit) the task's runs wait in.
+        ttl: Default TTL of the task's runs (``"10m"`` or seconds), over the environment's.
 
     Example::
 
@@ -140,6 +191,11 @@ def task(
     if max_duration is not None and max_duration <= 0:
         raise TaskDefinitionError(f"Task {id!r}: max_duration must be positive seconds")
     retry_options = retry if isinstance(retry, RetryOptions) else RetryOptions(**(retry or {}))
+    task_queue = Queue(**queue) if isinstance(queue, dict) else queue
+    try:
+        ttl_s = parse_duration(ttl) if ttl is not None else None
+    except DurationError as exc:
+        raise TaskDefinitionError(f"Task {id!r}: {exc}") from exc
 
     def decorate(fn: TaskFunction) -> Task[Any, Any]:
         params = list(inspect.signature(fn).parameters.values())
@@ -157,6 +213,8 @@ def task(
             payload_model=_model_or_none(hints.get(params[0].name)),
             output_model=_model_or_none(hints.get("return")),
             wants_context=len(params) == 2,
+            queue=task_queue,
+            ttl=ttl_s,
         )
 
     return decorate

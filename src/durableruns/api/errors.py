@@ -56,7 +56,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidInputError)
     async def _invalid(_: Request, exc: InvalidInputError) -> JSONResponse:
-        return error_response(400, str(exc))
+        return error_response(exc.status, str(exc))
 
     @app.exception_handler(RunStateError)
     async def _state(_: Request, exc: RunStateError) -> JSONResponse:

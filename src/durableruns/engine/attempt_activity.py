@@ -67,7 +67,7 @@ class AttemptActivity:
             )
         client = activity.client()
         started_at = datetime.now(UTC)
-        go = await client.get_workflow_handle_for(RunWorkflow.run, input.run_id).execute_update(
+        go = await client.get_workflow_handle(input.run_id).execute_update(
             RunWorkflow.attempt_starting,
             AttemptStarted(
                 attempt_number=input.attempt_number, started_at=started_at, version=self._version

@@ -18,7 +18,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from durableruns.engine.batch_workflow import BatchWorkflow
-from durableruns.engine.service import QUERY_TIMEOUT, EngineUnavailableError, RunService
+from durableruns.engine.client import QUERY_TIMEOUT
+from durableruns.engine.service import EngineUnavailableError, RunService
 from durableruns.engine.task_queues import runs_queue
 from durableruns.ids import derived_batch_id, derived_run_id, is_batch_id, new_batch_id
 from durableruns.models import BatchInput, BatchRecord, RunOptions
@@ -101,7 +102,9 @@ class BatchService:
         """The run id of item ``index`` of a batch."""
         return derived_run_id(self._client.namespace, self._prefix, batch_id, str(index))
 
-    async def add_items(self, batch: BatchRecord, items: list[BatchItemRun]) -> ItemsResult:
+    async def add_items(
+        self, batch: BatchRecord, items: list[BatchItemRun], *, default_ttl_s: float | None
+    ) -> ItemsResult:
         """Create the runs of the items not seen before, then record them in the batch."""
         new = {item.index: item for item in items if item.index not in batch.run_ids}
         gate = asyncio.Semaphore(CONCURRENT_STARTS)
@@ -112,13 +115,15 @@ class BatchService:
                     update={"batch_id": batch.id, "trigger_function": "batchTrigger"}
                 )
                 run_id = self.item_run_id(batch.id, item.index)
-                await self._runs.trigger(item.task_id, item.payload, options, run_id=run_id)
+                await self._runs.trigger(
+                    item.task_id, item.payload, options, run_id=run_id, default_ttl_s=default_ttl_s
+                )
                 return item.index, run_id
 
         created = dict(await asyncio.gather(*(start(item) for item in new.values())))
         sealed = batch.sealed
         if created:
-            handle = self._client.get_workflow_handle_for(BatchWorkflow.run, batch.id)
+            handle = self._client.get_workflow_handle(batch.id)
             try:
                 record = await handle.execute_update(BatchWorkflow.items_created, created)
             except RPCError as exc:
@@ -132,11 +137,12 @@ class BatchService:
         """The batch, or None when there is no such batch."""
         if not is_batch_id(batch_id):
             return None
-        handle = self._client.get_workflow_handle_for(BatchWorkflow.run, batch_id)
+        handle = self._client.get_workflow_handle(batch_id, result_type=BatchRecord)
         try:
             description = await handle.describe()
             if description.status is WorkflowExecutionStatus.COMPLETED:
-                return await handle.result()
+                record: BatchRecord = await handle.result()
+                return record
             return await handle.query(BatchWorkflow.get, rpc_timeout=QUERY_TIMEOUT)
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:

@@ -8,6 +8,7 @@ sealed batch is readable with no worker running.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -37,10 +38,8 @@ class BatchWorkflow:
             updated_at=input.created_at,
             idempotency_key=input.idempotency_key,
         )
-        try:
+        with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: batch.sealed, timeout=UNSEALED_BATCH_LIFETIME)
-        except TimeoutError:
-            pass
         await workflow.wait_condition(workflow.all_handlers_finished)
         return batch
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio.client import Client
 
 from durableruns.engine.converter import DATA_CONVERTER
 from durableruns.settings import Settings
+
+QUERY_TIMEOUT = timedelta(seconds=2)
+"""How long a read waits for a worker to answer a query before falling back."""
 
 
 async def connect(settings: Settings) -> Client:

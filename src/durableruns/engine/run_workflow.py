@@ -35,6 +35,7 @@ from temporalio.exceptions import (
 with workflow.unsafe.imports_passed_through():
     from durableruns.durations import format_duration
     from durableruns.engine import search_attributes as sa
+    from durableruns.engine.pending_version import task_is_served
     from durableruns.engine.task_queues import task_queue
     from durableruns.ids import derived_run_id
     from durableruns.models import (
@@ -176,6 +177,8 @@ class RunWorkflow:
         number = 0
         while True:
             number += 1
+            if number == 1:
+                await self._pending_version_unless_served(input)
             attempt = self._start_attempt(input, number)
             ttl = input.options.ttl_s
             if number == 1 and ttl and not await self._started_within(attempt, queued_at, ttl):
@@ -211,13 +214,30 @@ class RunWorkflow:
                 metadata=self._record().metadata,
             ),
             result_type=AttemptOutput,
-            task_queue=task_queue(input.task_queue_prefix, input.task_id),
+            task_queue=self._attempt_queue(input),
             activity_id=f"attempt-{number}",
             start_to_close_timeout=ATTEMPT_SERVER_TIMEOUT,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=RetryPolicy(maximum_attempts=1),
             cancellation_type=workflow.ActivityCancellationType.TRY_CANCEL,
         )
+
+    def _attempt_queue(self, input: RunInput) -> str:
+        return task_queue(input.task_queue_prefix, input.task_id, input.options.lock_to_version)
+
+    async def _pending_version_unless_served(self, input: RunInput) -> None:
+        """PENDING_VERSION while no worker serves the task (the attempt waits anyway)."""
+        try:
+            served = await workflow.execute_local_activity(
+                task_is_served,
+                self._attempt_queue(input),
+                start_to_close_timeout=timedelta(seconds=5),
+                retry_policy=RetryPolicy(maximum_attempts=1),
+            )
+        except ActivityError:
+            served = True  # can't tell: show QUEUED, the attempt waits either way
+        if not served:
+            self._set_status(RunStatus.PENDING_VERSION)
 
     async def _started_within(
         self, attempt: workflow.ActivityHandle[AttemptOutput], queued_at: datetime, ttl: float
@@ -274,6 +294,8 @@ class RunWorkflow:
                 "depth": run.options.depth + 1,
                 "trigger_function": "batchTriggerAndWait" if batch else "triggerAndWait",
                 "is_test": run.options.is_test,
+                # Children run on the version that runs their parent.
+                "lock_to_version": run.version,
             }
         )
         child_input = RunInput(

@@ -15,7 +15,7 @@ ended FAILED (or worse), or whose key expired, moves the key to the next generat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
@@ -32,6 +32,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from durableruns.engine import search_attributes as sa
+from durableruns.engine.catalog import CatalogReader
+from durableruns.engine.client import QUERY_TIMEOUT
+from durableruns.engine.deployments import resolve_options
 from durableruns.engine.run_workflow import RunWorkflow, initial_search_attributes
 from durableruns.engine.task_queues import runs_queue
 from durableruns.errors import DurableRunsError
@@ -39,7 +42,6 @@ from durableruns.ids import derived_run_id, is_run_id, new_run_id
 from durableruns.models import RunError, RunInput, RunOptions, RunRecord
 from durableruns.status import RunStatus, is_completed
 
-QUERY_TIMEOUT = timedelta(seconds=2)
 MAX_KEY_GENERATIONS = 1000
 KEY_REUSABLE_AFTER = frozenset({RunStatus.COMPLETED, RunStatus.CANCELED})
 """A keyed run that ended this way keeps its key; any other final status frees it."""
@@ -80,6 +82,7 @@ class RunService:
     def __init__(self, client: Client, *, task_queue_prefix: str) -> None:
         self._client = client
         self._prefix = task_queue_prefix
+        self.catalog = CatalogReader(client, task_queue_prefix=task_queue_prefix)
 
     # --- trigger -------------------------------------------------------------------------
     async def trigger(
@@ -89,12 +92,19 @@ class RunService:
         options: RunOptions,
         *,
         run_id: str | None = None,
+        default_ttl_s: float | None = None,
     ) -> Triggered:
         """Start a run; returns once its workflow exists.
 
+        The run is pinned to the latest version serving the task (or ``lockToVersion``)
+        and its payload checked against that version's schema; ``default_ttl_s`` (the
+        environment's) applies when the trigger gave no TTL and the task has none.
         ``run_id`` makes the trigger idempotent on that id (batch items, retried
         requests): if the run exists already it is returned, cached.
         """
+        options = resolve_options(
+            await self.catalog.get(), task_id, payload, options, default_ttl_s=default_ttl_s
+        )
         if options.idempotency_key_hash:
             return await self._trigger_keyed(task_id, payload, options)
         if run_id is not None:

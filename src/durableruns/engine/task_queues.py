@@ -12,6 +12,8 @@ def runs_queue(prefix: str) -> str:
     return f"{prefix}:runs"
 
 
-def task_queue(prefix: str, task_id: str) -> str:
-    """The queue a task's attempts are dispatched to."""
-    return f"{prefix}:task/{task_id}"
+def task_queue(prefix: str, task_id: str, version: str | None = None) -> str:
+    """The queue a task's attempts are dispatched to: pinned to a version, or the
+    version-less queue that every worker serving the task polls."""
+    base = f"{prefix}:task/{task_id}"
+    return f"{base}@{version}" if version else base

@@ -1,8 +1,13 @@
-"""A durableruns worker: the run workflow, plus the attempt activity on the queue of
-each task it serves.
+"""A durableruns worker: the run, batch and catalog workflows, plus the attempt
+activity on the queues of each task it serves.
 
 Every worker polls the shared runs queue, so run workflows make progress wherever
-workers are; attempts go only to workers that have the task's code.
+workers are; attempts go only to workers that have the task's code. Each task has two
+attempt queues: ``task/<id>@<version>`` for runs pinned to this version (plain
+triggers pin to the latest version, children to their parent's), and ``task/<id>`` for
+runs triggered before any version served the task (PENDING_VERSION), which the first
+worker to serve it picks up. On start the worker registers its version's tasks in the
+catalog, and refuses to start if that version already defines one of them differently.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from temporalio.worker import Worker
 
 from durableruns.engine.attempt_activity import AttemptActivity
 from durableruns.engine.batch_workflow import BatchWorkflow
+from durableruns.engine.catalog import register_deployment
+from durableruns.engine.catalog_workflow import CatalogWorkflow
+from durableruns.engine.pending_version import task_is_served
 from durableruns.engine.run_workflow import RunWorkflow
 from durableruns.engine.task_queues import runs_queue, task_queue
 from durableruns.task_definitions import TaskRegistry
@@ -33,20 +41,24 @@ def build_workers(
     attempts = AttemptActivity(registry, version, task_queue_prefix)
     workers = [
         Worker(
-            client, task_queue=runs_queue(task_queue_prefix), workflows=[RunWorkflow, BatchWorkflow]
+            client,
+            task_queue=runs_queue(task_queue_prefix),
+            workflows=[RunWorkflow, BatchWorkflow, CatalogWorkflow],
+            activities=[task_is_served],
         )
     ]
     for task in registry:
-        workers.append(
-            Worker(
-                client,
-                task_queue=task_queue(task_queue_prefix, task.id),
-                activities=[attempts.run_attempt],
-                # Cancellation reaches the task's code at the next heartbeat: keep it close.
-                max_heartbeat_throttle_interval=timedelta(seconds=1),
-                max_concurrent_activity_task_polls=2,
+        for queue_version, polls in ((version, 2), (None, 1)):
+            workers.append(
+                Worker(
+                    client,
+                    task_queue=task_queue(task_queue_prefix, task.id, queue_version),
+                    activities=[attempts.run_attempt],
+                    # Cancellation reaches the task's code at the next heartbeat: keep it close.
+                    max_heartbeat_throttle_interval=timedelta(seconds=1),
+                    max_concurrent_activity_task_polls=polls,
+                )
             )
-        )
     return workers
 
 
@@ -61,4 +73,8 @@ async def running_worker(
         )
         for worker in workers:
             await stack.enter_async_context(worker)
+        # After the workers started: the catalog workflow needs one to take the update.
+        await register_deployment(
+            client, registry, task_queue_prefix=task_queue_prefix, version=version
+        )
         yield workers

@@ -77,8 +77,8 @@ async def stream_batch_items(
     raw = b""
     async for chunk in request.stream():
         raw += chunk
-    items = _parse_items(raw, batch, settings.default_ttl_s)
-    result = await batches.add_items(batch, items)
+    items = _parse_items(raw, batch)
+    result = await batches.add_items(batch, items, default_ttl_s=settings.default_ttl_s)
     return StreamBatchItemsResponse(
         id=batch.id,
         items_accepted=result.accepted,
@@ -112,7 +112,7 @@ async def _require(batches: BatchServiceDep, batch_id: str) -> BatchRecord:
     return batch
 
 
-def _parse_items(raw: bytes, batch: BatchRecord, default_ttl_s: float | None) -> list[BatchItemRun]:
+def _parse_items(raw: bytes, batch: BatchRecord) -> list[BatchItemRun]:
     """Every NDJSON line as a run to create; a 400 naming the first bad line otherwise."""
     lines = [line for line in raw.decode("utf-8", errors="replace").splitlines() if line.strip()]
     if len(lines) > MAX_BATCH_ITEMS:
@@ -136,7 +136,7 @@ def _parse_items(raw: bytes, batch: BatchRecord, default_ttl_s: float | None) ->
             )
         try:
             payload = decode_packet(item.payload, item.options.payload_type)
-            options = run_options(item.options, now=now, default_ttl_s=default_ttl_s)
+            options = run_options(item.options, now=now)
         except InvalidInputError as exc:
             raise ApiHTTPError(400, f"{where}: {exc}") from exc
         items.append(BatchItemRun(item.index, item.task, payload, options))

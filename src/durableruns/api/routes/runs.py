@@ -81,7 +81,7 @@ async def replay_run(
     """A new run of the same task, with the same payload or the overrides given."""
     request = body or ReplayRunRequest()
     given = request.model_fields_set
-    computed = run_options(request, now=datetime.now(UTC), default_ttl_s=None)
+    computed = run_options(request, now=datetime.now(UTC))
     overrides: dict[str, Any] = {
         field: getattr(computed, field)
         for wire_field, field in _REPLAY_OVERRIDES.items()

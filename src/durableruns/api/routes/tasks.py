@@ -9,12 +9,20 @@ from fastapi import APIRouter, Body, Header, Path, Response
 
 from durableruns.api.deps import SecretKeyDep, ServiceDep, SettingsDep
 from durableruns.api.tokens import public_token_for_run
+from durableruns.models import TaskDescriptor
 from durableruns.options import run_options
 from durableruns.packets import decode_packet
 from durableruns.task_definitions import TASK_ID_PATTERN
 from durableruns.wire import TriggerTaskRequest, TriggerTaskResponse
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+
+
+@router.get("", response_model=list[TaskDescriptor])
+async def list_tasks(service: ServiceDep) -> list[TaskDescriptor]:
+    """Every deployed version's tasks: id, version, queue, retry settings, payload schema."""
+    catalog = await service.catalog.get()
+    return [task for version in catalog.versions.values() for task in version]
 
 
 @router.post(
@@ -35,11 +43,11 @@ async def trigger_task(
     """
     request = body or TriggerTaskRequest()
     payload = decode_packet(request.payload, request.options.payload_type)
-    options = run_options(
-        request.options, now=datetime.now(UTC), default_ttl_s=settings.default_ttl_s
-    )
+    options = run_options(request.options, now=datetime.now(UTC))
     run_id = service.request_run_id(task_id, request_key) if request_key else None
-    triggered = await service.trigger(task_id, payload, options, run_id=run_id)
+    triggered = await service.trigger(
+        task_id, payload, options, run_id=run_id, default_ttl_s=settings.default_ttl_s
+    )
     response.headers["x-trigger-jwt"] = public_token_for_run(
         secret_key, settings.environment, triggered.run_id
     )

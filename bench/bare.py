@@ -1,0 +1,39 @@
+"""The bare-Temporal baseline for ``bench/throughput.py``: one workflow that runs one
+no-op activity, nothing else (no signals, no search attributes, no HTTP).
+
+It lives in its own module because the workflow sandbox re-imports the module that
+defines a workflow; this one imports nothing but temporalio and the standard library.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from temporalio import activity, workflow
+
+BARE_WORKFLOW = "bench.bare"
+BARE_ACTIVITY = "bench.bare_noop"
+
+
+@activity.defn(name=BARE_ACTIVITY)
+async def bare_noop(payload: dict[str, Any]) -> float:
+    """Does nothing; answers the wall-clock time (epoch seconds) at which it started."""
+    return time.time()
+
+
+@workflow.defn(name=BARE_WORKFLOW)
+class BareWorkflow:
+    """One no-op activity, like one durableruns attempt; returns the activity's start."""
+
+    @workflow.run
+    async def run(self, payload: dict[str, Any]) -> float:
+        started: float = await workflow.execute_activity(
+            bare_noop, payload, start_to_close_timeout=timedelta(seconds=30)
+        )
+        return started
+
+
+if __name__ == "__main__":
+    raise SystemExit("bench/bare.py is a module; run bench/throughput.py")
