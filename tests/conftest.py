@@ -36,7 +36,7 @@ T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 SECRET_KEY = "tr_dev_test_secret_key"
 EXAMPLE_MODULES = ["activities", "workflows"]
-STACK_MODULES = [*EXAMPLE_MODULES, "tests.support_tasks"]
+STACK_MODULES = [*EXAMPLE_MODULES, "tests.support_tasks", "tests.queue_tasks"]
 
 
 # --- the exit crash (hazards.md): decided once, here -------------------------------

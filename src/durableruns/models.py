@@ -79,6 +79,8 @@ class RunOptions(Frozen):
     """The run this one replays, if it is a replay."""
     queue: str | None = None
     concurrency_key: str | None = None
+    concurrency_limit: int | None = None
+    """The queue's limit when the run was triggered; None means the run takes no slot."""
     priority_s: float = 0
     lock_to_version: str | None = None
 
@@ -310,3 +312,35 @@ class Catalog(BaseModel):
     def find(self, task_id: str, version: str) -> TaskDescriptor | None:
         """The task as version ``version`` defines it."""
         return next((t for t in self.versions.get(version, []) if t.id == task_id), None)
+
+    def queue_limit(self, queue: str) -> int | None:
+        """The concurrency limit the newest version defining ``queue`` gives it."""
+        for version in sorted(self.versions, key=lambda v: self.registered_at[v], reverse=True):
+            for task in self.versions[version]:
+                if task.queue == queue:
+                    return task.concurrency_limit
+        return None
+
+    def knows_queue(self, queue: str) -> bool:
+        """Whether any deployed task uses ``queue``."""
+        return any(t.queue == queue for tasks in self.versions.values() for t in tasks)
+
+
+class SlotRequest(Frozen):
+    """A run asking its queue for a slot (FIFO, ``priority_s`` seconds of head start)."""
+
+    run_id: str
+    enqueued_at: datetime
+    priority_s: float = 0
+    limit: int
+
+
+class QueueState(BaseModel):
+    """A queue (and concurrency key): its limit, the runs holding slots, the waiting ones."""
+
+    name: str
+    concurrency_key: str | None = None
+    limit: int
+    limit_overridden: bool = False
+    holders: dict[str, datetime] = {}
+    waiting: list[SlotRequest] = []

@@ -11,9 +11,10 @@ from temporalio.client import Client
 
 from durableruns.api.deps import require_secret_key
 from durableruns.api.errors import install_error_handlers
-from durableruns.api.routes import batches, runs, tasks
+from durableruns.api.routes import batches, queues, realtime, runs, runs_list, tasks
 from durableruns.engine.batch_service import BatchService
 from durableruns.engine.client import connect
+from durableruns.engine.queue_service import QueueService
 from durableruns.engine.service import RunService
 from durableruns.settings import Settings
 
@@ -41,7 +42,10 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     authed = [Depends(require_secret_key)]
     app.include_router(tasks.router, dependencies=authed)
     app.include_router(runs.router, dependencies=authed)
+    app.include_router(runs_list.router, dependencies=authed)
+    app.include_router(realtime.router, dependencies=authed)
     app.include_router(batches.router, dependencies=authed)
+    app.include_router(queues.router, dependencies=authed)
     return app
 
 
@@ -49,3 +53,4 @@ def _bind_services(app: FastAPI, client: Client, settings: Settings) -> None:
     runs = RunService(client, task_queue_prefix=settings.task_queue_prefix)
     app.state.service = runs
     app.state.batches = BatchService(client, runs, task_queue_prefix=settings.task_queue_prefix)
+    app.state.queues = QueueService(client, runs, task_queue_prefix=settings.task_queue_prefix)

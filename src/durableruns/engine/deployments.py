@@ -32,8 +32,12 @@ def resolve_options(
     updates: dict[str, Any] = {}
     if task is not None:
         validate_payload(task, payload)
+        queue = options.queue or task.queue
         updates["lock_to_version"] = task.version
-        updates["queue"] = options.queue or task.queue
+        updates["queue"] = queue
+        updates["concurrency_limit"] = (
+            task.concurrency_limit if queue == task.queue else catalog.queue_limit(queue)
+        )
     if options.ttl_s is None:
         updates["ttl_s"] = (task.ttl_s if task else None) or default_ttl_s
     return options.model_copy(update=updates)

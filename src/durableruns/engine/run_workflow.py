@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.durations import format_duration
     from durableruns.engine import search_attributes as sa
     from durableruns.engine.pending_version import task_is_served
+    from durableruns.engine.queue_slots import SLOT_GRANTED_SIGNAL, enqueue, queue_workflow_id
     from durableruns.engine.task_queues import task_queue
     from durableruns.ids import derived_run_id
     from durableruns.models import (
@@ -50,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         RunError,
         RunInput,
         RunRecord,
+        SlotRequest,
         WaitRequest,
     )
     from durableruns.status import RUN_STATUS_AFTER_ATTEMPT, AttemptStatus, RunStatus, is_completed
@@ -77,6 +79,7 @@ class RunWorkflow:
         self._waits_in_progress = 0
         self._children: dict[tuple[int, int], asyncio.Task[ChildRunResult]] = {}
         self._timers: dict[int, datetime] = {}
+        self._has_slot = False
 
     @workflow.run
     async def run(self, input: RunInput) -> RunRecord:
@@ -88,6 +91,7 @@ class RunWorkflow:
             await self._attempt_until_done(input)
         except asyncio.CancelledError:
             self._finish(RunStatus.CANCELED, RunError(name="Canceled", message="Run canceled"))
+            await self._give_slot_back(input)
         return run
 
     # --- queries, signals and updates -------------------------------------------------
@@ -173,21 +177,23 @@ class RunWorkflow:
 
     async def _attempt_until_done(self, input: RunInput) -> None:
         """Attempts until one succeeds, one fails for good, or the TTL expires first."""
-        queued_at = workflow.now()
+        ttl = input.options.ttl_s
+        deadline = workflow.now() + timedelta(seconds=ttl) if ttl else None
         number = 0
         while True:
             number += 1
-            if number == 1:
+            first = number == 1
+            if first:
                 await self._pending_version_unless_served(input)
+            if not await self._take_slot(input, deadline if first else None):
+                return self._expire(ttl or 0)
             attempt = self._start_attempt(input, number)
-            ttl = input.options.ttl_s
-            if number == 1 and ttl and not await self._started_within(attempt, queued_at, ttl):
+            if first and deadline and not await self._started_before(attempt, deadline):
                 attempt.cancel()
-                self._record().expired_at = workflow.now()
-                message = f"Run expired because the TTL ({format_duration(ttl)}) was reached"
-                self._finish(RunStatus.EXPIRED, RunError(name="Expired", message=message))
-                return
+                await self._give_slot_back(input)
+                return self._expire(ttl or 0)
             failure = await self._attempt_outcome(attempt, number)
+            await self._give_slot_back(input)
             if failure is None:
                 return
             max_attempts = input.options.max_attempts or failure.retry.max_attempts
@@ -239,10 +245,71 @@ class RunWorkflow:
         if not served:
             self._set_status(RunStatus.PENDING_VERSION)
 
-    async def _started_within(
-        self, attempt: workflow.ActivityHandle[AttemptOutput], queued_at: datetime, ttl: float
+    def _expire(self, ttl: float) -> None:
+        self._record().expired_at = workflow.now()
+        message = f"Run expired because the TTL ({format_duration(ttl)}) was reached"
+        self._finish(RunStatus.EXPIRED, RunError(name="Expired", message=message))
+
+    # --- queue slots ---------------------------------------------------------------------
+    @workflow.signal(name=SLOT_GRANTED_SIGNAL)
+    def slot_granted(self) -> None:
+        """The run's queue granted it a slot."""
+        self._has_slot = True
+
+    async def _take_slot(self, input: RunInput, deadline: datetime | None) -> bool:
+        """Wait (QUEUED) for a slot if the run's queue has a limit, then DEQUEUED.
+        False when the deadline (the TTL) passed first."""
+        options = input.options
+        if not options.concurrency_limit or self._has_slot:
+            return True
+        request = SlotRequest(
+            run_id=input.run_id,
+            enqueued_at=input.created_at,
+            priority_s=options.priority_s,
+            limit=options.concurrency_limit,
+        )
+        await workflow.execute_local_activity(
+            enqueue,
+            args=[
+                input.task_queue_prefix,
+                self._queue_name(input),
+                options.concurrency_key,
+                request,
+            ],
+            start_to_close_timeout=timedelta(seconds=10),
+        )
+        try:
+            await workflow.wait_condition(
+                lambda: self._has_slot,
+                timeout=(deadline - workflow.now()) if deadline else None,
+            )
+        except TimeoutError:
+            await self._give_slot_back(input)
+            return False
+        self._set_status(RunStatus.DEQUEUED)
+        return True
+
+    async def _give_slot_back(self, input: RunInput) -> None:
+        """Release the slot (or the place in line) so the queue can grant it again."""
+        if not input.options.concurrency_limit:
+            return
+        self._has_slot = False
+        queue_id = queue_workflow_id(
+            input.task_queue_prefix, self._queue_name(input), input.options.concurrency_key
+        )
+        try:
+            await workflow.get_external_workflow_handle(queue_id).signal("release", input.run_id)
+        except Exception:
+            workflow.logger.warning("Could not release a slot of %s", queue_id)
+
+    @staticmethod
+    def _queue_name(input: RunInput) -> str:
+        return input.options.queue or f"task/{input.task_id}"
+
+    async def _started_before(
+        self, attempt: workflow.ActivityHandle[AttemptOutput], deadline: datetime
     ) -> bool:
-        remaining = queued_at + timedelta(seconds=ttl) - workflow.now()
+        remaining = deadline - workflow.now()
         try:
             await workflow.wait_condition(
                 lambda: 1 in self._started_attempts or attempt.done(), timeout=remaining
@@ -294,8 +361,6 @@ class RunWorkflow:
                 "depth": run.options.depth + 1,
                 "trigger_function": "batchTriggerAndWait" if batch else "triggerAndWait",
                 "is_test": run.options.is_test,
-                # Children run on the version that runs their parent.
-                "lock_to_version": run.version,
             }
         )
         child_input = RunInput(
@@ -384,19 +449,28 @@ class RunWorkflow:
 
 
 class _Waiting:
-    """WAITING while at least one wait is in progress; EXECUTING again after the last."""
+    """WAITING while at least one wait is in progress, holding no queue slot; after the
+    last wait, the run takes a slot again (QUEUED until it has one) and is EXECUTING."""
 
     def __init__(self, owner: RunWorkflow) -> None:
         self._owner = owner
 
     async def __aenter__(self) -> None:
-        self._owner._waits_in_progress += 1
-        self._owner._set_status(RunStatus.WAITING)
+        owner = self._owner
+        owner._waits_in_progress += 1
+        owner._set_status(RunStatus.WAITING)
+        if owner._waits_in_progress == 1:
+            await owner._give_slot_back(owner._run_input())
 
     async def __aexit__(self, *exc: object) -> None:
-        self._owner._waits_in_progress -= 1
-        if not self._owner._waits_in_progress:
-            self._owner._set_status(RunStatus.EXECUTING)
+        owner = self._owner
+        owner._waits_in_progress -= 1
+        if owner._waits_in_progress:
+            return
+        if owner._run_input().options.concurrency_limit:
+            owner._set_status(RunStatus.QUEUED)
+            await owner._take_slot(owner._run_input(), None)
+        owner._set_status(RunStatus.EXECUTING)
 
 
 def initial_search_attributes(run: RunInput) -> TypedSearchAttributes:

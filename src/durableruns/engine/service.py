@@ -39,7 +39,7 @@ from durableruns.engine.run_workflow import RunWorkflow, initial_search_attribut
 from durableruns.engine.task_queues import runs_queue
 from durableruns.errors import DurableRunsError
 from durableruns.ids import derived_run_id, is_run_id, new_run_id
-from durableruns.models import RunError, RunInput, RunOptions, RunRecord
+from durableruns.models import ChildRunSpec, RunError, RunInput, RunOptions, RunRecord
 from durableruns.status import RunStatus, is_completed
 
 MAX_KEY_GENERATIONS = 1000
@@ -114,12 +114,19 @@ class RunService:
                 return Triggered(run_id, is_cached=True)
         return Triggered(await self._start(new_run_id(), task_id, payload, options))
 
-    async def trigger_for_task(
-        self, task_id: str, payload: Any, options: RunOptions
-    ) -> tuple[str, bool]:
-        """:meth:`trigger` for task code (the attempt runtime's shape)."""
-        result = await self.trigger(task_id, payload, options)
-        return result.run_id, result.is_cached
+    async def resolve_child(self, child: ChildRunSpec, version: str) -> ChildRunSpec:
+        """A waited-for child's options: on ``version`` (its parent's) when that version
+        serves the child's task, else like any trigger (the latest version, or none)."""
+        catalog = await self.catalog.get()
+        pinned = version if catalog.find(child.task_id, version) else None
+        options = resolve_options(
+            catalog,
+            child.task_id,
+            child.payload,
+            child.options.model_copy(update={"lock_to_version": pinned}),
+            default_ttl_s=None,
+        )
+        return child.model_copy(update={"options": options})
 
     def request_run_id(self, task_id: str, request_key: str) -> str:
         """The run id a request-idempotency key maps to (``x-trigger-request-idempotency-key``)."""

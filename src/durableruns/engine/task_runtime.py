@@ -18,6 +18,7 @@ from typing import Any
 from temporalio.client import Client
 
 from durableruns.engine.run_workflow import RunWorkflow
+from durableruns.engine.service import RunService
 from durableruns.models import (
     ChildRunResult,
     ChildRunSpec,
@@ -30,14 +31,10 @@ from durableruns.models import (
 class AttemptRuntime:
     """The TaskRuntime of one attempt (see durableruns.context.TaskRuntime)."""
 
-    def __init__(
-        self,
-        client: Client,
-        run_id: str,
-        trigger: Callable[[str, Any, RunOptions], Any],
-    ) -> None:
-        self._handle = client.get_workflow_handle_for(RunWorkflow.run, run_id)
-        self._trigger = trigger
+    def __init__(self, client: Client, run_id: str, service: RunService, version: str) -> None:
+        self._handle = client.get_workflow_handle(run_id)
+        self._service = service
+        self._version = version
         self._next_position = 0
         self.waited_s = 0.0
         self.on_waited: Callable[[float], None] = lambda seconds: None
@@ -46,14 +43,16 @@ class AttemptRuntime:
 
     async def trigger(self, task_id: str, payload: Any, options: RunOptions) -> tuple[str, bool]:
         """Trigger a run that records this one as its parent (not waited for)."""
-        result: tuple[str, bool] = await self._trigger(task_id, payload, options)
-        return result
+        result = await self._service.trigger(task_id, payload, options)
+        return result.run_id, result.is_cached
 
     async def wait_for_runs(
         self, items: list[ChildRunSpec], *, batch: bool
     ) -> list[ChildRunResult]:
         """Child runs via the run workflow's ``wait_for_runs`` Update."""
-        request = ChildRunsRequest(position=self._position(), items=tuple(items), batch=batch)
+        # Children run on this attempt's version (when it serves them), with its queues.
+        resolved = [await self._service.resolve_child(item, self._version) for item in items]
+        request = ChildRunsRequest(position=self._position(), items=tuple(resolved), batch=batch)
         await self.flush_metadata()
         async with self._waiting():
             results: list[ChildRunResult] = await self._handle.execute_update(

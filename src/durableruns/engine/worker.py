@@ -8,6 +8,7 @@ triggers pin to the latest version, children to their parent's), and ``task/<id>
 runs triggered before any version served the task (PENDING_VERSION), which the first
 worker to serve it picks up. On start the worker registers its version's tasks in the
 catalog, and refuses to start if that version already defines one of them differently.
+A worker owns the pool of task processes its attempts run in (crash isolation).
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from durableruns.engine.attempt_activity import AttemptActivity
 from durableruns.engine.batch_workflow import BatchWorkflow
 from durableruns.engine.catalog import register_deployment
 from durableruns.engine.catalog_workflow import CatalogWorkflow
+from durableruns.engine.isolation import ProcessPool, isolation_enabled, task_modules
 from durableruns.engine.pending_version import task_is_served
+from durableruns.engine.queue_slots import closed_runs, enqueue
+from durableruns.engine.queue_workflow import QueueWorkflow
 from durableruns.engine.run_workflow import RunWorkflow
 from durableruns.engine.task_queues import runs_queue, task_queue
 from durableruns.task_definitions import TaskRegistry
@@ -35,16 +39,22 @@ def default_version(today: datetime | None = None) -> str:
 
 
 def build_workers(
-    client: Client, registry: TaskRegistry, *, task_queue_prefix: str, version: str
+    client: Client,
+    registry: TaskRegistry,
+    *,
+    task_queue_prefix: str,
+    version: str,
+    pool: ProcessPool | None = None,
 ) -> list[Worker]:
-    """One Temporal worker for run workflows and one per served task."""
-    attempts = AttemptActivity(registry, version, task_queue_prefix)
+    """One Temporal worker for run workflows and one per served task; attempts run in
+    ``pool``'s task processes when given."""
+    attempts = AttemptActivity(registry, version, task_queue_prefix, pool=pool)
     workers = [
         Worker(
             client,
             task_queue=runs_queue(task_queue_prefix),
-            workflows=[RunWorkflow, BatchWorkflow, CatalogWorkflow],
-            activities=[task_is_served],
+            workflows=[RunWorkflow, BatchWorkflow, CatalogWorkflow, QueueWorkflow],
+            activities=[task_is_served, enqueue, closed_runs],
         )
     ]
     for task in registry:
@@ -64,12 +74,25 @@ def build_workers(
 
 @contextlib.asynccontextmanager
 async def running_worker(
-    client: Client, registry: TaskRegistry, *, task_queue_prefix: str, version: str
+    client: Client,
+    registry: TaskRegistry,
+    *,
+    task_queue_prefix: str,
+    version: str,
+    isolation: bool | None = None,
 ) -> AsyncIterator[list[Worker]]:
-    """Run a worker for the duration of the ``async with`` block."""
+    """Run a worker for the duration of the ``async with`` block.
+
+    ``isolation`` (default: the ``DURABLERUNS_ISOLATION`` switch, on) runs each attempt
+    in a task process of its own; off, task code runs in this process (for debugging).
+    """
     async with contextlib.AsyncExitStack() as stack:
+        pool = None
+        if isolation_enabled(isolation) and len(registry):
+            # Entered first, so it closes last: after the workers finished their attempts.
+            pool = await stack.enter_async_context(ProcessPool(preload=task_modules(registry)))
         workers = build_workers(
-            client, registry, task_queue_prefix=task_queue_prefix, version=version
+            client, registry, task_queue_prefix=task_queue_prefix, version=version, pool=pool
         )
         for worker in workers:
             await stack.enter_async_context(worker)
