@@ -83,6 +83,13 @@ class RunOptions(Frozen):
     """The queue's limit when the run was triggered; None means the run takes no slot."""
     priority_s: float = 0
     lock_to_version: str | None = None
+    """The version that runs it; None when no deployed version served the task."""
+
+    @property
+    def ready_status(self) -> RunStatus:
+        """QUEUED when pinned to a deployed version, else PENDING_VERSION: the attempt
+        waits on the version-less queue for the first worker that serves the task."""
+        return RunStatus.QUEUED if self.lock_to_version else RunStatus.PENDING_VERSION
 
 
 class RunInput(Frozen):
@@ -220,10 +227,12 @@ class RunRecord(BaseModel):
 
     @classmethod
     def from_input(cls, run: RunInput) -> RunRecord:
-        """A freshly triggered run: DELAYED if it has a delay, else QUEUED."""
+        """A freshly triggered run: DELAYED if it has a delay; else QUEUED when a deployed
+        version serves its task (it is pinned to one), PENDING_VERSION when none does."""
+        options = run.options
         return cls(
             id=run.run_id,
-            status=RunStatus.DELAYED if run.options.delay_until else RunStatus.QUEUED,
+            status=RunStatus.DELAYED if options.delay_until else options.ready_status,
             task_id=run.task_id,
             payload=run.payload,
             options=run.options,

@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from durableruns.models import Catalog, Deployment
 
+CATALOG_MEMO = "catalog"
 MAX_HISTORY_EVENTS = 2_000
 """Continue-as-new past this many events (registrations only happen at worker start)."""
 
@@ -31,6 +32,7 @@ class CatalogWorkflow:
         """Serve registrations and reads; continue-as-new when history grows."""
         if carried is not None:
             self._catalog = carried
+            self._publish()
         await workflow.wait_condition(
             lambda: workflow.info().get_current_history_length() > MAX_HISTORY_EVENTS
         )
@@ -49,7 +51,12 @@ class CatalogWorkflow:
         known.update({t.id: t for t in deployment.tasks})
         self._catalog.versions[deployment.version] = sorted(known.values(), key=lambda t: t.id)
         self._catalog.registered_at.setdefault(deployment.version, deployment.registered_at)
+        self._publish()
         return self._catalog
+
+    def _publish(self) -> None:
+        """Readers get the catalog from the memo (describe), which needs no worker."""
+        workflow.upsert_memo({CATALOG_MEMO: self._catalog.model_dump(mode="json")})
 
     @register.validator
     def _one_definition_per_task_and_version(self, deployment: Deployment) -> None:

@@ -18,7 +18,6 @@ whole record.
 from __future__ import annotations
 
 import asyncio
-import builtins
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,14 +27,15 @@ from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     CancelledError,
-    TimeoutError,
     TimeoutType,
+)
+from temporalio.exceptions import (
+    TimeoutError as ActivityTimeoutError,
 )
 
 with workflow.unsafe.imports_passed_through():
     from durableruns.durations import format_duration
     from durableruns.engine import search_attributes as sa
-    from durableruns.engine.pending_version import task_is_served
     from durableruns.engine.queue_slots import SLOT_GRANTED_SIGNAL, enqueue, queue_workflow_id
     from durableruns.engine.task_queues import task_queue
     from durableruns.ids import derived_run_id
@@ -171,9 +171,9 @@ class RunWorkflow:
             self._delay_moved = False
             try:
                 await workflow.wait_condition(lambda: self._delay_moved, timeout=remaining)
-            except builtins.TimeoutError:
+            except TimeoutError:
                 break
-        self._set_status(RunStatus.QUEUED)
+        self._set_status(run.options.ready_status)
 
     async def _attempt_until_done(self, input: RunInput) -> None:
         """Attempts until one succeeds, one fails for good, or the TTL expires first."""
@@ -183,8 +183,6 @@ class RunWorkflow:
         while True:
             number += 1
             first = number == 1
-            if first:
-                await self._pending_version_unless_served(input)
             if not await self._take_slot(input, deadline if first else None):
                 return self._expire(ttl or 0)
             attempt = self._start_attempt(input, number)
@@ -230,20 +228,6 @@ class RunWorkflow:
 
     def _attempt_queue(self, input: RunInput) -> str:
         return task_queue(input.task_queue_prefix, input.task_id, input.options.lock_to_version)
-
-    async def _pending_version_unless_served(self, input: RunInput) -> None:
-        """PENDING_VERSION while no worker serves the task (the attempt waits anyway)."""
-        try:
-            served = await workflow.execute_local_activity(
-                task_is_served,
-                self._attempt_queue(input),
-                start_to_close_timeout=timedelta(seconds=5),
-                retry_policy=RetryPolicy(maximum_attempts=1),
-            )
-        except ActivityError:
-            served = True  # can't tell: show QUEUED, the attempt waits either way
-        if not served:
-            self._set_status(RunStatus.PENDING_VERSION)
 
     def _expire(self, ttl: float) -> None:
         self._record().expired_at = workflow.now()
@@ -314,7 +298,7 @@ class RunWorkflow:
             await workflow.wait_condition(
                 lambda: 1 in self._started_attempts or attempt.done(), timeout=remaining
             )
-        except builtins.TimeoutError:
+        except TimeoutError:
             return False
         return True
 
@@ -498,7 +482,7 @@ def failure_from_activity_error(err: ActivityError) -> AttemptFailure:
     cause = err.cause
     if isinstance(cause, ApplicationError) and cause.type == ATTEMPT_FAILURE_TYPE:
         return AttemptFailure.model_validate(cause.details[0])
-    if isinstance(cause, TimeoutError) and cause.type is not TimeoutType.START_TO_CLOSE:
+    if isinstance(cause, ActivityTimeoutError) and cause.type is not TimeoutType.START_TO_CLOSE:
         return AttemptFailure(
             error=RunError(
                 name="WorkerLost",

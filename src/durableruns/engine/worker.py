@@ -25,7 +25,6 @@ from durableruns.engine.batch_workflow import BatchWorkflow
 from durableruns.engine.catalog import register_deployment
 from durableruns.engine.catalog_workflow import CatalogWorkflow
 from durableruns.engine.isolation import ProcessPool, isolation_enabled, task_modules
-from durableruns.engine.pending_version import task_is_served
 from durableruns.engine.queue_slots import closed_runs, enqueue
 from durableruns.engine.queue_workflow import QueueWorkflow
 from durableruns.engine.run_workflow import RunWorkflow
@@ -54,7 +53,7 @@ def build_workers(
             client,
             task_queue=runs_queue(task_queue_prefix),
             workflows=[RunWorkflow, BatchWorkflow, CatalogWorkflow, QueueWorkflow],
-            activities=[task_is_served, enqueue, closed_runs],
+            activities=[enqueue, closed_runs],
         )
     ]
     for task in registry:
