@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 BASE_STAMP := $(VENV)/.installed-base
 TEST_STAMP := $(VENV)/.installed-test
+NODE_STAMP := tests/node/node_modules/.installed
 
 .PHONY: dev test lint bench
 
@@ -13,8 +14,11 @@ TEST_STAMP := $(VENV)/.installed-test
 dev: $(BASE_STAMP)
 	$(BIN)/durableruns dev
 
-## test: run the test suite
-test: $(TEST_STAMP)
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+## test: run the test suite (the dashboard's browser tests use Debian's chromium)
+test: $(TEST_STAMP) $(CHROMIUM) $(NODE_STAMP)
 	$(BIN)/pytest
 
 ## lint: ruff check, ruff format --check, mypy --strict on src/
@@ -38,3 +42,14 @@ $(BASE_STAMP): pyproject.toml | $(BIN)/python
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $@ $(BASE_STAMP)
+
+# The official Trigger.dev client (@trigger.dev/sdk, pinned by the lockfile) for
+# tests/test_official_client.py; `npm ci` installs exactly the lockfile, locally.
+$(NODE_STAMP): tests/node/package-lock.json tests/node/package.json
+	npm ci --prefix tests/node --no-audit --no-fund --prefer-offline
+	touch $@
+
+# Headless Chromium for tests/test_dashboard.py; Playwright never downloads a browser.
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium

@@ -144,7 +144,10 @@ async def queue_round(http: httpx.AsyncClient, client: Client, runs: int) -> dic
         run_ids = (await http.get(f"/api/v2/batches/{created['id']}")).json()["runs"]
         await _finish_all(client, run_ids)
         figures[task_id] = runs / (time.perf_counter() - started)
-    return {"limited_per_s": figures["bench-limited"], "unlimited_per_s": figures["bench-unlimited"]}
+    return {
+        "limited_per_s": figures["bench-limited"],
+        "unlimited_per_s": figures["bench-unlimited"],
+    }
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -191,8 +194,10 @@ def report(batches: list[dict[str, float]], queues: list[dict[str, float]], args
         )
     ratios = [r["batch_done_per_s"] / r["single_done_per_s"] for r in batches]
     create_ratios = [r["batch_create_per_s"] / r["single_create_per_s"] for r in batches]
-    print(f"  ratio batch/one-by-one: create {statistics.median(create_ratios):.2f}x,"
-          f" create+finish {statistics.median(ratios):.2f}x")
+    print(
+        f"  ratio batch/one-by-one: create {statistics.median(create_ratios):.2f}x,"
+        f" create+finish {statistics.median(ratios):.2f}x"
+    )
     print(f"\nqueue: {args.runs} runs competing for a limit of 10 (median of {args.rounds})")
     print(f"  limited   {median(queues, 'limited_per_s'):8.1f} grants/s (runs/s)")
     print(f"  unlimited {median(queues, 'unlimited_per_s'):8.1f} runs/s")

@@ -122,7 +122,12 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port: int = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    # A long server-side keep-alive: with uvicorn's 5 s default (equal to httpx's pool
+    # expiry) the server may close an idle connection just as the client reuses it, and
+    # the trigger fails with ReadError on a busy machine.
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", timeout_keep_alive=600
+    )
     server = uvicorn.Server(config)
     serve = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -231,47 +236,70 @@ SIDES = {BARE: bare_side, DURABLERUNS: durableruns_side}
 
 
 # --- measuring -------------------------------------------------------------------------
-def _proc_cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process from /proc (Linux); None when unreadable."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+@dataclass(frozen=True)
+class _Proc:
+    ppid: int
+    name: str
+    cpu: float
+    """utime + stime, seconds."""
+    reaped_children_cpu: float
+    """cutime + cstime: CPU of its children that ended and were waited for."""
 
 
-def _child_pids() -> list[int]:
-    """Our direct children: the dev server (start_local spawns the CLI itself)."""
-    me = str(os.getpid())
-    children = []
+def _processes() -> dict[int, _Proc]:
+    """Every readable process from /proc (Linux); empty elsewhere."""
+    tick = os.sysconf("SC_CLK_TCK")
+    table: dict[int, _Proc] = {}
     with contextlib.suppress(OSError):
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
             try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
+                text = Path(f"/proc/{entry}/stat").read_text()
+                name = text[text.index("(") + 1 : text.rindex(")")]
+                fields = text.rsplit(")", 1)[1].split()
+                table[int(entry)] = _Proc(
+                    ppid=int(fields[1]),
+                    name=name,
+                    cpu=(int(fields[11]) + int(fields[12])) / tick,
+                    reaped_children_cpu=(int(fields[13]) + int(fields[14])) / tick,
+                )
+            except (OSError, ValueError, IndexError):
                 continue
-            if fields[1] == me:
-                children.append(int(entry))
-    return children
+    return table
 
 
 @dataclass(frozen=True)
 class CpuMark:
-    """CPU seconds used so far by this process (all threads) and by the dev server."""
+    """CPU seconds used so far, split into the dev server and everything else we run."""
 
     process: float
+    """This process (all threads) plus its other descendants, e.g. task processes."""
     server: float | None
+    """The ``temporal`` dev server (start_local spawns it as our child); None when /proc
+    cannot tell."""
 
     @classmethod
     def now(cls) -> CpuMark:
+        table = _processes()
+        mine: list[int] = []
+        frontier = [os.getpid()]
+        while frontier:
+            parent = frontier.pop()
+            children = [pid for pid, proc in table.items() if proc.ppid == parent]
+            mine += children
+            frontier += children
         server: float | None = None
-        for pid in _child_pids():
-            used = _proc_cpu_seconds(pid)
-            if used is not None:
-                server = (server or 0.0) + used
-        return cls(process=time.process_time(), server=server)
+        helpers = 0.0
+        for pid in mine:
+            proc = table[pid]
+            if proc.name == "temporal":
+                server = (server or 0.0) + proc.cpu
+            else:
+                helpers += proc.cpu + proc.reaped_children_cpu
+        times = os.times()
+        own = time.process_time() + times.children_user + times.children_system
+        return cls(process=own + helpers, server=server)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -303,7 +331,8 @@ class Result:
     idle_completed_p50_ms: float
     idle_completed_p95_ms: float
     process_cpu_ms_per_run: float
-    """CPU of this process (worker, facade, HTTP client, driver) per run of the burst."""
+    """CPU of this process (worker, facade, HTTP client, driver) and of any processes it
+    started other than the dev server (e.g. task processes), per run of the burst."""
     server_cpu_ms_per_run: float | None
     """CPU of the dev server per run of the burst (None where /proc is unavailable)."""
 

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -25,7 +26,11 @@ from durableruns.api import create_app
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.catalog import CatalogReader
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.engine.dev_server import dynamic_config_flags, temporal_binary
+from durableruns.engine.dev_server import (
+    dynamic_config_flags,
+    environment_namespace_flags,
+    temporal_binary,
+)
 from durableruns.engine.worker import running_worker
 from durableruns.models import Catalog
 from durableruns.process import exit_process
@@ -64,7 +69,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         search_attributes=sa.ALL,
         data_converter=DATA_CONVERTER,
         ui=False,
-        dev_server_extra_args=dynamic_config_flags(),
+        dev_server_extra_args=[*dynamic_config_flags(), *environment_namespace_flags()],
     )
     yield env
     await env.shutdown()
@@ -121,6 +126,7 @@ class Stack:
 def new_settings(**overrides: Any) -> Settings:
     return Settings(
         task_queue_prefix=f"test-{uuid.uuid4().hex[:8]}",
+        state_dir=Path(tempfile.mkdtemp(prefix="durableruns-test-")),
         secret_key=SECRET_KEY,
         api_url="http://facade",
         **overrides,

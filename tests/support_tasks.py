@@ -8,18 +8,18 @@ from typing import Any
 
 from durableruns import BatchItem, TaskContext, task, tasks, wait
 
-PROBE_TICKS: dict[str, int] = {}
-"""cancel-probe's heartbeat: run id → ticks written so far (shared in-process)."""
-
 
 @task(id="cancel-probe")
 async def cancel_probe(payload: dict[str, Any], ctx: TaskContext) -> int:
-    """Ticks every 50 ms for ``seconds``; a canceled run must stop ticking."""
-    PROBE_TICKS[ctx.run.id] = 0
+    """Appends a tick to ``ticks_file`` every 50 ms for ``seconds`` (a file, because the
+    task's code runs in a task process of its own); a canceled run must stop ticking."""
+    ticks = 0
     for _ in range(int(payload.get("seconds", 30) * 20)):
         await asyncio.sleep(0.05)
-        PROBE_TICKS[ctx.run.id] += 1
-    return PROBE_TICKS[ctx.run.id]
+        ticks += 1
+        with open(payload["ticks_file"], "a") as out:
+            out.write(".")
+    return ticks
 
 
 @task(id="metadata-writer")

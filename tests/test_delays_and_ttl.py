@@ -136,5 +136,5 @@ async def test_dev_runs_default_to_a_ten_minute_ttl_and_zero_disables_it(stack: 
 
 
 async def test_an_unparsable_delay_through_the_sdk_is_a_bad_request(sdk_stack: Stack) -> None:
-    with pytest.raises(BadRequestError, match="options.delay"):
+    with pytest.raises(BadRequestError, match=r"options\.delay"):
         await tasks.trigger("hello-world", {"name": "x"}, delay="next tuesday")

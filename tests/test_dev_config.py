@@ -262,7 +262,7 @@ def test_the_command_binds_ports_namespace_and_dynamic_config() -> None:
     assert _pairs(command, "--ip") == ["127.0.0.1"]
     assert _pairs(command, "--port") == ["7100"]
     assert _pairs(command, "--ui-port") == ["8100"]
-    assert _pairs(command, "--namespace") == ["n"]
+    assert _pairs(command, "--namespace") == ["n", "staging", "prod"], "one per environment"
     assert _pairs(command, "--dynamic-config-value") == [
         "history.transferProcessorMaxPollRPS=500",
         "limit.x=5",

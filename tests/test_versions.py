@@ -61,11 +61,13 @@ async def test_a_run_of_an_undeployed_task_is_pending_version_until_a_worker_ser
 
 
 async def test_an_undeployed_runs_ttl_still_applies(client: Client) -> None:
-    async with open_stack(client, VERSIONED, with_worker=False) as stack:
-        async with _worker(stack, TaskRegistry(), "1"):
-            run_id = await stack.trigger("reports-version", {}, ttl="1s")
-            await stack.wait_status(run_id, "PENDING_VERSION")
-            expired = await stack.wait_final(run_id, timeout=10)
+    async with (
+        open_stack(client, VERSIONED, with_worker=False) as stack,
+        _worker(stack, TaskRegistry(), "1"),
+    ):
+        run_id = await stack.trigger("reports-version", {}, ttl="1s")
+        await stack.wait_status(run_id, "PENDING_VERSION")
+        expired = await stack.wait_final(run_id, timeout=10)
     assert expired["status"] == "EXPIRED" and expired["attemptCount"] == 0
 
 

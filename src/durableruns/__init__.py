@@ -79,6 +79,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"durableruns.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'durableruns' has no attribute {name!r}")

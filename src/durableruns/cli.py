@@ -381,6 +381,7 @@ def _banner_printer(
         typer.echo(
             "durableruns dev is running (Ctrl+C to stop)\n"
             f"  Facade:      {url}\n"
+            f"  Dashboard:   {url}/dashboard\n"
             f"  API docs:    {url}/docs\n"
             f"  Temporal UI: {ui}\n"
             f"  Temporal:    {where} ({storage if temporal else 'external'}{log})\n"

@@ -119,8 +119,7 @@ class AttemptInput(Frozen):
 
 
 class AttemptStarted(Frozen):
-    """Sent by an attempt to its run workflow just before the task's code runs; the
-    workflow may refuse (the run expired or was canceled meanwhile)."""
+    """Sent by an attempt to its run workflow just before the task's code runs."""
 
     attempt_number: int
     started_at: datetime

@@ -6,6 +6,7 @@ are handed one, so tests can run several stacks side by side.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -28,7 +29,11 @@ class Settings(BaseSettings):
     task_queue_prefix: str = "durableruns"
     """Prefix of every Temporal task queue we use; tests use a fresh one each."""
     environment: str = "dev"
-    """Trigger.dev environment name: ``dev`` defaults runs to a 10-minute TTL later on."""
+    """This process's environment: the one a worker serves (in ``namespace``). The dev
+    environment defaults runs to a 10-minute TTL, as Trigger.dev does."""
+    environments: list[str] = ["dev", "staging", "prod"]
+    """Environments the facade serves, each a Temporal namespace with its own secret key:
+    ``environment`` lives in ``namespace``, every other one in the namespace of its name."""
     api_host: str = "127.0.0.1"
     api_port: int = 3030
     api_url: str = "http://127.0.0.1:3030"
@@ -46,14 +51,27 @@ class Settings(BaseSettings):
         """The environment's TTL for runs triggered without one: 10 minutes in dev."""
         return DEV_DEFAULT_TTL_S if self.environment == "dev" else None
 
+    def for_environment(self, name: str) -> Settings:
+        """These settings as seen from environment ``name`` (its namespace and key)."""
+        if name == self.environment:
+            return self.model_copy(update={"secret_key": self.dev_secret_key()})
+        key = os.environ.get(f"DURABLERUNS_{name.upper()}_SECRET_KEY") or self._kept_key(
+            f"{name}-secret-key", prefix=f"tr_{name[:4]}_"
+        )
+        return self.model_copy(update={"environment": name, "namespace": name, "secret_key": key})
+
     def dev_secret_key(self) -> str:
         """The configured key, else the dev key kept in ``state_dir`` (made on first use)."""
         if self.secret_key:
             return self.secret_key
-        path = self.state_dir / DEV_KEY_FILE
+        return self._kept_key(DEV_KEY_FILE, prefix="tr_dev_")
+
+    def _kept_key(self, file_name: str, *, prefix: str) -> str:
+        """A generated key kept in ``state_dir`` (made on first use, mode 600)."""
+        path = self.state_dir / file_name
         if path.exists():
             return path.read_text().strip()
-        key = "tr_dev_" + secrets.token_urlsafe(18).replace("-", "x").replace("_", "y")
+        key = prefix + secrets.token_urlsafe(18).replace("-", "x").replace("_", "y")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(key + "\n")
         path.chmod(0o600)

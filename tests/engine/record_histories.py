@@ -20,8 +20,14 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from durableruns.engine import search_attributes as sa
+from durableruns.engine.catalog import catalog_id
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.engine.dev_server import dynamic_config_flags, temporal_binary
+from durableruns.engine.dev_server import (
+    dynamic_config_flags,
+    environment_namespace_flags,
+    temporal_binary,
+)
+from durableruns.engine.queue_slots import queue_workflow_id
 from durableruns.process import exit_process
 from durableruns.task_definitions import TaskRegistry
 from tests.conftest import STACK_MODULES, Stack, open_stack
@@ -64,12 +70,22 @@ async def _metadata(stack: Stack) -> list[str]:
 
 async def _batch(stack: Stack) -> list[str]:
     created = (await stack.http.post("/api/v3/batches", json={"runCount": 2})).json()
-    lines = b'{"index":0,"task":"hello-world","payload":{"name":"a"}}\n{"index":1,"task":"hello-world","payload":{"name":"b"}}'
+    lines = b"\n".join(
+        b'{"index":%d,"task":"hello-world","payload":{"name":"%d"}}' % (i, i) for i in range(2)
+    )
     await stack.http.post(f"/api/v3/batches/{created['id']}/items", content=lines)
     batch = (await stack.http.get(f"/api/v2/batches/{created['id']}")).json()
     for run_id in batch["runs"]:
         await stack.wait_final(run_id)
     return [created["id"], *batch["runs"]]
+
+
+async def _queue(stack: Stack) -> list[str]:
+    run_ids = [await stack.trigger("limited", {"seconds": 0.3}) for _ in range(3)]
+    for run_id in run_ids:
+        await stack.wait_final(run_id)
+    prefix = stack.settings.task_queue_prefix
+    return [*run_ids, queue_workflow_id(prefix, "limited", None), catalog_id(prefix)]
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -86,6 +102,7 @@ SCENARIOS: dict[str, Scenario] = {
     "rescheduled": _rescheduled,
     "metadata": _metadata,
     "batch": _batch,
+    "queue": _queue,
 }
 
 
@@ -94,7 +111,7 @@ async def record(names: list[str]) -> None:
         dev_server_existing_path=temporal_binary(),
         search_attributes=sa.ALL,
         data_converter=DATA_CONVERTER,
-        dev_server_extra_args=dynamic_config_flags(),
+        dev_server_extra_args=[*dynamic_config_flags(), *environment_namespace_flags()],
     )
     try:
         async with open_stack(env.client, TaskRegistry.from_modules(STACK_MODULES)) as stack:

@@ -16,7 +16,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from durableruns.engine.batch_workflow import BatchWorkflow
+from durableruns.engine.catalog_workflow import CatalogWorkflow
 from durableruns.engine.converter import DATA_CONVERTER
+from durableruns.engine.queue_workflow import QueueWorkflow
 from durableruns.engine.run_workflow import RunWorkflow
 from durableruns.models import RunInput, RunRecord
 
@@ -31,11 +33,15 @@ def test_there_is_a_history_for_every_example() -> None:
     scenarios = {p.stem.split("--")[0] for p in HISTORIES}
     assert {"hello-world", "sleepy", "always-fails", "flaky", "too-slow"} <= scenarios
     assert {"parent-waits", "pipeline", "parent-child-fails"} <= scenarios
+    assert {"batch", "queue"} <= scenarios, "the batch, queue and catalog workflows too"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
-    replayer = Replayer(workflows=[RunWorkflow, BatchWorkflow], data_converter=DATA_CONVERTER)
+    replayer = Replayer(
+        workflows=[RunWorkflow, BatchWorkflow, CatalogWorkflow, QueueWorkflow],
+        data_converter=DATA_CONVERTER,
+    )
     result = await replayer.replay_workflow(_history(path), raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
 

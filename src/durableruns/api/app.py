@@ -10,12 +10,11 @@ from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
 from durableruns.api.deps import require_secret_key
+from durableruns.api.environments import Environment
 from durableruns.api.errors import install_error_handlers
 from durableruns.api.routes import batches, queues, realtime, runs, runs_list, tasks
-from durableruns.engine.batch_service import BatchService
+from durableruns.dashboard import routes as dashboard
 from durableruns.engine.client import connect
-from durableruns.engine.queue_service import QueueService
-from durableruns.engine.service import RunService
 from durableruns.settings import Settings
 
 
@@ -36,6 +35,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.secret_key = settings.dev_secret_key()
+    app.state.environments = []
     if client is not None:
         _bind_services(app, client, settings)
     install_error_handlers(app)
@@ -46,11 +46,14 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(realtime.router, dependencies=authed)
     app.include_router(batches.router, dependencies=authed)
     app.include_router(queues.router, dependencies=authed)
+    # Pages check the session themselves: without one they show the login, not a 401.
+    app.include_router(dashboard.router)
     return app
 
 
 def _bind_services(app: FastAPI, client: Client, settings: Settings) -> None:
-    runs = RunService(client, task_queue_prefix=settings.task_queue_prefix)
-    app.state.service = runs
-    app.state.batches = BatchService(client, runs, task_queue_prefix=settings.task_queue_prefix)
-    app.state.queues = QueueService(client, runs, task_queue_prefix=settings.task_queue_prefix)
+    """One Environment per served environment, this process's own first."""
+    names = [settings.environment, *(e for e in settings.environments if e != settings.environment)]
+    app.state.environments = [
+        Environment.connect(client, settings.for_environment(name)) for name in names
+    ]

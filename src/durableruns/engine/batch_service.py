@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from durableruns.engine.batch_workflow import BatchWorkflow
-from durableruns.engine.client import QUERY_TIMEOUT
+from durableruns.engine.batch_workflow import BATCH_MEMO, BatchWorkflow
 from durableruns.engine.service import EngineUnavailableError, RunService
 from durableruns.engine.task_queues import runs_queue
 from durableruns.ids import derived_batch_id, derived_run_id, is_batch_id, new_batch_id
@@ -73,11 +72,20 @@ class BatchService:
             created_at=now,
             idempotency_key=idempotency_key,
         )
+        record = BatchRecord(
+            id=batch_id,
+            run_count=run_count,
+            task_identifiers=list(batch.task_identifiers),
+            created_at=now,
+            updated_at=now,
+            idempotency_key=idempotency_key,
+        )
         try:
             await self._client.start_workflow(
                 BatchWorkflow.run,
                 batch,
                 id=batch_id,
+                memo={BATCH_MEMO: record.model_dump(mode="json")},
                 task_queue=runs_queue(self._prefix),
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
@@ -89,14 +97,7 @@ class BatchService:
                 return existing, True
         except RPCError as exc:
             raise EngineUnavailableError(f"Could not create the batch: {exc.message}") from exc
-        return BatchRecord(
-            id=batch_id,
-            run_count=run_count,
-            task_identifiers=list(batch.task_identifiers),
-            created_at=now,
-            updated_at=now,
-            idempotency_key=idempotency_key,
-        ), False
+        return record, False
 
     def item_run_id(self, batch_id: str, index: int) -> str:
         """The run id of item ``index`` of a batch."""
@@ -114,11 +115,15 @@ class BatchService:
                 options = item.options.model_copy(
                     update={"batch_id": batch.id, "trigger_function": "batchTrigger"}
                 )
-                run_id = self.item_run_id(batch.id, item.index)
-                await self._runs.trigger(
-                    item.task_id, item.payload, options, run_id=run_id, default_ttl_s=default_ttl_s
+                triggered = await self._runs.trigger(
+                    item.task_id,
+                    item.payload,
+                    options,
+                    run_id=self.item_run_id(batch.id, item.index),
+                    default_ttl_s=default_ttl_s,
                 )
-                return item.index, run_id
+                # An item with an idempotency key gets its key's run, not the derived id.
+                return item.index, triggered.run_id
 
         created = dict(await asyncio.gather(*(start(item) for item in new.values())))
         sealed = batch.sealed
@@ -137,16 +142,10 @@ class BatchService:
         """The batch, or None when there is no such batch."""
         if not is_batch_id(batch_id):
             return None
-        handle = self._client.get_workflow_handle(batch_id, result_type=BatchRecord)
         try:
-            description = await handle.describe()
-            if description.status is WorkflowExecutionStatus.COMPLETED:
-                record: BatchRecord = await handle.result()
-                return record
-            return await handle.query(BatchWorkflow.get, rpc_timeout=QUERY_TIMEOUT)
+            description = await self._client.get_workflow_handle(batch_id).describe()
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 return None
             raise EngineUnavailableError(f"Could not read the batch: {exc.message}") from exc
-        except WorkflowQueryFailedError as exc:
-            raise EngineUnavailableError(f"Could not read the batch: {exc}") from exc
+        return BatchRecord.model_validate(await description.memo_value(BATCH_MEMO))

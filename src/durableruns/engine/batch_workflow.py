@@ -16,6 +16,9 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from durableruns.models import BatchInput, BatchRecord
 
+BATCH_MEMO = "batch"
+"""The batch record is also kept in the workflow's memo: readers ``describe`` it, which
+is exact, needs no worker and does not queue behind a busy runs queue like a query."""
 UNSEALED_BATCH_LIFETIME = timedelta(days=1)
 """A batch whose items never all arrive is closed after this, as it is."""
 
@@ -57,6 +60,9 @@ class BatchWorkflow:
         batch.updated_at = workflow.now()
         if batch.sealed and batch.sealed_at is None:
             batch.sealed_at = workflow.now()
+        # Batches recorded before the memo existed must replay without it.
+        if workflow.patched("batch-memo"):
+            workflow.upsert_memo({BATCH_MEMO: batch.model_dump(mode="json")})
         return batch
 
     def _record(self) -> BatchRecord:

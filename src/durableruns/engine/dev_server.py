@@ -31,6 +31,15 @@ DEV_SERVER_DYNAMIC_CONFIG = {"history.transferProcessorMaxPollRPS": "1000"}
 """Removes a 25-35 ms delay from each task hand-off (hazards.md), at no throughput cost."""
 
 
+ENVIRONMENT_NAMESPACES = ("staging", "prod")
+"""Namespaces of the non-dev environments, created by the dev server too."""
+
+
+def environment_namespace_flags() -> list[str]:
+    """``--namespace`` flags that create the other environments' namespaces."""
+    return [flag for ns in ENVIRONMENT_NAMESPACES for flag in ("--namespace", ns)]
+
+
 def temporal_binary() -> str:
     """Path of the ``temporal`` CLI: next to this interpreter (the venv), else on PATH."""
     beside = Path(sys.executable).parent / "temporal"
@@ -84,6 +93,9 @@ def dev_server_command(config: DevServerConfig, options: DevOptions) -> list[str
     command = [temporal_binary(), "server", "start-dev"]
     command += ["--ip", options.ip, "--port", str(options.temporal_port)]
     command += ["--ui-port", str(options.ui_port), "--namespace", options.namespace]
+    for namespace in ENVIRONMENT_NAMESPACES:  # staging and prod live next to dev
+        if namespace != options.namespace:
+            command += ["--namespace", namespace]
     if not options.ui_enabled:
         command.append("--headless")
     if options.db is not None:

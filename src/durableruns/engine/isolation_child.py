@@ -55,7 +55,10 @@ FailureKind = Literal["payload", "abort", "error", "output", "setup", "oom", "cr
 model, an abort (AbortTaskRunError and friends), any other error in the task's code, an
 output that is not JSON, a task that cannot be found, memory exhausted, a dead process."""
 
+PROTOCOL_ERROR_EXIT = 70
+"""Exit status of a task process that received a message it could not read."""
 _HEADER = struct.Struct("!Q")
+_PROTOCOL_ERROR = object()
 
 
 # --- messages ------------------------------------------------------------------------
@@ -155,32 +158,53 @@ class Finished:
     outcome: Outcome
 
 
+_ErrorState = tuple[type[BaseException], tuple[Any, ...], dict[str, Any]]
+"""An exception's class, args and attributes."""
+
+
 class RemoteError(Exception):
     """An error the worker's runtime raised for the task's code.
 
-    Carries the original exception when it survives pickling, else its name and message.
+    It crosses as its class, args and attributes, so the task's code gets the same
+    exception (an ``InvalidInputError`` stays one, and aborts the run as it would in
+    the worker); when even that cannot be pickled, as this error with its name.
     """
 
-    def __init__(self, name: str, message: str, original: BaseException | None = None) -> None:
+    def __init__(self, name: str, message: str, state: _ErrorState | None) -> None:
         super().__init__(message)
         self.name = name
-        self.original = original
+        self.state = state
 
     @classmethod
     def of(cls, exc: BaseException) -> RemoteError:
         """Describe ``exc`` so it can cross to the task process."""
+        state: _ErrorState | None = (
+            type(exc),
+            exc.args,
+            dict(vars(exc)),
+        )
         try:
-            original: BaseException | None = pickle.loads(pickle.dumps(exc))
-        except Exception:  # custom __init__ signatures often do not round-trip
-            original = None
-        return cls(type(exc).__name__, str(exc), original)
+            pickle.loads(pickle.dumps(state))
+        except Exception:
+            state = None
+        return cls(type(exc).__name__, str(exc), state)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (RemoteError, (self.name, str(self), self.original))
+        return (RemoteError, (self.name, str(self), self.state))
 
     def rebuilt(self) -> BaseException:
-        """The original exception if it crossed intact, else this."""
-        return self.original if self.original is not None else self
+        """The original exception, rebuilt without calling its ``__init__`` (whose
+        signature may not match its args), or this error if it could not cross."""
+        if self.state is None:
+            return self
+        cls, args, attributes = self.state
+        try:
+            exc: BaseException = cls.__new__(cls)
+            exc.args = args
+            exc.__dict__.update(attributes)
+        except Exception:
+            return self
+        return exc
 
 
 # --- framing -------------------------------------------------------------------------
@@ -260,12 +284,16 @@ def _read_forever(
     attempt running now. The worker gone means we are done, whatever the code is doing."""
     mailbox: _Mailbox | None = None
     while True:
-        message = channel.receive()
-        if message is None:
+        try:
+            message = channel.receive()
+        except Exception:  # a broken protocol: better a reported crash than a hang
+            traceback.print_exc()
+            message = _PROTOCOL_ERROR
+        if message is None or message is _PROTOCOL_ERROR:
             for stream in (sys.stdout, sys.stderr):
                 with contextlib.suppress(Exception):
                     stream.flush()
-            os._exit(0)
+            os._exit(0 if message is None else PROTOCOL_ERROR_EXIT)
         if isinstance(message, StartAttempt):
             mailbox = _Mailbox()
             starts.put((message.spec, mailbox))

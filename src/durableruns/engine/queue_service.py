@@ -36,9 +36,7 @@ class QueueService:
             queue_workflow_id(self._prefix, name, concurrency_key), result_type=type(None)
         )
         try:
-            state: QueueState = await handle.query(
-                QueueWorkflow.get, rpc_timeout=QUERY_TIMEOUT
-            )
+            state: QueueState = await handle.query(QueueWorkflow.get, rpc_timeout=QUERY_TIMEOUT)
             return state
         except (RPCError, WorkflowQueryFailedError):  # no run has used it yet
             limit = catalog.queue_limit(name)

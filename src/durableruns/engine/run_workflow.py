@@ -22,7 +22,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import (
+    RetryPolicy,
+    SearchAttributePair,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
+)
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -100,20 +105,21 @@ class RunWorkflow:
         """The run's current record."""
         return self._record()
 
-    @workflow.update
-    def attempt_starting(self, started: AttemptStarted) -> bool:
-        """The attempt's worker is about to run the task's code; False means don't."""
+    @workflow.signal
+    def attempt_started(self, started: AttemptStarted) -> None:
+        """The attempt's worker is about to run the task's code."""
         run = self._record()
         if is_completed(run.status):
-            return False  # expired or canceled while the attempt was on its way
+            return  # canceled meanwhile: the attempt is being canceled too
         self._started_attempts.add(started.attempt_number)
         attempt = self._attempt_record(started.attempt_number)
         attempt.started_at = started.started_at
         run.version = started.version
         run.started_at = run.started_at or started.started_at
-        workflow.upsert_search_attributes([sa.TRIGGER_VERSION.value_set(started.version)])
-        self._set_status(RunStatus.WAITING if self._waits_in_progress else RunStatus.EXECUTING)
-        return True
+        self._set_status(
+            RunStatus.WAITING if self._waits_in_progress else RunStatus.EXECUTING,
+            sa.TRIGGER_VERSION.value_set(started.version),
+        )
 
     @workflow.update
     def reschedule(self, delay_until: datetime) -> RunRecord:
@@ -176,7 +182,11 @@ class RunWorkflow:
         self._set_status(run.options.ready_status)
 
     async def _attempt_until_done(self, input: RunInput) -> None:
-        """Attempts until one succeeds, one fails for good, or the TTL expires first."""
+        """Attempts until one succeeds, one fails for good, or the TTL expires first.
+
+        The TTL is the first attempt's schedule-to-start timeout: Temporal itself makes
+        sure an attempt that was not picked up in time never starts.
+        """
         ttl = input.options.ttl_s
         deadline = workflow.now() + timedelta(seconds=ttl) if ttl else None
         number = 0
@@ -185,12 +195,15 @@ class RunWorkflow:
             first = number == 1
             if not await self._take_slot(input, deadline if first else None):
                 return self._expire(ttl or 0)
-            attempt = self._start_attempt(input, number)
-            if first and deadline and not await self._started_before(attempt, deadline):
-                attempt.cancel()
+            if first and deadline and deadline <= workflow.now():
                 await self._give_slot_back(input)
                 return self._expire(ttl or 0)
-            failure = await self._attempt_outcome(attempt, number)
+            attempt = self._start_attempt(input, number, deadline if first else None)
+            try:
+                failure = await self._attempt_outcome(attempt, number)
+            except _NotStartedInTime:
+                await self._give_slot_back(input)
+                return self._expire(ttl or 0)
             await self._give_slot_back(input)
             if failure is None:
                 return
@@ -202,7 +215,7 @@ class RunWorkflow:
             await workflow.sleep(timedelta(milliseconds=delay_ms))
 
     def _start_attempt(
-        self, input: RunInput, number: int
+        self, input: RunInput, number: int, start_by: datetime | None
     ) -> workflow.ActivityHandle[AttemptOutput]:
         attempt_id = self._attempt_ids[number] = f"attempt_{workflow.uuid4().hex[:24]}"
         return workflow.start_activity(
@@ -221,6 +234,7 @@ class RunWorkflow:
             task_queue=self._attempt_queue(input),
             activity_id=f"attempt-{number}",
             start_to_close_timeout=ATTEMPT_SERVER_TIMEOUT,
+            schedule_to_start_timeout=(start_by - workflow.now()) if start_by else None,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=RetryPolicy(maximum_attempts=1),
             cancellation_type=workflow.ActivityCancellationType.TRY_CANCEL,
@@ -290,18 +304,6 @@ class RunWorkflow:
     def _queue_name(input: RunInput) -> str:
         return input.options.queue or f"task/{input.task_id}"
 
-    async def _started_before(
-        self, attempt: workflow.ActivityHandle[AttemptOutput], deadline: datetime
-    ) -> bool:
-        remaining = deadline - workflow.now()
-        try:
-            await workflow.wait_condition(
-                lambda: 1 in self._started_attempts or attempt.done(), timeout=remaining
-            )
-        except TimeoutError:
-            return False
-        return True
-
     async def _attempt_outcome(
         self, attempt: workflow.ActivityHandle[AttemptOutput], number: int
     ) -> AttemptFailure | None:
@@ -309,6 +311,11 @@ class RunWorkflow:
         try:
             result = await attempt
         except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ActivityTimeoutError) and (
+                cause.type is TimeoutType.SCHEDULE_TO_START
+            ):
+                raise _NotStartedInTime() from err
             if isinstance(err.cause, CancelledError):  # this run is being canceled
                 self._end_attempt(number, AttemptStatus.CANCELED, None)
                 raise asyncio.CancelledError() from err
@@ -423,13 +430,18 @@ class RunWorkflow:
         run.finished_at = workflow.now()
         self._set_status(status)
 
-    def _set_status(self, status: RunStatus) -> None:
+    def _set_status(self, status: RunStatus, *also: SearchAttributeUpdate[Any]) -> None:
+        """Change the status and publish it (with ``also``, in one upsert)."""
         run = self._record()
-        if run.status is status or is_completed(run.status):
+        if is_completed(run.status) or (run.status is status and not also):
             return
         run.status = status
         run.updated_at = workflow.now()
-        workflow.upsert_search_attributes([sa.TRIGGER_STATUS.value_set(status.value)])
+        workflow.upsert_search_attributes([sa.TRIGGER_STATUS.value_set(status.value), *also])
+
+
+class _NotStartedInTime(Exception):
+    """The first attempt was not picked up before the TTL: the run expires."""
 
 
 class _Waiting:

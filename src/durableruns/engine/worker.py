@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from durableruns.engine.attempt_activity import AttemptActivity
 from durableruns.engine.batch_workflow import BatchWorkflow
@@ -35,6 +35,15 @@ from durableruns.task_definitions import TaskRegistry
 def default_version(today: datetime | None = None) -> str:
     """A version derived from the date, e.g. ``20261128.1``."""
     return f"{(today or datetime.now(UTC)):%Y%m%d}.1"
+
+
+WORKFLOW_RUNNER = UnsandboxedWorkflowRunner()
+"""Our workflows run outside Temporal's sandbox. The sandbox guards *user* workflow code
+against non-determinism; here no user code runs in a workflow (task code runs in
+activities), and re-importing the run workflow module into a fresh sandbox cost ~10 ms
+of worker CPU per run (bench/README.md), a third of a run's cost on two cores. The
+guard is kept where it pays: the replay tests replay every recorded history through
+the sandboxed runner, so a non-deterministic call in workflow code still fails CI."""
 
 
 def build_workers(
@@ -54,6 +63,7 @@ def build_workers(
             task_queue=runs_queue(task_queue_prefix),
             workflows=[RunWorkflow, BatchWorkflow, CatalogWorkflow, QueueWorkflow],
             activities=[enqueue, closed_runs],
+            workflow_runner=WORKFLOW_RUNNER,
         )
     ]
     for task in registry:

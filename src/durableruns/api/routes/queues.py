@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from pydantic import Field
 
+from durableruns.api.deps import get_environment
 from durableruns.api.errors import ApiHTTPError
 from durableruns.engine.queue_service import QueueService, UnknownQueueError
 from durableruns.models import QueueState
@@ -34,8 +35,7 @@ class ConcurrencyLimitBody(WireModel):
 
 
 def _service(request: Request) -> QueueService:
-    service: QueueService = request.app.state.queues
-    return service
+    return get_environment(request).queues
 
 
 def _body(state: QueueState) -> QueueBody:
@@ -62,7 +62,9 @@ async def get_queue(
 @router.put(
     "/{name:path}/concurrency-limit", response_model=QueueBody, response_model_exclude_none=True
 )
-async def set_queue_limit(name: QueueName, body: ConcurrencyLimitBody, request: Request) -> QueueBody:
+async def set_queue_limit(
+    name: QueueName, body: ConcurrencyLimitBody, request: Request
+) -> QueueBody:
     """Change a queue's concurrency limit now (it then wins over the task definitions)."""
     try:
         return _body(await _service(request).set_limit(name, body.concurrency_limit))
