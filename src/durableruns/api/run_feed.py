@@ -3,7 +3,7 @@ every subscriber of that run.
 
 Nothing pushes run changes to the facade (the run lives in a Temporal workflow), so a
 run that someone watches is polled every ~100 ms: a cheap exact probe (its history
-length, ``engine.run_list.change_marker``), and ``RunService.retrieve`` (exact, never
+length, ``RunService.change_marker``), and ``RunService.retrieve`` (exact, never
 visibility) only when the probe moved, since a retrieve also queries the worker and ten
 of them a second per watched run would cost more than the runs themselves. The poller
 exists only while at least one request watches the run and stops at a final status;
@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import Request
 
 from durableruns.api.deps import get_environment
-from durableruns.engine.run_list import change_marker
 from durableruns.engine.service import RunService
 from durableruns.models import RunRecord
 from durableruns.status import is_completed
@@ -81,7 +80,7 @@ class RunFeed:
         marker: int | None = None
         while True:
             try:
-                current = await change_marker(self._service, self.run_id)
+                current = await self._service.change_marker(self.run_id)
                 record = None
                 if current != marker or self.record is None:
                     record = await self._service.retrieve(self.run_id)

@@ -29,11 +29,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.service import (
-    _CLOSED_WITHOUT_RECORD,
+    CLOSED_WITHOUT_RECORD,
     EngineUnavailableError,
     RunService,
 )
@@ -143,7 +143,7 @@ class RunLister:
     def of(cls, service: RunService) -> RunLister:
         """The lister that sees the same runs as ``service``."""
         # RunService keeps its client private; engine modules share it (see the report).
-        return cls(service._client, task_queue_prefix=service._prefix)
+        return cls(service.client, task_queue_prefix=service.task_queue_prefix)
 
     async def page(
         self,
@@ -254,8 +254,8 @@ def row_from_execution(execution: WorkflowExecution) -> ListedRunRow:
     """A list row from one visibility record."""
     attrs = execution.typed_search_attributes
     status = _status(attrs.get(sa.TRIGGER_STATUS))
-    if execution.status is not None and execution.status in _CLOSED_WITHOUT_RECORD:
-        status = _CLOSED_WITHOUT_RECORD[execution.status]
+    if execution.status is not None and execution.status in CLOSED_WITHOUT_RECORD:
+        status = CLOSED_WITHOUT_RECORD[execution.status]
     closed = execution.status not in (None, WorkflowExecutionStatus.RUNNING)
     return ListedRunRow(
         run_id=execution.id,
@@ -344,22 +344,3 @@ def _literal(value: str) -> str:
 def _time_literal(value: datetime) -> str:
     utc = value.astimezone(UTC).isoformat(timespec="microseconds")
     return "'" + utc.replace("+00:00", "Z") + "'"
-
-
-async def change_marker(service: RunService, run_id: str) -> int | None:
-    """A number that moves whenever the run's record may have changed (its history
-    length), or None when there is no such run.
-
-    One ``describe`` call answered by the history service alone: far cheaper than
-    ``RunService.retrieve`` (which also queries the worker), so realtime watchers poll
-    this often and retrieve only when it moved. Every change of a run's record happens
-    in workflow code and so appends history events. Exact, unlike visibility. It reads
-    the run's workflow like ``RunService`` does and belongs there (see the report).
-    """
-    try:
-        description = await service._handle(run_id).describe()
-    except RPCError as exc:
-        if exc.status is RPCStatusCode.NOT_FOUND:
-            return None
-        raise EngineUnavailableError(f"Could not read the run: {exc.message}") from exc
-    return description.history_length

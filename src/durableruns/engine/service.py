@@ -48,7 +48,7 @@ KEY_REUSABLE_AFTER = frozenset({RunStatus.COMPLETED, RunStatus.CANCELED})
 
 # How a run that ended outside its own workflow code (terminated from the Temporal UI,
 # workflow timeout, a bug) is reported.
-_CLOSED_WITHOUT_RECORD = {
+CLOSED_WITHOUT_RECORD = {
     WorkflowExecutionStatus.TERMINATED: RunStatus.CANCELED,
     WorkflowExecutionStatus.CANCELED: RunStatus.CANCELED,
     WorkflowExecutionStatus.TIMED_OUT: RunStatus.TIMED_OUT,
@@ -83,6 +83,34 @@ class RunService:
         self._client = client
         self._prefix = task_queue_prefix
         self.catalog = CatalogReader(client, task_queue_prefix=task_queue_prefix)
+
+    @property
+    def client(self) -> Client:
+        """The Temporal client, in this environment's namespace (the run lister reads
+        visibility through it)."""
+        return self._client
+
+    @property
+    def task_queue_prefix(self) -> str:
+        """Prefix of this environment's task queues."""
+        return self._prefix
+
+    async def change_marker(self, run_id: str) -> int | None:
+        """A number that moves whenever the run's record may have changed (its history
+        length), or None when there is no such run.
+
+        One ``describe``, answered by the history service alone: far cheaper than
+        :meth:`retrieve` (which also asks a worker), so realtime watchers poll this
+        often and retrieve only when it moved. Every change of a run's record happens in
+        workflow code and so appends history events. Exact, unlike visibility.
+        """
+        try:
+            description = await self._handle(run_id).describe()
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                return None
+            raise EngineUnavailableError(f"Could not read the run: {exc.message}") from exc
+        return description.history_length
 
     # --- trigger -------------------------------------------------------------------------
     async def trigger(
@@ -218,7 +246,7 @@ class RunService:
         if run_input is None:
             raise EngineUnavailableError(f"Run {handle.id} has no start event")
         record = RunRecord.from_input(run_input)
-        closed = _CLOSED_WITHOUT_RECORD.get(description.status)  # type: ignore[arg-type]
+        closed = CLOSED_WITHOUT_RECORD.get(description.status)  # type: ignore[arg-type]
         if closed is not None:
             record.status = closed
             record.finished_at = description.close_time

@@ -8,7 +8,9 @@ by HTTP status.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,3 +89,27 @@ async def request(
     except ValueError:
         message = response.text or response.reason_phrase
     raise ApiError.for_status(response.status_code, message)
+
+
+@contextlib.asynccontextmanager
+async def stream(
+    method: str, path: str, *, params: dict[str, str] | None = None
+) -> AsyncIterator[httpx.Response]:
+    """A streamed request (server-sent events): no read timeout, the body read as it
+    arrives; raises ApiError on a non-2xx answer."""
+    async with (
+        httpx.AsyncClient(
+            base_url=_base_url(),
+            headers={"Authorization": f"Bearer {_secret_key()}", "Accept": "text/event-stream"},
+            transport=_config.transport,
+            timeout=httpx.Timeout(30.0, read=None),
+        ) as client,
+        client.stream(method, path, params=params) as response,
+    ):
+        if not response.is_success:
+            await response.aread()
+            message = response.text
+            with contextlib.suppress(ValueError):
+                message = str(response.json().get("error", message))
+            raise ApiError.for_status(response.status_code, message)
+        yield response

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -13,8 +12,8 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from durableruns.errors import ApiError, DurableRunsError
-from durableruns.sdk.client import _base_url, _config, _secret_key, request
+from durableruns.errors import DurableRunsError
+from durableruns.sdk.client import request, stream
 from durableruns.sdk.handles import RunHandle
 from durableruns.status import RunStatus
 from durableruns.task_definitions import Task
@@ -344,23 +343,7 @@ def _typed_run(data: dict[str, Any], task: Task[Any, Any] | None) -> Run[Any, An
 
 async def _server_sent_events(path: str, params: dict[str, str]) -> AsyncIterator[Any]:
     """The JSON ``data`` of each event of a ``text/event-stream`` response."""
-    # The SDK's request() reads whole bodies; streams need their own client with the
-    # same configuration (a public stream helper in sdk.client would be tidier).
-    async with (
-        httpx.AsyncClient(
-            base_url=_base_url(),
-            headers={"Authorization": f"Bearer {_secret_key()}", "Accept": "text/event-stream"},
-            transport=_config.transport,
-            timeout=httpx.Timeout(30.0, read=None),
-        ) as client,
-        client.stream("GET", path, params=params) as response,
-    ):
-        if not response.is_success:
-            await response.aread()
-            message = response.text
-            with contextlib.suppress(ValueError):
-                message = str(response.json().get("error", message))
-            raise ApiError.for_status(response.status_code, message)
+    async with stream("GET", path, params=params) as response:
         data: builtins.list[str] = []
         async for line in response.aiter_lines():
             if line:
