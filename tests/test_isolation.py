@@ -19,17 +19,10 @@ from temporalio.client import Client
 from activities.crashes import crash_me, oom
 from activities.failing import always_fails
 from activities.hello_world import hello_world
-from durableruns import RetryOptions, TaskContext, task, tasks
+from durableruns import TaskContext, task, tasks
 from durableruns.engine.worker import running_worker
 from durableruns.task_definitions import TaskRegistry
 from tests.conftest import Stack, eventually, open_stack
-
-
-class _CrashRetries(RetryOptions):
-    """RetryOptions with ``retry_on_crash`` on. Until RetryOptions itself has the field
-    (``retry={"retry_on_crash": True}``), a subclass carries it to the worker."""
-
-    retry_on_crash: bool = True
 
 
 @task(id="reports-pid")
@@ -44,7 +37,7 @@ def segfaults(payload: Any) -> None:
     ctypes.string_at(0)
 
 
-@task(id="crashes-once", retry=_CrashRetries(max_attempts=2, min_timeout_ms=10))
+@task(id="crashes-once", retry={"max_attempts": 2, "min_timeout_ms": 10, "retry_on_crash": True})
 async def crashes_once(payload: Any, ctx: TaskContext) -> int:
     """SIGKILLs its first attempt's process; a task that retries crashes then succeeds."""
     if ctx.attempt.number == 1:

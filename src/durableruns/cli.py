@@ -127,6 +127,13 @@ def worker(
     tasks: Tasks = None,
     version: Annotated[str | None, _option("Version served", "VERSION", "today")] = None,
     task_queue_prefix: Annotated[str | None, _option("Queue prefix", "TASK_QUEUE_PREFIX")] = None,
+    isolation: Annotated[
+        bool | None,
+        typer.Option(
+            "--isolation/--no-isolation",
+            help="Run task code in task processes (env DURABLERUNS_ISOLATION, default on)",
+        ),
+    ] = None,
 ) -> None:
     """Run a worker serving tasks; by default it joins `durableruns dev`."""
     settings = _settings(
@@ -134,6 +141,7 @@ def worker(
         namespace=namespace,
         version=version,
         task_queue_prefix=task_queue_prefix,
+        isolation=isolation,
     )
     registry = _load_tasks(task_modules(tasks or (), os.environ))
     asyncio.run(_run_alone(settings, registry=registry))
@@ -233,7 +241,13 @@ async def _serve(
             version = settings.version or default_version()
             prefix = settings.task_queue_prefix
             await stack.enter_async_context(
-                running_worker(client, registry, task_queue_prefix=prefix, version=version)
+                running_worker(
+                    client,
+                    registry,
+                    task_queue_prefix=prefix,
+                    version=version,
+                    isolation=settings.isolation,
+                )
             )
         waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(shutdown.requested.wait())]
         if app is not None:

@@ -35,6 +35,9 @@ class RetryOptions(Frozen):
     min_timeout_ms: int = Field(default=1000, ge=0)
     max_timeout_ms: int = Field(default=60_000, ge=0)
     randomize: bool = True
+    retry_on_crash: bool = False
+    """Retry an attempt whose process died (a signal, the OOM killer, out of memory).
+    Off by default: a crash tends to repeat, so the run ends CRASHED at once."""
 
     def delay_ms(self, attempt_number: int, random_unit: float) -> int:
         """Backoff after a failed attempt ``attempt_number``; ``random_unit`` in [0, 1)."""

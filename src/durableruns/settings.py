@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     temporal_ui_url: str = "http://127.0.0.1:8233"
     version: str | None = None
     """Version a worker serves; defaults to today's date, e.g. ``20261128.1``."""
+    isolation: bool = True
+    """Run each attempt's code in a task process of its own (crash isolation); off, it
+    runs in the worker's process, which is easier to debug but dies with a crash."""
 
     @property
     def default_ttl_s(self) -> float | None:

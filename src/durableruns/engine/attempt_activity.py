@@ -218,9 +218,8 @@ def _isolated_result(task: Task[Any, Any], outcome: Outcome) -> Any:
 
 
 def _retries_crashes(task: Task[Any, Any]) -> bool:
-    """A crash (a signal, out of memory) is retried only if the task's retry options
-    say ``retry_on_crash`` (read leniently: older RetryOptions lack the field)."""
-    return bool(getattr(task.retry, "retry_on_crash", False))
+    """A crash (a signal, out of memory) is retried only if the task asks for it."""
+    return task.retry.retry_on_crash
 
 
 def _timed_out(max_duration: float | None, task: Task[Any, Any]) -> ApplicationError:

@@ -11,6 +11,10 @@ task process. Forking the worker itself is unsafe (temporalio's Rust runtime thr
 A process that ended an attempt cleanly goes back to the pool for the next one; a
 crashed, killed or out-of-memory one is replaced. The worker talks to each process over
 a socket with asyncio streams, so the event loop never blocks on it.
+
+As with any spawn/forkserver child, a task process re-runs the worker's main script as
+``__mp_main__``: a script that starts a worker must guard its entry point with
+``if __name__ == "__main__":`` (the ``durableruns`` CLI, pytest and the benches do).
 """
 
 from __future__ import annotations
