@@ -4,6 +4,7 @@ FIFO with priority, slots given back while WAITING and reclaimed from dead runs.
 from __future__ import annotations
 
 import asyncio
+import signal
 from datetime import datetime
 from typing import Any
 
@@ -118,3 +119,34 @@ async def test_a_slot_held_by_a_terminated_run_is_reclaimed(stack: Stack) -> Non
     await stack.client.get_workflow_handle(holder).terminate("from the Temporal UI")
     done = await stack.wait_final(waiting, timeout=20)
     assert done["output"] == "next"
+
+
+async def test_a_killed_worker_loses_no_run_and_none_completes_twice(
+    client: Client, temporal_env: WorkflowEnvironment
+) -> None:
+    """A worker that disappears is not a crash of the task: its attempts time out on
+    their heartbeat and run again on the other worker."""
+    async with open_stack(client, QUEUE_TASKS, with_worker=False) as stack:
+        prefix = stack.settings.task_queue_prefix
+        workers = [worker_process(temporal_env, prefix, ["activities.sleepy"]) for _ in range(2)]
+        try:
+            await eventually(stack.service_catalog, lambda c: bool(c.versions), timeout=30)
+            run_ids = [await stack.trigger("sleepy", {"seconds": 3}) for _ in range(10)]
+            await eventually(
+                lambda: asyncio.gather(*(stack.retrieve(r) for r in run_ids)),
+                lambda rs: all(r["status"] == "EXECUTING" for r in rs),
+                timeout=30,
+            )
+            stop_process(workers[0], signal.SIGKILL)
+            runs = await _all_final(stack, run_ids, timeout=90)
+        finally:
+            for process in workers:
+                stop_process(process)
+    assert [r["status"] for r in runs] == ["COMPLETED"] * 10
+    for run in runs:
+        statuses = [a["status"] for a in run["attempts"]]
+        assert statuses.count("COMPLETED") == 1, statuses
+        assert set(statuses) <= {"COMPLETED", "FAILED"}
+    lost = [r for r in runs if r["attemptCount"] == 2]
+    assert lost, "the killed worker was running some of them"
+    assert {r["attempts"][0]["error"]["name"] for r in lost} == {"WorkerLost"}
