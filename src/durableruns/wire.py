@@ -210,13 +210,7 @@ class Run(WireModel, Generic[P, O]):
             status=status,
             task_identifier=run.task_id,
             version=run.version,
-            is_queued=st.is_queued(status),
-            is_executing=st.is_executing(status),
-            is_waiting=st.is_waiting(status),
-            is_completed=st.is_completed(status),
-            is_success=st.is_success(status),
-            is_failed=st.is_failed(status),
-            is_cancelled=st.is_canceled(status),
+            **status_flags(status),
             is_test=run.options.is_test,
             created_at=run.created_at,
             updated_at=run.updated_at,
@@ -250,6 +244,19 @@ class Run(WireModel, Generic[P, O]):
                 for a in run.attempts
             ],
         )
+
+
+def status_flags(status: RunStatus) -> dict[str, bool]:
+    """The seven boolean helpers every run object carries, from the status table."""
+    return {
+        "is_queued": st.is_queued(status),
+        "is_executing": st.is_executing(status),
+        "is_waiting": st.is_waiting(status),
+        "is_completed": st.is_completed(status),
+        "is_success": st.is_success(status),
+        "is_failed": st.is_failed(status),
+        "is_cancelled": st.is_canceled(status),
+    }
 
 
 RETRIEVE_ONLY_FIELDS = frozenset(

@@ -16,25 +16,17 @@ TOKEN_TTL_S = 3600
 
 def public_token_for_run(secret_key: str, environment: str, run_id: str) -> str:
     """A token scoped to reading ``run_id`` for an hour."""
-    now = int(time.time())
-    claims = {
-        "sub": environment,
-        "scopes": [f"read:runs:{run_id}"],
-        "iat": now,
-        "exp": now + TOKEN_TTL_S,
-    }
-    return jwt.encode(claims, signing_key(secret_key), algorithm="HS256")
+    return _token(secret_key, environment, f"read:runs:{run_id}")
 
 
 def public_token_for_batch(secret_key: str, environment: str, batch_id: str) -> str:
     """A token scoped to reading a batch and its runs for an hour."""
+    return _token(secret_key, environment, f"read:batch:{batch_id}")
+
+
+def _token(secret_key: str, environment: str, scope: str) -> str:
     now = int(time.time())
-    claims = {
-        "sub": environment,
-        "scopes": [f"read:batch:{batch_id}"],
-        "iat": now,
-        "exp": now + TOKEN_TTL_S,
-    }
+    claims = {"sub": environment, "scopes": [scope], "iat": now, "exp": now + TOKEN_TTL_S}
     return jwt.encode(claims, signing_key(secret_key), algorithm="HS256")
 
 

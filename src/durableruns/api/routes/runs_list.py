@@ -36,6 +36,7 @@ from durableruns.engine.run_list import (
 )
 from durableruns.sdk.runs import ListedRun, Pagination, RunEnv, RunListResponse
 from durableruns.status import RunStatus
+from durableruns.wire import status_flags
 
 router = APIRouter(tags=["runs"])
 T = TypeVar("T")
@@ -113,13 +114,7 @@ def listed_run(row: ListedRunRow, env: RunEnv) -> ListedRun:
         task_identifier=row.task_id,
         version=row.version,
         idempotency_key=row.idempotency_key,
-        is_queued=st.is_queued(status),
-        is_executing=st.is_executing(status),
-        is_waiting=st.is_waiting(status),
-        is_completed=st.is_completed(status),
-        is_success=st.is_success(status),
-        is_failed=st.is_failed(status),
-        is_cancelled=st.is_canceled(status),
+        **status_flags(status),
         is_test=row.is_test,
         created_at=row.created_at,
         updated_at=row.closed_at or row.created_at,
