@@ -40,9 +40,9 @@ from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER
 from durableruns.engine.dev_server import dynamic_config_flags, temporal_binary
 from durableruns.engine.isolation import ProcessPool, attempt_spec, task_modules
-from durableruns.engine.isolation_child import Completed
 from durableruns.engine.run_workflow import RunWorkflow
 from durableruns.engine.service import RunService
+from durableruns.engine.task_executor import Completed
 from durableruns.engine.worker import running_worker
 from durableruns.models import ChildRunResult, ChildRunSpec, RunOptions
 from durableruns.process import exit_process

@@ -41,7 +41,15 @@ T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 SECRET_KEY = "tr_dev_test_secret_key"
 EXAMPLE_MODULES = ["activities", "workflows"]
-STACK_MODULES = [*EXAMPLE_MODULES, "tests.support_tasks", "tests.queue_tasks"]
+STACK_MODULES = [
+    *EXAMPLE_MODULES,
+    "tests.support_tasks",
+    "tests.queue_tasks",
+    "tests.suspension_tasks",
+]
+TEST_SHORT_WAIT_S = 0.5
+"""Tests' short-wait threshold: timers of 0.5 s or more suspend their attempt, so the
+suite exercises suspension and resume wherever it waits."""
 
 
 # --- the exit crash (hazards.md): decided once, here -------------------------------
@@ -140,6 +148,8 @@ async def open_stack(
     *,
     with_worker: bool = True,
     version: str = "20261128.1",
+    short_wait_s: float = TEST_SHORT_WAIT_S,
+    max_concurrent_attempts: int = 100,
 ) -> AsyncIterator[Stack]:
     """A facade (in-process, also wired into the SDK) and, optionally, a worker serving
     ``registry``, on a fresh task-queue prefix so stacks never see each other's runs."""
@@ -148,7 +158,12 @@ async def open_stack(
         if with_worker:
             await resources.enter_async_context(
                 running_worker(
-                    client, registry, task_queue_prefix=settings.task_queue_prefix, version=version
+                    client,
+                    registry,
+                    task_queue_prefix=settings.task_queue_prefix,
+                    version=version,
+                    short_wait_s=short_wait_s,
+                    max_concurrent_attempts=max_concurrent_attempts,
                 )
             )
         transport = httpx.ASGITransport(app=create_app(settings, client=client))
@@ -195,7 +210,11 @@ def worker_process(
     return subprocess.Popen(
         command,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "DURABLERUNS_SHORT_WAIT_S": str(TEST_SHORT_WAIT_S),
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE if stderr else None,
     )

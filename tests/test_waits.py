@@ -1,21 +1,18 @@
 """Waits: trigger_and_wait and batch_trigger_and_wait as child workflows, wait.for_ and
-wait.until as durable timers, and the WAITING state."""
+wait.until as durable timers, and the WAITING state. (Suspension, resume, steps and a
+killed worker: test_suspension.py.)"""
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 
 from durableruns import tasks, wait
 from durableruns.errors import OutsideTaskError
-from durableruns.task_definitions import TaskRegistry
-from tests.conftest import Stack, eventually, open_stack, stop_process, worker_process
+from tests.conftest import Stack, eventually
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,7 +111,7 @@ async def test_time_spent_waiting_does_not_count_towards_max_duration(stack: Sta
 
 
 async def test_wait_until_is_waiting_then_continues(stack: Stack) -> None:
-    run_id = await stack.trigger("waits-until", {"seconds": 1.5})
+    run_id = await stack.trigger("waits-until", {"seconds": 1.5})  # suspends: above 0.5 s
     assert (await stack.wait_status(run_id, "WAITING"))["isWaiting"]
     history = await stack.client.get_workflow_handle(run_id).fetch_history()
     assert any(e.event_type == EventType.EVENT_TYPE_TIMER_STARTED for e in history.events)
@@ -143,40 +140,3 @@ async def test_children_can_be_found_by_their_parent(stack: Stack) -> None:
 async def test_wait_helpers_outside_a_task_say_so(call: Any) -> None:
     with pytest.raises(OutsideTaskError, match="can only be used from inside a task"):
         await call()
-
-
-async def test_a_wait_survives_its_worker_being_killed(
-    client: Client, temporal_env: WorkflowEnvironment
-) -> None:
-    """The run's timers and children are workflow state in Temporal. A killed worker's
-    attempt times out on its heartbeat; the retried attempt on a new worker gets the
-    same child (by call position) and the same timer."""
-    registry = TaskRegistry.from_modules(["tests.support_tasks"])
-    modules = ["tests.support_tasks", "activities"]
-    async with open_stack(client, registry, with_worker=False) as stack:
-        prefix = stack.settings.task_queue_prefix
-        first = worker_process(temporal_env, prefix, modules)
-        try:
-            parent_id = await stack.trigger("survives-worker-loss", {"wait": 4})
-            waiting = await eventually(
-                lambda: stack.retrieve(parent_id),
-                lambda r: (
-                    r["status"] == "WAITING"
-                    and len(r["relatedRuns"].get("children", [])) == 1
-                    and r["relatedRuns"]["children"][0]["status"] == "COMPLETED"
-                ),
-                timeout=20,
-            )
-            [child] = waiting["relatedRuns"]["children"]
-        finally:
-            stop_process(first, signal.SIGKILL)
-        second = worker_process(temporal_env, prefix, modules)
-        try:
-            done = await stack.wait_final(parent_id, timeout=60)
-        finally:
-            stop_process(second)
-        assert done["status"] == "COMPLETED"
-        assert done["output"] == {"child": child["id"], "attempt": 2}
-        assert [c["id"] for c in done["relatedRuns"]["children"]] == [child["id"]]
-        assert [a["status"] for a in done["attempts"]] == ["FAILED", "COMPLETED"]
-        assert done["attempts"][0]["error"]["name"] == "WorkerLost"

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from durableruns.results import TaskRunResult
     from durableruns.sdk import RunHandle, configure, runs, tasks
     from durableruns.status import RunStatus
+    from durableruns.steps import step
     from durableruns.task_definitions import Queue, Task, TaskRegistry, task
     from durableruns.wire import Run
 
@@ -52,6 +53,7 @@ _EXPORTS = {
     "task": "durableruns.task_definitions",
     "tasks": "durableruns.sdk",
     "batch": "durableruns.sdk",
+    "step": "durableruns.steps",
 }
 _SUBMODULES = ["wait"]
 """Public submodules, imported the usual way: ``from durableruns import wait``."""
@@ -72,6 +74,7 @@ __all__ = [
     "batch",
     "configure",
     "runs",
+    "step",
     "task",
     "tasks",
     "wait",

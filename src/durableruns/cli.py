@@ -247,6 +247,8 @@ async def _serve(
                     task_queue_prefix=prefix,
                     version=version,
                     isolation=settings.isolation,
+                    short_wait_s=settings.short_wait_s,
+                    max_concurrent_attempts=settings.max_concurrent_attempts,
                 )
             )
         waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(shutdown.requested.wait())]

@@ -47,8 +47,22 @@ class TaskInfo:
     id: str
 
 
+@dataclass(frozen=True)
+class StepLookup:
+    """Where a step stands in its run: its position and, once recorded, its result."""
+
+    position: int
+    recorded: bool = False
+    value: Any = None
+
+
 class TaskRuntime(Protocol):
-    """How task code reaches its run (implemented by the engine's attempt activity)."""
+    """How task code reaches its run (implemented by the engine's attempt runtime).
+
+    Every durable call (waits, child runs, steps, in-task triggers) takes the next
+    *position* of the attempt's execution; a resumed execution's calls at recorded
+    positions are answered from the run's record.
+    """
 
     async def trigger(self, task_id: str, payload: Any, options: RunOptions) -> tuple[str, bool]:
         """Trigger a run (not waited for); returns (run id, is_cached)."""
@@ -62,6 +76,14 @@ class TaskRuntime(Protocol):
 
     async def wait_until(self, until: datetime) -> None:
         """A durable timer in the run (WAITING meanwhile)."""
+        ...
+
+    async def begin_step(self, name: str) -> StepLookup:
+        """Take the next position for step ``name``; its result if already recorded."""
+        ...
+
+    async def end_step(self, position: int, name: str, value: Any) -> None:
+        """Record step ``name``'s result (plain JSON) at ``position`` in the run."""
         ...
 
 

@@ -8,6 +8,7 @@
     │   ├── MetadataTooLargeError  run metadata over its size limit
     │   └── PayloadSchemaError     a payload that does not fit the deployed task's schema
     ├── OutsideTaskError           a helper that only works inside task code was called outside
+    ├── ResumeMismatchError        a resumed attempt made another call than the one recorded
     ├── ChildRunFailedError        ``result.unwrap()`` on a child run that did not complete
     └── ApiError                   the facade answered with an error (SDK side)
         ├── BadRequestError        400
@@ -53,6 +54,30 @@ class InvalidInputError(DurableRunsError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+class ResumeMismatchError(DurableRunsError):
+    """A resumed (or retried) attempt reached a recorded position with another call.
+
+    The task's code re-runs from the top when an attempt resumes after a wait; every
+    durable call (a wait, ``trigger_and_wait``, ``step.run``) must come in the same order
+    with the same kind, task and step name, or the recorded results would be handed to
+    the wrong call. The attempt fails at once (not retried: it would fail the same way).
+    """
+
+    def __init__(self, position: int, recorded: str, now: str) -> None:
+        super().__init__(
+            f"The task's code changed its durable calls: at position {position} the run "
+            f"recorded {recorded}, but the code now calls {now}. Code outside step.run() "
+            "re-runs when an attempt resumes; keep the order of waits, child runs and "
+            "steps deterministic."
+        )
+        self.position = position
+        self.recorded = recorded
+        self.now = now
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (ResumeMismatchError, (self.position, self.recorded, self.now))
 
 
 class MetadataTooLargeError(InvalidInputError):

@@ -9,7 +9,7 @@ replay test. The facade maps :class:`RunRecord` to Trigger.dev's wire shape
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -119,6 +119,15 @@ class AttemptInput(Frozen):
     run_created_at: datetime
     metadata: dict[str, Any] | None = None
     """The run's metadata as the attempt starts (it may have changed since trigger)."""
+    continuation: int = 0
+    """0 for an attempt's first execution; k for its k-th resumption after a wait."""
+    from_run: bool = False
+    """Read payload, metadata and the journal from the run (the ``attempt_state``
+    query) instead of this input: continuations and attempts with recorded calls. So
+    the history holds the payload once, however many times an attempt resumes."""
+    elapsed_s: float = 0
+    """Execution time this attempt already used in earlier executions (its
+    ``max_duration`` budget counts executing time only, never waits)."""
 
 
 class AttemptStarted(Frozen):
@@ -127,6 +136,7 @@ class AttemptStarted(Frozen):
     attempt_number: int
     started_at: datetime
     version: str
+    continuation: int = 0
 
 
 class ChildRunSpec(Frozen):
@@ -175,10 +185,80 @@ class WaitRequest(Frozen):
     until: datetime
 
 
+class WaitSpec(Frozen):
+    """One wait the task's code reached: a durable timer or child runs, at ``position``
+    (the index of the call among the durable calls of one execution of the code)."""
+
+    position: int
+    kind: Literal["timer", "runs"]
+    until: datetime | None = None
+    """The timer's end (``timer``); the first record at a position fixes it."""
+    items: tuple[ChildRunSpec, ...] = ()
+    """The child runs (``runs``), started once per (position, index)."""
+    batch: bool = False
+
+    @property
+    def call(self) -> str:
+        """What the call was, for the resume guard: ``wait``, ``trigger_and_wait(a)`` …"""
+        if self.kind == "timer":
+            return "wait.for_/wait.until"
+        return run_call(self.batch, [item.task_id for item in self.items])
+
+
+def run_call(batch: bool, task_ids: list[str]) -> str:
+    """How a child-run wait is named in guard errors and in the journal."""
+    name = "batch_trigger_and_wait" if batch else "trigger_and_wait"
+    return f"{name}({', '.join(repr(t) for t in task_ids)})"
+
+
+class Suspension(Frozen):
+    """An attempt's execution ended to wait: the run workflow performs ``waits`` and
+    then resumes the attempt. No waits: the worker handed the attempt back (it is
+    shutting down) and the attempt resumes elsewhere at once."""
+
+    waits: tuple[WaitSpec, ...] = ()
+    ran_s: float = 0
+    """Execution time this execution used (towards ``max_duration``)."""
+
+
 class AttemptOutput(Frozen):
-    """A successful attempt's result: the task's output as plain JSON."""
+    """An attempt's execution ended: the task's output as plain JSON, or a suspension."""
 
     output: Any = None
+    suspended: Suspension | None = None
+
+
+class JournalEntry(Frozen):
+    """A durable call recorded at ``position``: a timer, child runs or a step.
+
+    A resumed (or retried) attempt reaching ``position`` gets ``value`` at once when the
+    entry is ``done``; a different call there is refused by the resume guard.
+    """
+
+    position: int
+    kind: Literal["timer", "runs", "step"]
+    call: str
+    """The call as recorded (``step.run('charge')``, ``trigger_and_wait('a')`` …)."""
+    done: bool = False
+    value: Any = None
+    """A step's result, or the child runs' results (list of ChildRunResult as JSON)."""
+    until: datetime | None = None
+
+
+class StepRecord(Frozen):
+    """From an attempt to its run workflow: the step at ``position`` returned ``value``."""
+
+    position: int
+    call: str
+    value: Any = None
+
+
+class AttemptState(Frozen):
+    """What a resumed attempt reads from its run: the ``attempt_state`` query."""
+
+    payload: Any = None
+    metadata: dict[str, Any] | None = None
+    journal: tuple[JournalEntry, ...] = ()
 
 
 class AttemptFailure(Frozen):
@@ -204,6 +284,10 @@ class AttemptRecord(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     error: RunError | None = None
+    suspended_s: float = 0
+    """Time the attempt spent suspended at waits (not executing)."""
+    continuations: int = 0
+    """How many times the attempt resumed after a wait."""
 
 
 class RunRecord(BaseModel):
@@ -220,6 +304,8 @@ class RunRecord(BaseModel):
     metadata: dict[str, Any] | None = None
     version: str | None = None
     child_run_ids: list[str] = []
+    waits: list[WaitSpec] = []
+    """What the run is waiting for while WAITING (timers, child runs)."""
     delayed_until: datetime | None = None
     expired_at: datetime | None = None
     created_at: datetime
@@ -250,7 +336,8 @@ class RunRecord(BaseModel):
         total = 0.0
         for attempt in self.attempts:
             if attempt.started_at and attempt.finished_at:
-                total += (attempt.finished_at - attempt.started_at).total_seconds()
+                ran = (attempt.finished_at - attempt.started_at).total_seconds()
+                total += max(0.0, ran - attempt.suspended_s)
         return round(total * 1000)
 
 

@@ -3,8 +3,11 @@ ok with an error, and ``unwrap()`` for code that wants the output or an exceptio
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
 
 from durableruns.errors import ChildRunFailedError
 from durableruns.models import RunError
@@ -41,3 +44,11 @@ def typed_output(model: Any, output: Any) -> Any:
     if model is None or output is None:
         return output
     return model.model_validate(output)
+
+
+def to_plain_json(value: Any) -> Any:
+    """``value`` as plain JSON (pydantic models dumped); TypeError/ValueError if it is not
+    JSON (NaN included). Outputs and step results are stored this way."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return json.loads(json.dumps(value, allow_nan=False))

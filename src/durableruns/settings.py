@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     isolation: bool = True
     """Run each attempt's code in a task process of its own (crash isolation); off, it
     runs in the worker's process, which is easier to debug but dies with a crash."""
+    short_wait_s: float = 5.0
+    """Timers (``wait.for_`` / ``wait.until``) shorter than this keep the attempt in its
+    process; longer ones suspend it, so the waiting run holds nothing."""
+    max_concurrent_attempts: int = 100
+    """Executions of task code a worker runs at once, per task queue (Temporal's activity
+    slots). A suspended (waiting) run takes none."""
 
     @property
     def default_ttl_s(self) -> float | None:

@@ -15,6 +15,7 @@ from pydantic.alias_generators import to_camel
 
 from durableruns import status as st
 from durableruns.durations import format_duration
+from durableruns.ids import derived_run_id
 from durableruns.models import RunRecord
 from durableruns.status import AttemptStatus, RunStatus
 
@@ -151,6 +152,17 @@ class RelatedRuns(WireModel):
     children: list[dict[str, Any]] | None = None
 
 
+class Wait(WireModel):
+    """durableruns extension: one wait a WAITING run is suspended at."""
+
+    kind: Literal["timer", "runs"]
+    position: int
+    until: datetime | None = None
+    """A timer's end."""
+    run_ids: list[str] = []
+    """The child runs waited for."""
+
+
 class Run(WireModel, Generic[P, O]):
     """A run as ``GET /api/v3/runs/{id}`` returns it (``RetrieveRunResponse``).
 
@@ -195,6 +207,8 @@ class Run(WireModel, Generic[P, O]):
     attempts: list[Attempt] = []
     replayed_from: str | None = None
     """durableruns extension: the run this one replays."""
+    waits: list[Wait] = []
+    """durableruns extension: what a WAITING run waits for (timers, child runs)."""
 
     @property
     def is_canceled(self) -> bool:
@@ -243,6 +257,18 @@ class Run(WireModel, Generic[P, O]):
                 )
                 for a in run.attempts
             ],
+            waits=[
+                Wait(
+                    kind=w.kind,
+                    position=w.position,
+                    until=w.until,
+                    run_ids=[
+                        derived_run_id(run.id, "child", str(w.position), str(i))
+                        for i in range(len(w.items))
+                    ],
+                )
+                for w in run.waits
+            ],
         )
 
 
@@ -260,7 +286,16 @@ def status_flags(status: RunStatus) -> dict[str, bool]:
 
 
 RETRIEVE_ONLY_FIELDS = frozenset(
-    {"payload", "output", "error", "relatedRuns", "attemptCount", "attempts", "replayedFrom"}
+    {
+        "payload",
+        "output",
+        "error",
+        "relatedRuns",
+        "attemptCount",
+        "attempts",
+        "replayedFrom",
+        "waits",
+    }
 )
 
 

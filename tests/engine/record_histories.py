@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -88,6 +89,16 @@ async def _queue(stack: Stack) -> list[str]:
     return [*run_ids, queue_workflow_id(prefix, "limited", None), catalog_id(prefix)]
 
 
+async def _canceled_suspended(stack: Stack) -> list[str]:
+    run_id = await stack.trigger("recursive", {"depth": 2})
+    run = await stack.wait_status(run_id, "WAITING")
+    await stack.http.post(f"/api/v2/runs/{run_id}/cancel")
+    await stack.wait_final(run_id)
+    child = run["relatedRuns"]["children"][0]["id"]
+    await stack.wait_final(child)
+    return [run_id, child]
+
+
 SCENARIOS: dict[str, Scenario] = {
     "hello-world": lambda s: _one(s, "hello-world", {"name": "Replay"}),
     "sleepy": lambda s: _one(s, "sleepy", {"seconds": 0.5}),
@@ -103,6 +114,14 @@ SCENARIOS: dict[str, Scenario] = {
     "metadata": _metadata,
     "batch": _batch,
     "queue": _queue,
+    # Since attempts suspend at waits (the first histories above predate it):
+    "suspended-pipeline": lambda s: _one(s, "pipeline", {"name": "S", "seconds": 0.1}),
+    "suspended-batch": lambda s: _one(s, "parent-waits", {"names": ["x", "y"]}),
+    "steps": lambda s: _one(s, "checkout", {"counter": "/tmp/durableruns-steps", "seconds": 1}),
+    "resume-mismatch": lambda s: _one(
+        s, "changes-its-calls", {"marker": f"/tmp/durableruns-marker-{uuid.uuid4().hex}"}
+    ),
+    "canceled-suspended": _canceled_suspended,
 }
 
 

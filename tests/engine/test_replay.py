@@ -34,6 +34,8 @@ def test_there_is_a_history_for_every_example() -> None:
     assert {"hello-world", "sleepy", "always-fails", "flaky", "too-slow"} <= scenarios
     assert {"parent-waits", "pipeline", "parent-child-fails"} <= scenarios
     assert {"batch", "queue"} <= scenarios, "the batch, queue and catalog workflows too"
+    assert {"suspended-pipeline", "suspended-batch", "steps", "resume-mismatch"} <= scenarios
+    assert "canceled-suspended" in scenarios, "suspension, resume, steps, the guard, cancel"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

@@ -3,16 +3,19 @@
 It owns the run's Trigger-level state and every rule about time:
 
 - DELAYED: a timer until ``delay_until`` that ``reschedule`` can move;
-- QUEUED and TTL: the first attempt must start before the TTL timer fires, else EXPIRED;
-- attempts: one execution of the attempt activity each, on the task's own queue, with
-  the retry loop and its backoff timers here, so every attempt has its own record;
-- WAITING: task code asks (Updates) for child runs (child workflows keyed by the
-  call's position) or durable timers, and awaits them while its attempt heartbeats;
+- QUEUED and TTL: the first attempt must start before the TTL, else EXPIRED;
+- attempts: the retry loop and its backoff timers live here, so every attempt has its
+  own record; each attempt is one or more *executions* of the attempt activity;
+- WAITING: an execution that reaches waits ends with them (it *suspends*); the
+  workflow performs them (child runs, timers: :mod:`.run_waits`) while nothing runs,
+  then starts a *continuation* — the same attempt, re-running the task's code with its
+  earlier calls answered from the journal (the ``attempt_state`` query);
 - CANCELED: Temporal cancellation of this workflow; waited-for children are canceled
   with it (parent close policy REQUEST_CANCEL).
 
-The status is published as search attributes on every change; ``get`` answers the
-whole record.
+Queue slots are :mod:`.run_slots`; the Updates of attempts that waited while alive
+(runs started before suspensions) are :mod:`.legacy_waits`. The status is published as
+search attributes on every change; ``get`` answers the whole record.
 """
 
 from __future__ import annotations
@@ -22,81 +25,73 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import (
-    RetryPolicy,
-    SearchAttributePair,
-    SearchAttributeUpdate,
-    TypedSearchAttributes,
-)
-from temporalio.exceptions import (
-    ActivityError,
-    ApplicationError,
-    CancelledError,
-    TimeoutType,
-)
-from temporalio.exceptions import (
-    TimeoutError as ActivityTimeoutError,
-)
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, CancelledError, TimeoutType
+from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from durableruns.durations import format_duration
     from durableruns.engine import search_attributes as sa
-    from durableruns.engine.queue_slots import SLOT_GRANTED_SIGNAL, enqueue, queue_workflow_id
+    from durableruns.engine.attempt_outcome import failure_from_activity_error
+    from durableruns.engine.legacy_waits import LegacyWaitUpdates
+    from durableruns.engine.queue_slots import SLOT_GRANTED_SIGNAL
+    from durableruns.engine.run_slots import RunSlots
+    from durableruns.engine.run_waits import RunWaits
     from durableruns.engine.task_queues import task_queue
-    from durableruns.ids import derived_run_id
     from durableruns.models import (
         AttemptFailure,
         AttemptInput,
         AttemptOutput,
         AttemptRecord,
         AttemptStarted,
-        ChildRunResult,
-        ChildRunSpec,
-        ChildRunsRequest,
+        AttemptState,
         RunError,
         RunInput,
         RunRecord,
-        SlotRequest,
-        WaitRequest,
+        StepRecord,
+        Suspension,
+        WaitSpec,
     )
     from durableruns.status import RUN_STATUS_AFTER_ATTEMPT, AttemptStatus, RunStatus, is_completed
 
 ATTEMPT_ACTIVITY = "durableruns.attempt"
-ATTEMPT_FAILURE_TYPE = "durableruns.AttemptFailure"
-"""ApplicationError type the attempt activity uses to report a classified failure."""
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 """A worker silent this long is considered gone; its attempt is retried elsewhere."""
 ATTEMPT_SERVER_TIMEOUT = timedelta(days=3650)
-"""The server-side cap of an attempt. ``max_duration`` is enforced by the attempt itself,
-because time spent WAITING must not count towards it; liveness is the heartbeat's job."""
+"""The server-side cap of an execution. ``max_duration`` is enforced by the attempt
+itself, because time spent WAITING must not count towards it; liveness is the
+heartbeat's job."""
+
+Outcome = AttemptFailure | Suspension | None
+"""How an execution ended: failed, suspended at waits, or (None) completed the run."""
 
 
 @workflow.defn(name="durableruns.run")
-class RunWorkflow:
+class RunWorkflow(LegacyWaitUpdates):
     """Runs a task: delay, TTL, attempts with retries, waits, and the run's status."""
 
-    def __init__(self) -> None:
-        self._run: RunRecord | None = None
-        self._input: RunInput | None = None
+    @workflow.init
+    def __init__(self, input: RunInput) -> None:
+        self._input = input
+        self._run = RunRecord.from_input(input)
+        self._waits = RunWaits(self._run, input)
+        self._slots = RunSlots()
         self._attempt_ids: dict[int, str] = {}
         self._started_attempts: set[int] = set()
+        self._elapsed_s: dict[int, float] = {}
         self._delay_moved = False
         self._waits_in_progress = 0
-        self._children: dict[tuple[int, int], asyncio.Task[ChildRunResult]] = {}
-        self._timers: dict[int, datetime] = {}
-        self._has_slot = False
 
     @workflow.run
     async def run(self, input: RunInput) -> RunRecord:
         """Execute the run to a final status; returns the final record."""
-        self._input = input
-        self._run = run = RunRecord.from_input(input)
+        run = self._record()
         try:
             await self._stay_delayed()
             await self._attempt_until_done(input)
         except asyncio.CancelledError:
             self._finish(RunStatus.CANCELED, RunError(name="Canceled", message="Run canceled"))
-            await self._give_slot_back(input)
+            await self._slots.give_back(input)
         return run
 
     # --- queries, signals and updates -------------------------------------------------
@@ -105,21 +100,47 @@ class RunWorkflow:
         """The run's current record."""
         return self._record()
 
+    @workflow.query
+    def attempt_state(self) -> AttemptState:
+        """What a resumed execution reads: payload, metadata and the journal."""
+        return AttemptState(
+            payload=self._run_input().payload,
+            metadata=self._record().metadata,
+            journal=self._waits.journal(),
+        )
+
     @workflow.signal
     def attempt_started(self, started: AttemptStarted) -> None:
-        """The attempt's worker is about to run the task's code."""
+        """An execution's worker is about to run the task's code."""
         run = self._record()
         if is_completed(run.status):
             return  # canceled meanwhile: the attempt is being canceled too
         self._started_attempts.add(started.attempt_number)
         attempt = self._attempt_record(started.attempt_number)
-        attempt.started_at = started.started_at
+        attempt.started_at = attempt.started_at or started.started_at
         run.version = started.version
         run.started_at = run.started_at or started.started_at
+        run.waits = []
         self._set_status(
             RunStatus.WAITING if self._waits_in_progress else RunStatus.EXECUTING,
             sa.TRIGGER_VERSION.value_set(started.version),
         )
+
+    @workflow.signal
+    def step_recorded(self, step: StepRecord) -> None:
+        """A step of the running execution returned (it is not run again)."""
+        self._waits.record_step(step)
+
+    @workflow.signal
+    def short_wait_recorded(self, wait: WaitSpec) -> None:
+        """A short timer the execution waits for in its own process."""
+        if wait.until is not None:
+            self._waits.record_timer(wait.position, wait.until)
+
+    @workflow.signal(name=SLOT_GRANTED_SIGNAL)
+    def slot_granted(self) -> None:
+        """The run's queue granted it a slot."""
+        self._slots.granted = True
 
     @workflow.update
     def reschedule(self, delay_until: datetime) -> RunRecord:
@@ -146,25 +167,6 @@ class RunWorkflow:
         self._set_metadata(metadata)
         return metadata
 
-    @workflow.update(unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
-    async def wait_for_runs(self, request: ChildRunsRequest) -> list[ChildRunResult]:
-        """Start child runs (once per call position) and wait for all of them."""
-        tasks = [
-            self._child(request.position, index, item, request.batch)
-            for index, item in enumerate(request.items)
-        ]
-        async with self._waiting():
-            return list(await asyncio.gather(*tasks))
-
-    @workflow.update(unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
-    async def wait_until(self, request: WaitRequest) -> None:
-        """A durable timer; the first request at a position fixes its end."""
-        until = self._timers.setdefault(request.position, request.until)
-        async with self._waiting():
-            remaining = until - workflow.now()
-            if remaining > timedelta(0):
-                await workflow.sleep(remaining)
-
     # --- the phases of a run -----------------------------------------------------------
     async def _stay_delayed(self) -> None:
         """DELAYED until ``delayed_until``, which ``reschedule`` may move meanwhile."""
@@ -184,8 +186,8 @@ class RunWorkflow:
     async def _attempt_until_done(self, input: RunInput) -> None:
         """Attempts until one succeeds, one fails for good, or the TTL expires first.
 
-        The TTL is the first attempt's schedule-to-start timeout: Temporal itself makes
-        sure an attempt that was not picked up in time never starts.
+        The TTL is the first execution's schedule-to-start timeout: Temporal itself
+        makes sure an attempt that was not picked up in time never starts.
         """
         ttl = input.options.ttl_s
         deadline = workflow.now() + timedelta(seconds=ttl) if ttl else None
@@ -193,46 +195,81 @@ class RunWorkflow:
         while True:
             number += 1
             first = number == 1
-            if not await self._take_slot(input, deadline if first else None):
+            if not await self._take_slot(deadline if first else None):
                 return self._expire(ttl or 0)
             if first and deadline and deadline <= workflow.now():
-                await self._give_slot_back(input)
+                await self._slots.give_back(input)
                 return self._expire(ttl or 0)
-            attempt = self._start_attempt(input, number, deadline if first else None)
+            execution = self._start_execution(input, number, 0, deadline if first else None)
             try:
-                failure = await self._attempt_outcome(attempt, number)
+                outcome = await self._outcome(execution, number)
             except _NotStartedInTime:
-                await self._give_slot_back(input)
+                await self._slots.give_back(input)
                 return self._expire(ttl or 0)
-            await self._give_slot_back(input)
-            if failure is None:
+            await self._slots.give_back(input)
+            continuation = 0
+            while isinstance(outcome, Suspension):
+                continuation += 1
+                outcome = await self._resume(input, number, continuation, outcome)
+            if outcome is None:
                 return
-            max_attempts = input.options.max_attempts or failure.retry.max_attempts
-            if not failure.retryable or number >= max_attempts:
-                self._finish(RUN_STATUS_AFTER_ATTEMPT[failure.status], failure.error)
+            max_attempts = input.options.max_attempts or outcome.retry.max_attempts
+            if not outcome.retryable or number >= max_attempts:
+                self._finish(RUN_STATUS_AFTER_ATTEMPT[outcome.status], outcome.error)
                 return
-            delay_ms = failure.retry.delay_ms(number, workflow.random().random())
+            delay_ms = outcome.retry.delay_ms(number, workflow.random().random())
             await workflow.sleep(timedelta(milliseconds=delay_ms))
 
-    def _start_attempt(
-        self, input: RunInput, number: int, start_by: datetime | None
+    async def _resume(
+        self, input: RunInput, number: int, continuation: int, suspension: Suspension
+    ) -> Outcome:
+        """Perform a suspension's waits (WAITING, holding nothing), then the next
+        execution of the same attempt."""
+        run, attempt = self._record(), self._attempt_record(number)
+        self._elapsed_s[number] = self._elapsed_s.get(number, 0.0) + suspension.ran_s
+        suspended_at = workflow.now()
+        run.waits = list(suspension.waits)
+        self._set_status(RunStatus.WAITING if suspension.waits else RunStatus.QUEUED)
+        try:
+            await self._waits.perform(suspension.waits)
+        except asyncio.CancelledError:
+            self._end_attempt(number, AttemptStatus.CANCELED, None)
+            raise
+        if input.options.concurrency_limit:
+            self._set_status(RunStatus.QUEUED)
+        await self._take_slot(None)
+        attempt.suspended_s += (workflow.now() - suspended_at).total_seconds()
+        attempt.continuations = continuation
+        execution = self._start_execution(input, number, continuation, None)
+        outcome = await self._outcome(execution, number)
+        await self._slots.give_back(input)
+        return outcome
+
+    def _start_execution(
+        self, input: RunInput, number: int, continuation: int, start_by: datetime | None
     ) -> workflow.ActivityHandle[AttemptOutput]:
-        attempt_id = self._attempt_ids[number] = f"attempt_{workflow.uuid4().hex[:24]}"
+        """An execution of attempt ``number``: its first (0) or a continuation."""
+        if continuation == 0:
+            self._attempt_ids[number] = f"attempt_{workflow.uuid4().hex[:24]}"
+        from_run = continuation > 0 or self._waits.has_records
         return workflow.start_activity(
             ATTEMPT_ACTIVITY,
             AttemptInput(
                 run_id=input.run_id,
                 task_id=input.task_id,
-                attempt_id=attempt_id,
+                attempt_id=self._attempt_ids[number],
                 attempt_number=number,
-                payload=input.payload,
+                payload=None if from_run else input.payload,
                 options=input.options,
                 run_created_at=input.created_at,
-                metadata=self._record().metadata,
+                metadata=None if from_run else self._record().metadata,
+                continuation=continuation,
+                from_run=from_run,
+                elapsed_s=self._elapsed_s.get(number, 0.0),
             ),
             result_type=AttemptOutput,
-            task_queue=self._attempt_queue(input),
-            activity_id=f"attempt-{number}",
+            task_queue=self._execution_queue(input, continuation),
+            activity_id=f"attempt-{number}" + (f".{continuation}" if continuation else ""),
             start_to_close_timeout=ATTEMPT_SERVER_TIMEOUT,
             schedule_to_start_timeout=(start_by - workflow.now()) if start_by else None,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
@@ -240,76 +277,36 @@ class RunWorkflow:
             cancellation_type=workflow.ActivityCancellationType.TRY_CANCEL,
         )
 
-    def _attempt_queue(self, input: RunInput) -> str:
-        return task_queue(input.task_queue_prefix, input.task_id, input.options.lock_to_version)
+    def _execution_queue(self, input: RunInput, continuation: int) -> str:
+        """Attempts go to the run's pinned version (or the version-less queue);
+        continuations to the version that ran the attempt, so the same code resumes."""
+        version = input.options.lock_to_version
+        if continuation:
+            version = self._record().version or version
+        return task_queue(input.task_queue_prefix, input.task_id, version)
 
     def _expire(self, ttl: float) -> None:
         self._record().expired_at = workflow.now()
         message = f"Run expired because the TTL ({format_duration(ttl)}) was reached"
         self._finish(RunStatus.EXPIRED, RunError(name="Expired", message=message))
 
-    # --- queue slots ---------------------------------------------------------------------
-    @workflow.signal(name=SLOT_GRANTED_SIGNAL)
-    def slot_granted(self) -> None:
-        """The run's queue granted it a slot."""
-        self._has_slot = True
-
-    async def _take_slot(self, input: RunInput, deadline: datetime | None) -> bool:
-        """Wait (QUEUED) for a slot if the run's queue has a limit, then DEQUEUED.
+    async def _take_slot(self, deadline: datetime | None) -> bool:
+        """QUEUED until the run's queue (if limited) grants a slot, then DEQUEUED.
         False when the deadline (the TTL) passed first."""
-        options = input.options
-        if not options.concurrency_limit or self._has_slot:
+        input = self._run_input()
+        if not input.options.concurrency_limit or self._slots.granted:
             return True
-        request = SlotRequest(
-            run_id=input.run_id,
-            enqueued_at=input.created_at,
-            priority_s=options.priority_s,
-            limit=options.concurrency_limit,
-        )
-        await workflow.execute_local_activity(
-            enqueue,
-            args=[
-                input.task_queue_prefix,
-                self._queue_name(input),
-                options.concurrency_key,
-                request,
-            ],
-            start_to_close_timeout=timedelta(seconds=10),
-        )
-        try:
-            await workflow.wait_condition(
-                lambda: self._has_slot,
-                timeout=(deadline - workflow.now()) if deadline else None,
-            )
-        except TimeoutError:
-            await self._give_slot_back(input)
+        if not await self._slots.take(input, deadline):
             return False
         self._set_status(RunStatus.DEQUEUED)
         return True
 
-    async def _give_slot_back(self, input: RunInput) -> None:
-        """Release the slot (or the place in line) so the queue can grant it again."""
-        if not input.options.concurrency_limit:
-            return
-        self._has_slot = False
-        queue_id = queue_workflow_id(
-            input.task_queue_prefix, self._queue_name(input), input.options.concurrency_key
-        )
+    async def _outcome(
+        self, execution: workflow.ActivityHandle[AttemptOutput], number: int
+    ) -> Outcome:
+        """Await an execution: None when the run completed, its suspension, or why it failed."""
         try:
-            await workflow.get_external_workflow_handle(queue_id).signal("release", input.run_id)
-        except Exception:
-            workflow.logger.warning("Could not release a slot of %s", queue_id)
-
-    @staticmethod
-    def _queue_name(input: RunInput) -> str:
-        return input.options.queue or f"task/{input.task_id}"
-
-    async def _attempt_outcome(
-        self, attempt: workflow.ActivityHandle[AttemptOutput], number: int
-    ) -> AttemptFailure | None:
-        """Await an attempt; None when it succeeded, else why it failed."""
-        try:
-            result = await attempt
+            result = await execution
         except ActivityError as err:
             cause = err.cause
             if isinstance(cause, ActivityTimeoutError) and (
@@ -325,75 +322,18 @@ class RunWorkflow:
         except asyncio.CancelledError:
             self._end_attempt(number, AttemptStatus.CANCELED, None)
             raise
+        if result.suspended is not None:
+            return result.suspended
         self._end_attempt(number, AttemptStatus.COMPLETED, None)
         self._record().output = result.output
         self._finish(RunStatus.COMPLETED)
         return None
 
-    # --- children and waits --------------------------------------------------------------
-    def _child(
-        self, position: int, index: int, item: ChildRunSpec, batch: bool
-    ) -> asyncio.Task[ChildRunResult]:
-        """The child run for (position, index): started on first request, then reused."""
-        key = (position, index)
-        if key not in self._children:
-            run = self._record()
-            child_id = derived_run_id(run.id, "child", str(position), str(index))
-            run.child_run_ids.append(child_id)
-            self._children[key] = asyncio.create_task(self._run_child(child_id, item, batch))
-        return self._children[key]
-
-    async def _run_child(self, child_id: str, item: ChildRunSpec, batch: bool) -> ChildRunResult:
-        run, input = self._record(), self._run_input()
-        options = item.options.model_copy(
-            update={
-                "parent_run_id": run.id,
-                "root_run_id": run.options.root_run_id or run.id,
-                "depth": run.options.depth + 1,
-                "trigger_function": "batchTriggerAndWait" if batch else "triggerAndWait",
-                "is_test": run.options.is_test,
-            }
-        )
-        child_input = RunInput(
-            run_id=child_id,
-            task_id=item.task_id,
-            payload=item.payload,
-            options=options,
-            created_at=workflow.now(),
-            task_queue_prefix=input.task_queue_prefix,
-        )
-        try:
-            record = await workflow.execute_child_workflow(
-                RunWorkflow.run,
-                child_input,
-                id=child_id,
-                task_queue=workflow.info().task_queue,
-                parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
-                search_attributes=initial_search_attributes(child_input),
-            )
-        except Exception as err:  # terminated from the Temporal UI, or our bug
-            error = RunError(name=type(err).__name__, message=str(err))
-            return ChildRunResult(
-                run_id=child_id, task_id=item.task_id, status=RunStatus.SYSTEM_FAILURE, error=error
-            )
-        return ChildRunResult(
-            run_id=child_id,
-            task_id=item.task_id,
-            status=record.status,
-            output=record.output,
-            error=record.error,
-        )
-
-    def _waiting(self) -> _Waiting:
-        return _Waiting(self)
-
     # --- state ---------------------------------------------------------------------------
     def _record(self) -> RunRecord:
-        assert self._run is not None, "the run workflow has not started"
         return self._run
 
     def _run_input(self) -> RunInput:
-        assert self._input is not None, "the run workflow has not started"
         return self._input
 
     def _attempt_record(self, number: int) -> AttemptRecord:
@@ -428,6 +368,7 @@ class RunWorkflow:
             return
         run.error = error
         run.finished_at = workflow.now()
+        run.waits = []
         self._set_status(status)
 
     def _set_status(self, status: RunStatus, *also: SearchAttributeUpdate[Any]) -> None:
@@ -442,67 +383,3 @@ class RunWorkflow:
 
 class _NotStartedInTime(Exception):
     """The first attempt was not picked up before the TTL: the run expires."""
-
-
-class _Waiting:
-    """WAITING while at least one wait is in progress, holding no queue slot; after the
-    last wait, the run takes a slot again (QUEUED until it has one) and is EXECUTING."""
-
-    def __init__(self, owner: RunWorkflow) -> None:
-        self._owner = owner
-
-    async def __aenter__(self) -> None:
-        owner = self._owner
-        owner._waits_in_progress += 1
-        owner._set_status(RunStatus.WAITING)
-        if owner._waits_in_progress == 1:
-            await owner._give_slot_back(owner._run_input())
-
-    async def __aexit__(self, *exc: object) -> None:
-        owner = self._owner
-        owner._waits_in_progress -= 1
-        if owner._waits_in_progress:
-            return
-        if owner._run_input().options.concurrency_limit:
-            owner._set_status(RunStatus.QUEUED)
-            await owner._take_slot(owner._run_input(), None)
-        owner._set_status(RunStatus.EXECUTING)
-
-
-def initial_search_attributes(run: RunInput) -> TypedSearchAttributes:
-    """The search attributes a run starts with (the workflow upserts the rest)."""
-    options = run.options
-    pairs: list[SearchAttributePair[Any]] = [
-        SearchAttributePair(sa.TRIGGER_STATUS, RunRecord.from_input(run).status.value),
-        SearchAttributePair(sa.TRIGGER_TASK_ID, run.task_id),
-        SearchAttributePair(sa.TRIGGER_TAGS, list(options.tags)),
-        SearchAttributePair(sa.TRIGGER_IS_TEST, options.is_test),
-        SearchAttributePair(sa.TRIGGER_QUEUE, options.queue or f"task/{run.task_id}"),
-    ]
-    optional = [
-        (sa.TRIGGER_BATCH_ID, options.batch_id),
-        (sa.TRIGGER_PARENT_RUN_ID, options.parent_run_id),
-        (sa.TRIGGER_ROOT_RUN_ID, options.root_run_id),
-        (sa.TRIGGER_IDEMPOTENCY_KEY, options.idempotency_key),
-    ]
-    pairs += [SearchAttributePair(key, value) for key, value in optional if value]
-    return TypedSearchAttributes(pairs)
-
-
-def failure_from_activity_error(err: ActivityError) -> AttemptFailure:
-    """Classify a failed attempt: the worker's own report, a timeout, or our bug."""
-    cause = err.cause
-    if isinstance(cause, ApplicationError) and cause.type == ATTEMPT_FAILURE_TYPE:
-        return AttemptFailure.model_validate(cause.details[0])
-    if isinstance(cause, ActivityTimeoutError) and cause.type is not TimeoutType.START_TO_CLOSE:
-        return AttemptFailure(
-            error=RunError(
-                name="WorkerLost",
-                message=f"The worker running this attempt stopped responding ({cause.type})",
-            ),
-        )
-    return AttemptFailure(
-        status=AttemptStatus.SYSTEM_FAILURE,
-        error=RunError(name=type(cause).__name__, message=str(cause or err)),
-        retryable=False,
-    )

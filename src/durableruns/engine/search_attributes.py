@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+
+from durableruns.models import RunInput, RunRecord
 
 TRIGGER_STATUS = SearchAttributeKey.for_keyword("TriggerStatus")
 TRIGGER_TASK_ID = SearchAttributeKey.for_keyword("TriggerTaskId")
@@ -56,3 +58,23 @@ def type_name(key: SearchAttributeKey[Any]) -> str:
         "TEXT": "Text",
         "FLOAT": "Double",
     }[key.indexed_value_type.name.removeprefix("INDEXED_VALUE_TYPE_")]
+
+
+def initial_search_attributes(run: RunInput) -> TypedSearchAttributes:
+    """The search attributes a run starts with (its workflow upserts the rest)."""
+    options = run.options
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(TRIGGER_STATUS, RunRecord.from_input(run).status.value),
+        SearchAttributePair(TRIGGER_TASK_ID, run.task_id),
+        SearchAttributePair(TRIGGER_TAGS, list(options.tags)),
+        SearchAttributePair(TRIGGER_IS_TEST, options.is_test),
+        SearchAttributePair(TRIGGER_QUEUE, options.queue or f"task/{run.task_id}"),
+    ]
+    optional = [
+        (TRIGGER_BATCH_ID, options.batch_id),
+        (TRIGGER_PARENT_RUN_ID, options.parent_run_id),
+        (TRIGGER_ROOT_RUN_ID, options.root_run_id),
+        (TRIGGER_IDEMPOTENCY_KEY, options.idempotency_key),
+    ]
+    pairs += [SearchAttributePair(key, value) for key, value in optional if value]
+    return TypedSearchAttributes(pairs)

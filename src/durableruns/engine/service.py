@@ -35,7 +35,8 @@ from durableruns.engine import search_attributes as sa
 from durableruns.engine.catalog import CatalogReader
 from durableruns.engine.client import QUERY_TIMEOUT
 from durableruns.engine.deployments import resolve_options
-from durableruns.engine.run_workflow import RunWorkflow, initial_search_attributes
+from durableruns.engine.run_workflow import RunWorkflow
+from durableruns.engine.search_attributes import initial_search_attributes
 from durableruns.engine.task_queues import runs_queue
 from durableruns.errors import DurableRunsError
 from durableruns.ids import derived_run_id, is_run_id, new_run_id

@@ -1,102 +1,219 @@
-"""The runtime task code uses to reach its own run: the engine side of
-``trigger_and_wait``, ``wait.for_``, in-task ``trigger`` and ``ctx.metadata``.
+"""The runtime task code uses to reach its own run, for one execution of an attempt:
+the engine side of ``trigger_and_wait``, ``wait.for_``, ``step.run``, in-task
+``trigger`` and ``ctx.metadata``.
 
-Waits are Updates on the run workflow, awaited while the attempt keeps heartbeating;
-each call carries its position within the attempt so a retried attempt resumes the same
-children and timers. The time spent waiting is handed back to the attempt's
-``max_duration`` budget.
+Every durable call takes the next *position* of the execution. A call at a position the
+run has recorded (the journal, read when the execution starts) is answered from the
+record at once — a finished wait returns its result, a step its value — after the
+resume guard checked it is the same call. A new wait *suspends* the execution: the
+call never returns; the attempt activity stops the task's code and ends with the waits
+it reached, which the run workflow performs while nothing runs (no slot, no process).
+Timers shorter than ``short_wait_s`` stay in the process instead. Time spent in such a
+wait does not count towards ``max_duration``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+import contextlib
+import itertools
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from typing import Any, NoReturn
 
-from temporalio.client import Client
+from temporalio.client import WorkflowHandle
 
-from durableruns.engine.run_workflow import RunWorkflow
+from durableruns.context import StepLookup
 from durableruns.engine.service import RunService
+from durableruns.errors import ResumeMismatchError
+from durableruns.ids import derived_run_id
 from durableruns.models import (
     ChildRunResult,
     ChildRunSpec,
-    ChildRunsRequest,
+    JournalEntry,
     RunOptions,
-    WaitRequest,
+    StepRecord,
+    WaitSpec,
+    run_call,
 )
+
+DEFAULT_SHORT_WAIT_S = 5.0
+"""Timers shorter than this stay in the process (a suspension costs a resume)."""
+SETTLE_S = 0.01
+"""A suspension waits this long for sibling waits (``asyncio.gather`` of waits) to join."""
+TIMER_CALL = WaitSpec(position=0, kind="timer").call
+
+
+def step_call(name: str) -> str:
+    """How a step is named in the journal and in guard errors."""
+    return f"step.run({name!r})"
 
 
 class AttemptRuntime:
-    """The TaskRuntime of one attempt (see durableruns.context.TaskRuntime)."""
+    """The TaskRuntime of one execution of an attempt (see durableruns.context)."""
 
-    def __init__(self, client: Client, run_id: str, service: RunService, version: str) -> None:
-        self._handle = client.get_workflow_handle(run_id)
+    def __init__(
+        self,
+        *,
+        handle: WorkflowHandle[Any, Any],
+        service: RunService,
+        version: str,
+        attempt_number: int,
+        journal: Iterable[JournalEntry] = (),
+        short_wait_s: float = DEFAULT_SHORT_WAIT_S,
+    ) -> None:
+        self._handle = handle
         self._service = service
         self._version = version
-        self._next_position = 0
-        self.waited_s = 0.0
-        self.on_waited: Callable[[float], None] = lambda seconds: None
+        self._attempt_number = attempt_number
+        self._journal = {entry.position: entry for entry in journal}
+        self._short_wait_s = short_wait_s
+        self._positions = itertools.count()
+        self._waits: list[WaitSpec] = []
+        self._preparing = 0
+        self._quiet_since = 0.0
+        self._suspended = asyncio.Event()
+        self._settling: asyncio.Task[None] | None = None
         self._pending_metadata: dict[str, Any] | None = None
         self._flushing = asyncio.Lock()
+        self._clock: asyncio.Timeout | None = None
+        self._clock_left_s: float | None = None
+        self._paused = 0
 
+    # --- the TaskRuntime -------------------------------------------------------------------
     async def trigger(self, task_id: str, payload: Any, options: RunOptions) -> tuple[str, bool]:
-        """Trigger a run that records this one as its parent (not waited for)."""
-        result = await self._service.trigger(task_id, payload, options)
+        """Trigger a run that records this one as its parent (not waited for).
+
+        Its id is derived from (run, attempt, position), so the code re-running on a
+        resume gets the same run back instead of a second one.
+        """
+        position = next(self._positions)
+        self._recorded(position, "trigger", f"trigger({task_id!r})")
+        run_id = None
+        if not options.idempotency_key_hash:
+            run_id = derived_run_id(
+                self._handle.id, "trigger", str(self._attempt_number), str(position)
+            )
+        result = await self._service.trigger(task_id, payload, options, run_id=run_id)
         return result.run_id, result.is_cached
 
     async def wait_for_runs(
         self, items: list[ChildRunSpec], *, batch: bool
     ) -> list[ChildRunResult]:
-        """Child runs via the run workflow's ``wait_for_runs`` Update."""
-        # Children run on this attempt's version (when it serves them), with its queues.
-        resolved = [await self._service.resolve_child(item, self._version) for item in items]
-        request = ChildRunsRequest(position=self._position(), items=tuple(resolved), batch=batch)
-        await self.flush_metadata()
-        async with self._waiting():
-            results: list[ChildRunResult] = await self._handle.execute_update(
-                "wait_for_runs", request, result_type=list[ChildRunResult]
-            )
-            return results
+        """Child runs: their results if recorded, else suspend until they finish."""
+        position = next(self._positions)
+        entry = self._recorded(position, "runs", run_call(batch, [i.task_id for i in items]))
+        if entry is not None and entry.done:
+            return [ChildRunResult.model_validate(value) for value in entry.value]
+        self._preparing += 1
+        try:
+            # Children run on this attempt's version (when it serves them), with its queues.
+            resolved = [await self._service.resolve_child(i, self._version) for i in items]
+        finally:
+            self._preparing -= 1
+        await self._suspend(
+            WaitSpec(position=position, kind="runs", items=tuple(resolved), batch=batch)
+        )
 
     async def wait_until(self, until: datetime) -> None:
-        """A durable timer via the run workflow's ``wait_until`` Update."""
-        request = WaitRequest(position=self._position(), until=until)
+        """A durable timer: suspend until ``until``, or sleep here if it is short."""
+        position = next(self._positions)
+        entry = self._recorded(position, "timer", TIMER_CALL)
+        until = entry.until if entry is not None and entry.until else until
+        remaining = (until - datetime.now(UTC)).total_seconds()
+        if remaining <= 0:
+            return
+        if remaining >= self._short_wait_s:
+            await self._suspend(WaitSpec(position=position, kind="timer", until=until))
+        if entry is None:  # so a later resume of this attempt does not wait again
+            await self._handle.signal(
+                "short_wait_recorded", WaitSpec(position=position, kind="timer", until=until)
+            )
+        async with self.clock_paused():
+            await asyncio.sleep(remaining)
+
+    async def begin_step(self, name: str) -> StepLookup:
+        """The step's position, and its recorded result if it has one."""
+        position = next(self._positions)
+        entry = self._recorded(position, "step", step_call(name))
+        if entry is not None and entry.done:
+            return StepLookup(position=position, recorded=True, value=entry.value)
+        return StepLookup(position=position)
+
+    async def end_step(self, position: int, name: str, value: Any) -> None:
+        """Record the step's result in the run (durable once the signal is accepted)."""
         await self.flush_metadata()
-        async with self._waiting():
-            await self._handle.execute_update("wait_until", request)
+        record = StepRecord(position=position, call=step_call(name), value=value)
+        await self._handle.signal("step_recorded", record)
 
     def metadata_changed(self, metadata: dict[str, Any]) -> None:
         """Remember the latest metadata; it is sent by :meth:`flush_metadata`."""
         self._pending_metadata = metadata
 
     async def flush_metadata(self) -> None:
-        """Send changed metadata to the run (periodically, before waits and at the end)."""
+        """Send changed metadata to the run (periodically, before suspending and at the end)."""
         async with self._flushing:
             metadata, self._pending_metadata = self._pending_metadata, None
             if metadata is not None:
-                await self._handle.signal(RunWorkflow.metadata_flushed, metadata)
+                await self._handle.signal("metadata_flushed", metadata)
 
-    def _position(self) -> int:
-        position, self._next_position = self._next_position, self._next_position + 1
-        return position
+    # --- suspension ------------------------------------------------------------------------
+    async def suspension(self) -> tuple[WaitSpec, ...]:
+        """Returns once the code is blocked on new waits: the waits to suspend on."""
+        await self._suspended.wait()
+        return tuple(sorted(self._waits, key=lambda w: w.position))
 
-    def _waiting(self) -> _Waited:
-        return _Waited(self)
+    async def _suspend(self, wait: WaitSpec) -> NoReturn:
+        """Block this call for good: the execution ends here and resumes by re-running."""
+        loop = asyncio.get_running_loop()
+        self._waits.append(wait)
+        self._quiet_since = loop.time()
+        if self._settling is None:
+            self._settling = asyncio.ensure_future(self._settle())
+        async with self.clock_paused():
+            await loop.create_future()  # canceled when the execution is stopped
+        raise AssertionError("unreachable")  # pragma: no cover
 
+    async def _settle(self) -> None:
+        # Waits started together (asyncio.gather) join one suspension: wait until no
+        # wait is being prepared and none arrived for SETTLE_S.
+        loop = asyncio.get_running_loop()
+        while self._preparing or loop.time() - self._quiet_since < SETTLE_S:
+            await asyncio.sleep(SETTLE_S)
+        self._suspended.set()
 
-class _Waited:
-    """Measures a wait and gives its duration back to the max-duration budget."""
+    def _recorded(self, position: int, kind: str, call: str) -> JournalEntry | None:
+        """The journal's entry at ``position`` if it is this call; the guard otherwise."""
+        entry = self._journal.get(position)
+        if entry is None:
+            return None
+        if entry.kind != kind or entry.call != call:
+            raise ResumeMismatchError(position, entry.call, call)
+        return entry
 
-    def __init__(self, runtime: AttemptRuntime) -> None:
-        self._runtime = runtime
-        self._started = 0.0
+    # --- the max-duration clock ---------------------------------------------------------------
+    def run_clock(self, deadline: asyncio.Timeout) -> None:
+        """The ``max_duration`` deadline of this execution, paused while the code waits."""
+        self._clock = deadline
 
-    async def __aenter__(self) -> None:
-        self._started = time.monotonic()
-
-    async def __aexit__(self, *exc: object) -> None:
-        waited = time.monotonic() - self._started
-        self._runtime.waited_s += waited
-        self._runtime.on_waited(waited)
+    @contextlib.asynccontextmanager
+    async def clock_paused(self) -> AsyncIterator[None]:
+        """Stop the ``max_duration`` clock while the code waits (time WAITING never
+        counts); set it again, with the budget that was left, after the last wait."""
+        loop = asyncio.get_running_loop()
+        clock = self._clock
+        if self._paused == 0 and clock is not None and not clock.expired():
+            when = clock.when()
+            if when is not None:
+                self._clock_left_s = when - loop.time()
+                clock.reschedule(None)
+        self._paused += 1
+        try:
+            yield
+        finally:
+            self._paused -= 1
+            if self._paused == 0 and clock is not None and self._clock_left_s is not None:
+                # RuntimeError: the execution already ended (a canceled wait finishing late).
+                with contextlib.suppress(RuntimeError):
+                    clock.reschedule(loop.time() + self._clock_left_s)
+                self._clock_left_s = None

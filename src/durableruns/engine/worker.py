@@ -29,6 +29,7 @@ from durableruns.engine.queue_slots import closed_runs, enqueue
 from durableruns.engine.queue_workflow import QueueWorkflow
 from durableruns.engine.run_workflow import RunWorkflow
 from durableruns.engine.task_queues import runs_queue, task_queue
+from durableruns.engine.task_runtime import DEFAULT_SHORT_WAIT_S
 from durableruns.task_definitions import TaskRegistry
 
 
@@ -53,10 +54,14 @@ def build_workers(
     task_queue_prefix: str,
     version: str,
     pool: ProcessPool | None = None,
+    short_wait_s: float = DEFAULT_SHORT_WAIT_S,
+    max_concurrent_attempts: int = 100,
 ) -> list[Worker]:
     """One Temporal worker for run workflows and one per served task; attempts run in
     ``pool``'s task processes when given."""
-    attempts = AttemptActivity(registry, version, task_queue_prefix, pool=pool)
+    attempts = AttemptActivity(
+        registry, version, task_queue_prefix, pool=pool, short_wait_s=short_wait_s
+    )
     workers = [
         Worker(
             client,
@@ -76,6 +81,7 @@ def build_workers(
                     # Cancellation reaches the task's code at the next heartbeat: keep it close.
                     max_heartbeat_throttle_interval=timedelta(seconds=1),
                     max_concurrent_activity_task_polls=polls,
+                    max_concurrent_activities=max_concurrent_attempts,
                 )
             )
     return workers
@@ -89,11 +95,16 @@ async def running_worker(
     task_queue_prefix: str,
     version: str,
     isolation: bool | None = None,
+    short_wait_s: float = DEFAULT_SHORT_WAIT_S,
+    max_concurrent_attempts: int = 100,
 ) -> AsyncIterator[list[Worker]]:
     """Run a worker for the duration of the ``async with`` block.
 
     ``isolation`` (default: the ``DURABLERUNS_ISOLATION`` switch, on) runs each attempt
     in a task process of its own; off, task code runs in this process (for debugging).
+    Timers shorter than ``short_wait_s`` stay in the attempt's process; longer ones and
+    every child-run wait suspend it. ``max_concurrent_attempts`` caps the executions of
+    task code per task queue.
     """
     async with contextlib.AsyncExitStack() as stack:
         pool = None
@@ -101,7 +112,13 @@ async def running_worker(
             # Entered first, so it closes last: after the workers finished their attempts.
             pool = await stack.enter_async_context(ProcessPool(preload=task_modules(registry)))
         workers = build_workers(
-            client, registry, task_queue_prefix=task_queue_prefix, version=version, pool=pool
+            client,
+            registry,
+            task_queue_prefix=task_queue_prefix,
+            version=version,
+            pool=pool,
+            short_wait_s=short_wait_s,
+            max_concurrent_attempts=max_concurrent_attempts,
         )
         for worker in workers:
             await stack.enter_async_context(worker)
