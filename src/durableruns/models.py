@@ -87,6 +87,8 @@ class RunOptions(Frozen):
     priority_s: float = 0
     lock_to_version: str | None = None
     """The version that runs it; None when no deployed version served the task."""
+    schedule_id: str | None = None
+    """The schedule (``sched_…``) whose tick made this run."""
 
     @property
     def ready_status(self) -> RunStatus:
@@ -282,6 +284,13 @@ class BatchRecord(BaseModel):
         return len(self.run_ids) >= self.run_count
 
 
+class TaskSchedule(Frozen):
+    """A task's declarative schedule: a 5-field cron evaluated in an IANA time zone."""
+
+    cron: str
+    timezone: str = "UTC"
+
+
 class TaskDescriptor(Frozen):
     """What a deployed version says about one of its tasks (``GET /api/v1/tasks``)."""
 
@@ -296,6 +305,10 @@ class TaskDescriptor(Frozen):
     definition: str = ""
     """Where the task is defined (``module.function``): two definitions of one id in one
     version are refused."""
+    scheduled: bool = False
+    """A scheduled task (``schedules.task``): its runs get a schedule payload."""
+    schedule: TaskSchedule | None = None
+    """Its declarative schedule, synced when a worker of the newest version starts."""
 
 
 class Deployment(Frozen):

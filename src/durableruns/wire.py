@@ -151,6 +151,23 @@ class RelatedRuns(WireModel):
     children: list[dict[str, Any]] | None = None
 
 
+class ScheduleGenerator(WireModel):
+    """How a schedule's ticks are generated: a cron, and that cron in words."""
+
+    type: Literal["CRON"] = "CRON"
+    expression: str
+    description: str
+
+
+class RunSchedule(WireModel):
+    """The schedule whose tick made a run (``schedule`` on retrieve)."""
+
+    id: str
+    external_id: str | None = None
+    deduplication_key: str | None = None
+    generator: ScheduleGenerator
+
+
 class Run(WireModel, Generic[P, O]):
     """A run as ``GET /api/v3/runs/{id}`` returns it (``RetrieveRunResponse``).
 
@@ -195,6 +212,8 @@ class Run(WireModel, Generic[P, O]):
     attempts: list[Attempt] = []
     replayed_from: str | None = None
     """durableruns extension: the run this one replays."""
+    schedule: RunSchedule | None = None
+    """The schedule that made the run (filled in by the facade)."""
 
     @property
     def is_canceled(self) -> bool:
@@ -260,7 +279,16 @@ def status_flags(status: RunStatus) -> dict[str, bool]:
 
 
 RETRIEVE_ONLY_FIELDS = frozenset(
-    {"payload", "output", "error", "relatedRuns", "attemptCount", "attempts", "replayedFrom"}
+    {
+        "payload",
+        "output",
+        "error",
+        "relatedRuns",
+        "attemptCount",
+        "attempts",
+        "replayedFrom",
+        "schedule",
+    }
 )
 
 

@@ -484,6 +484,7 @@ def initial_search_attributes(run: RunInput) -> TypedSearchAttributes:
         (sa.TRIGGER_PARENT_RUN_ID, options.parent_run_id),
         (sa.TRIGGER_ROOT_RUN_ID, options.root_run_id),
         (sa.TRIGGER_IDEMPOTENCY_KEY, options.idempotency_key),
+        (sa.TRIGGER_SCHEDULE_ID, options.schedule_id),
     ]
     pairs += [SearchAttributePair(key, value) for key, value in optional if value]
     return TypedSearchAttributes(pairs)

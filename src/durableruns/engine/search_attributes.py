@@ -21,6 +21,7 @@ TRIGGER_ROOT_RUN_ID = SearchAttributeKey.for_keyword("TriggerRootRunId")
 TRIGGER_IDEMPOTENCY_KEY = SearchAttributeKey.for_keyword("TriggerIdempotencyKey")
 TRIGGER_QUEUE = SearchAttributeKey.for_keyword("TriggerQueue")
 TRIGGER_IS_TEST = SearchAttributeKey.for_bool("TriggerIsTest")
+TRIGGER_SCHEDULE_ID = SearchAttributeKey.for_keyword("TriggerScheduleId")
 
 ALL: tuple[SearchAttributeKey[Any], ...] = (
     TRIGGER_STATUS,
@@ -33,6 +34,7 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     TRIGGER_IDEMPOTENCY_KEY,
     TRIGGER_QUEUE,
     TRIGGER_IS_TEST,
+    TRIGGER_SCHEDULE_ID,
 )
 """Every search attribute we register, in a stable order."""
 
