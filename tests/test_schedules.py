@@ -126,7 +126,11 @@ async def test_a_tick_makes_a_run_with_trigger_devs_payload(sched_stack: Stack) 
     sdk_listed = [r.id async for r in sdk.runs.list(schedule=sid)]
     assert sorted(sdk_listed) == sorted([first["id"], second["id"]])
     other = await stack.trigger("hello-world", {"name": "x"})
-    assert other not in [r["id"] for r in await runs_of(stack, sid)]
+    replayed = (await stack.http.post(f"/api/v1/runs/{second['id']}/replay")).json()["id"]
+    assert "schedule" not in await stack.retrieve(replayed), "a replay is not a tick"
+    await stack.wait_final(replayed)
+    assert sorted(r["id"] for r in await runs_of(stack, sid)) == sorted(sdk_listed)
+    assert other not in sdk_listed
 
 
 async def _every_second(stack: Stack, schedule_id: str) -> None:
