@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from durableruns.cron import describe, parse_cron
-from durableruns.engine.schedules import calendars
+from durableruns.engine.schedule_spec import calendars
 from durableruns.errors import InvalidScheduleError, TaskDefinitionError
 from durableruns.scheduling import task
 from durableruns.task_definitions import task as plain_task

@@ -7,10 +7,11 @@ as its argument: that argument is the source of truth for our fields (task, cron
 time zone, external id, deduplication key), read back from ``describe``. The cron is
 parsed here and handed to Temporal as calendar specs, so what runs is what we parsed.
 
-Policies: overlap ALLOW_ALL (Trigger.dev starts every tick's run, subject to the
-queue's concurrency; a tick workflow only triggers and ends), and a catch-up window of
-``CATCHUP_WINDOW``: ticks missed while Temporal was down run late if they are that
-recent, older ones are skipped. Deactivate is a pause (with a note), activate unpause.
+Policies (``schedule_spec.py``): overlap ALLOW_ALL (Trigger.dev starts every tick's
+run, subject to the queue's concurrency; a tick workflow only triggers and ends), and a
+catch-up window of ``CATCHUP_WINDOW``: ticks missed while Temporal was down run late if
+they are that recent, older ones are skipped. Deactivate is a pause (with a note),
+activate an unpause.
 
 A deduplication key (or, for a declarative schedule, its task) derives the schedule
 id, so two creates race on Temporal's schedule-id uniqueness and the second updates.
@@ -20,43 +21,34 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import (
     Client,
-    Schedule,
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
-    ScheduleCalendarSpec,
     ScheduleDescription,
     ScheduleHandle,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleRange,
-    ScheduleSpec,
-    ScheduleState,
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from durableruns.cron import CronExpression, check_timezone, parse_cron
+from durableruns.cron import check_timezone, parse_cron
 from durableruns.engine.catalog import CatalogReader
+from durableruns.engine.schedule_spec import temporal_schedule
 from durableruns.engine.schedule_tick import (
-    ScheduleTickWorkflow,
     temporal_schedule_id,
     tick_run_id,
     tick_time,
 )
 from durableruns.engine.service import EngineUnavailableError
-from durableruns.engine.task_queues import runs_queue
 from durableruns.errors import DurableRunsError, InvalidScheduleError
 from durableruns.ids import derived_schedule_id, is_schedule_id, new_schedule_id
 from durableruns.models import TaskSchedule
 from durableruns.scheduling import ScheduleDefinition, ScheduleType
 
-CATCHUP_WINDOW = timedelta(minutes=5)
 MEMO_KEY = "durableruns"
 """Schedule memo: ``{"created_at": …}`` (memo is fixed at creation; list sorts by it)."""
 
@@ -81,61 +73,6 @@ class ScheduleView:
     def id(self) -> str:
         """``sched_…``."""
         return self.definition.schedule_id
-
-
-def calendars(expr: CronExpression) -> list[ScheduleCalendarSpec]:
-    """Temporal calendar specs for a cron; two when both day fields are restricted,
-    since cron ORs day of month with day of week while a calendar ANDs its fields."""
-    any_day, any_weekday = [ScheduleRange(1, 31)], [ScheduleRange(0, 6)]
-    days = [
-        (_ranges(expr.days_of_month), _ranges(expr.days_of_week)),
-    ]
-    if expr.restricts_day_of_month and expr.restricts_day_of_week:
-        days = [(_ranges(expr.days_of_month), any_weekday), (any_day, _ranges(expr.days_of_week))]
-    return [
-        ScheduleCalendarSpec(
-            second=[ScheduleRange(0)],
-            minute=_ranges(expr.minutes),
-            hour=_ranges(expr.hours),
-            day_of_month=dom,
-            month=_ranges(expr.months),
-            day_of_week=dow,
-            comment=expr.source,
-        )
-        for dom, dow in days
-    ]
-
-
-def _ranges(values: tuple[int, ...]) -> list[ScheduleRange]:
-    """Consecutive runs of values as inclusive ranges."""
-    ranges: list[ScheduleRange] = []
-    for value in values:
-        if ranges and ranges[-1].end == value - 1:
-            ranges[-1] = ScheduleRange(ranges[-1].start, value)
-        else:
-            ranges.append(ScheduleRange(value, value))
-    return ranges
-
-
-def temporal_schedule(definition: ScheduleDefinition, *, paused: bool) -> Schedule:
-    """The Temporal Schedule for a definition (its cron already checked)."""
-    prefix = definition.task_queue_prefix
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            ScheduleTickWorkflow.run,
-            definition,
-            id=f"{prefix}:schedule-tick:{definition.schedule_id}",
-            task_queue=runs_queue(prefix),
-            static_summary=f"{definition.task_id} schedule tick",
-        ),
-        spec=ScheduleSpec(
-            calendars=calendars(parse_cron(definition.cron)), time_zone_name=definition.timezone
-        ),
-        policy=SchedulePolicy(
-            overlap=ScheduleOverlapPolicy.ALLOW_ALL, catchup_window=CATCHUP_WINDOW
-        ),
-        state=ScheduleState(paused=paused, note="deactivated" if paused else None),
-    )
 
 
 class ScheduleService:
