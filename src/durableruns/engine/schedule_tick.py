@@ -18,12 +18,14 @@ from datetime import UTC, datetime, timedelta
 from pydantic import BaseModel, ConfigDict
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from temporalio.client import Client
     from temporalio.service import RPCError, RPCStatusCode
 
     from durableruns.engine.service import RunService
+    from durableruns.errors import InvalidInputError
     from durableruns.ids import derived_run_id
     from durableruns.models import RunOptions
     from durableruns.scheduling import (
@@ -111,13 +113,16 @@ async def fire_tick(request: TickRequest) -> str:
     service = _services.get(key) or _services.setdefault(
         key, RunService(client, task_queue_prefix=prefix)
     )
-    triggered = await service.trigger(
-        definition.task_id,
-        payload.to_wire(),
-        RunOptions(schedule_id=definition.schedule_id),
-        run_id=tick_run_id(client.namespace, prefix, definition.schedule_id, request.at),
-        default_ttl_s=definition.default_ttl_s,
-    )
+    try:
+        triggered = await service.trigger(
+            definition.task_id,
+            payload.to_wire(),
+            RunOptions(schedule_id=definition.schedule_id),
+            run_id=tick_run_id(client.namespace, prefix, definition.schedule_id, request.at),
+            default_ttl_s=definition.default_ttl_s,
+        )
+    except InvalidInputError as exc:  # e.g. the task's payload schema refuses it: final
+        raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
     return triggered.run_id
 
 
