@@ -99,6 +99,11 @@ async def test_the_schedules_page_and_a_scheduled_runs_page(
     await expect(row).to_have_attribute("data-active", "true")
     assert (await dash.api.get(f"/api/v1/schedules/{sid}")).json()["active"] is True
 
+    await row.locator("a.schedule-runs").click()
+    await page.wait_for_url(f"**/dashboard?schedule={sid}")
+    await expect(page.locator(f'tr[data-run-id="{run["id"]}"]')).to_contain_text("sched-echo")
+    await expect(page.locator("#runs-body tr")).to_have_count(1)
+    await page.go_back()
     await row.locator(".last-run a").click()
     await page.wait_for_url(f"**/dashboard/runs/{run['id']}")
     schedule = page.locator("#details .run-schedule")

@@ -3,7 +3,7 @@
 // the last run with its status (GET /api/v3/runs/{id}), and an active toggle
 // (POST /api/v1/schedules/{id}/activate or /deactivate).
 
-import { api } from "./api.js";
+import { api, runsPath } from "./api.js";
 import { fill, h, muted, runLink, show, statusBadge, time } from "./dom.js";
 
 const PER_PAGE = 20;
@@ -69,7 +69,8 @@ function scheduleRow(schedule) {
   return h("tr", { "data-schedule-id": schedule.id, "data-active": String(schedule.active) },
     h("td", {}, h("span", { class: "mono" }, schedule.id),
       h("div", { class: "muted small" }, schedule.type.toLowerCase(),
-        schedule.externalId ? ` · ${schedule.externalId}` : "")),
+        schedule.externalId ? ` · ${schedule.externalId}` : "", " · ",
+        h("a", { class: "schedule-runs", href: runsPath({ schedule: schedule.id }) }, "runs"))),
     h("td", { class: "task" }, schedule.task),
     h("td", {}, h("div", { class: "cron-words" }, schedule.generator.description),
       h("code", { class: "small" }, schedule.generator.expression)),
