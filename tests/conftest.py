@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from durableruns import sdk
 from durableruns.api import create_app
+from durableruns.catalog_models import Catalog
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.catalog import CatalogReader
 from durableruns.engine.converter import DATA_CONVERTER
@@ -32,7 +33,6 @@ from durableruns.engine.dev_server import (
     temporal_binary,
 )
 from durableruns.engine.worker import running_worker
-from durableruns.models import Catalog
 from durableruns.process import exit_process
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry

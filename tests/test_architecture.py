@@ -11,7 +11,22 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "durableruns"
-CORE = ["context", "errors", "ids", "models", "packets", "settings", "status", "wire"]
+CORE = [
+    "catalog_models",
+    "context",
+    "cron",
+    "errors",
+    "ids",
+    "models",
+    "packets",
+    "results",
+    "scheduling",
+    "settings",
+    "status",
+    "steps",
+    "wire",
+    "wire_schedules",
+]
 
 
 def _imports(path: Path) -> set[str]:
@@ -62,6 +77,8 @@ def test_importing_the_sdk_does_not_load_temporalio() -> None:
         "import sys, durableruns\n"
         "from durableruns import tasks, runs, task, configure, Run, RunStatus\n"
         "import activities.hello_world\n"
+        "from durableruns import schedules, ScheduledPayload\n"
+        "import activities.every_minute\n"
         "assert not any(m.startswith('temporalio') for m in sys.modules), 'temporalio loaded'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=SRC.parents[1])

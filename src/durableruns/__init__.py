@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from durableruns.in_task import BatchItem
     from durableruns.models import RetryOptions
     from durableruns.results import TaskRunResult
-    from durableruns.sdk import RunHandle, configure, runs, tasks
+    from durableruns.scheduling import ScheduledPayload
+    from durableruns.sdk import RunHandle, configure, runs, schedules, tasks
     from durableruns.status import RunStatus
     from durableruns.steps import step
     from durableruns.task_definitions import Queue, Task, TaskRegistry, task
@@ -45,11 +46,13 @@ _EXPORTS = {
     "Run": "durableruns.wire",
     "RunHandle": "durableruns.sdk",
     "RunStatus": "durableruns.status",
+    "ScheduledPayload": "durableruns.scheduling",
     "Task": "durableruns.task_definitions",
     "TaskContext": "durableruns.context",
     "TaskRegistry": "durableruns.task_definitions",
     "configure": "durableruns.sdk",
     "runs": "durableruns.sdk",
+    "schedules": "durableruns.sdk",
     "task": "durableruns.task_definitions",
     "tasks": "durableruns.sdk",
     "batch": "durableruns.sdk",
@@ -67,6 +70,7 @@ __all__ = [
     "Run",
     "RunHandle",
     "RunStatus",
+    "ScheduledPayload",
     "Task",
     "TaskContext",
     "TaskRegistry",
@@ -74,6 +78,7 @@ __all__ = [
     "batch",
     "configure",
     "runs",
+    "schedules",
     "step",
     "task",
     "tasks",

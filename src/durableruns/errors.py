@@ -6,7 +6,8 @@
     ├── AbortTaskRunError          raised by task code: fail the run now, no retry
     ├── InvalidInputError          a value given to trigger/replay/… is unusable (names the field)
     │   ├── MetadataTooLargeError  run metadata over its size limit
-    │   └── PayloadSchemaError     a payload that does not fit the deployed task's schema
+    │   ├── PayloadSchemaError     a payload that does not fit the deployed task's schema
+    │   └── InvalidScheduleError   a bad cron expression, time zone or scheduled task
     ├── OutsideTaskError           a helper that only works inside task code was called outside
     ├── ResumeMismatchError        a resumed attempt made another call than the one recorded
     ├── ChildRunFailedError        ``result.unwrap()`` on a child run that did not complete
@@ -86,6 +87,12 @@ class MetadataTooLargeError(InvalidInputError):
 
 class PayloadSchemaError(InvalidInputError):
     """The payload does not fit the deployed task's payload schema (HTTP 422)."""
+
+    status = 422
+
+
+class InvalidScheduleError(InvalidInputError):
+    """A schedule's cron, time zone or task cannot be used (HTTP 422)."""
 
     status = 422
 

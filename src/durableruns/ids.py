@@ -1,4 +1,4 @@
-"""Mints the ids users see: ``run_…`` and ``attempt_…``.
+"""Mints the ids users see: ``run_…``, ``attempt_…``, ``batch_…`` and ``sched_…``.
 
 Run ids are time-ordered (a 48-bit millisecond timestamp then 80 random bits, in
 lowercase Crockford base32, like a ULID), so sorting ids sorts runs by creation.
@@ -64,3 +64,22 @@ def derived_batch_id(*parts: str) -> str:
 def is_batch_id(value: str) -> bool:
     """Whether ``value`` has the shape of a batch id we mint."""
     return bool(BATCH_ID_PATTERN.match(value))
+
+
+SCHEDULE_ID_PATTERN = re.compile(r"^sched_[0-9a-hjkmnp-tv-z]{26}$")
+
+
+def new_schedule_id() -> str:
+    """A fresh, time-ordered schedule id ``sched_…``."""
+    return "sched_" + _ulid()
+
+
+def derived_schedule_id(*parts: str) -> str:
+    """A schedule id that is a pure function of ``parts``: a deduplication key's, or a
+    declarative schedule's (its task), so creating it twice finds the first."""
+    return "sched_" + derived_run_id(*parts).removeprefix("run_")
+
+
+def is_schedule_id(value: str) -> bool:
+    """Whether ``value`` has the shape of a schedule id we mint."""
+    return bool(SCHEDULE_ID_PATTERN.match(value))

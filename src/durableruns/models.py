@@ -87,6 +87,8 @@ class RunOptions(Frozen):
     priority_s: float = 0
     lock_to_version: str | None = None
     """The version that runs it; None when no deployed version served the task."""
+    schedule_id: str | None = None
+    """The schedule (``sched_…``) whose tick made this run."""
 
     @property
     def ready_status(self) -> RunStatus:
@@ -367,78 +369,3 @@ class BatchRecord(BaseModel):
     def sealed(self) -> bool:
         """Whether every item has arrived (and its run exists)."""
         return len(self.run_ids) >= self.run_count
-
-
-class TaskDescriptor(Frozen):
-    """What a deployed version says about one of its tasks (``GET /api/v1/tasks``)."""
-
-    id: str
-    version: str
-    queue: str
-    concurrency_limit: int | None = None
-    retry: RetryOptions = RetryOptions()
-    max_duration_s: float | None = None
-    ttl_s: float | None = None
-    payload_schema: dict[str, Any] | None = None
-    definition: str = ""
-    """Where the task is defined (``module.function``): two definitions of one id in one
-    version are refused."""
-
-
-class Deployment(Frozen):
-    """A worker announcing the version it serves and that version's tasks."""
-
-    version: str
-    tasks: tuple[TaskDescriptor, ...]
-    registered_at: datetime
-
-
-class Catalog(BaseModel):
-    """Every version ever deployed and its tasks, oldest version first."""
-
-    versions: dict[str, list[TaskDescriptor]] = {}
-    registered_at: dict[str, datetime] = {}
-
-    def latest_serving(self, task_id: str) -> TaskDescriptor | None:
-        """The task in the newest version that has it."""
-        for version in sorted(self.versions, key=lambda v: self.registered_at[v], reverse=True):
-            for task in self.versions[version]:
-                if task.id == task_id:
-                    return task
-        return None
-
-    def find(self, task_id: str, version: str) -> TaskDescriptor | None:
-        """The task as version ``version`` defines it."""
-        return next((t for t in self.versions.get(version, []) if t.id == task_id), None)
-
-    def queue_limit(self, queue: str) -> int | None:
-        """The concurrency limit the newest version defining ``queue`` gives it."""
-        for version in sorted(self.versions, key=lambda v: self.registered_at[v], reverse=True):
-            for task in self.versions[version]:
-                if task.queue == queue:
-                    return task.concurrency_limit
-        return None
-
-    def knows_queue(self, queue: str) -> bool:
-        """Whether any deployed task uses ``queue``."""
-        return any(t.queue == queue for tasks in self.versions.values() for t in tasks)
-
-
-class SlotRequest(Frozen):
-    """A run asking its queue for a slot (FIFO, ``priority_s`` seconds of head start)."""
-
-    run_id: str
-    enqueued_at: datetime
-    priority_s: float = 0
-    limit: int
-
-
-class QueueState(BaseModel):
-    """A queue (and concurrency key): its limit, the runs holding slots, the waiting ones."""
-
-    name: str
-    concurrency_key: str | None = None
-    limit: int
-    limit_overridden: bool = False
-    holders: dict[str, datetime] = {}
-    waiting: list[SlotRequest] = []

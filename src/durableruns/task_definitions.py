@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from durableruns.catalog_models import TaskDescriptor, TaskSchedule
+from durableruns.cron import check_timezone, parse_cron
 from durableruns.durations import DurationError, parse_duration
-from durableruns.errors import DuplicateTaskError, TaskDefinitionError
+from durableruns.errors import DuplicateTaskError, InvalidInputError, TaskDefinitionError
 from durableruns.in_task import as_batch_item, wait_for_runs
-from durableruns.models import RetryOptions, TaskDescriptor
+from durableruns.models import RetryOptions
 from durableruns.results import TaskRunResult
 
 if TYPE_CHECKING:
@@ -77,6 +79,10 @@ class Task(Generic[P, O]):
     wants_context: bool
     queue: Queue | None = None
     ttl: float | None = None
+    scheduled: bool = False
+    """A scheduled task: triggered by schedules, with a :class:`ScheduledPayload`."""
+    schedule: TaskSchedule | None = None
+    """Its declarative schedule (``cron=``), created when a worker serving it starts."""
 
     @property
     def queue_name(self) -> str:
@@ -95,6 +101,8 @@ class Task(Generic[P, O]):
             ttl_s=self.ttl,
             payload_schema=self.payload_model.model_json_schema() if self.payload_model else None,
             definition=self.qualified_name,
+            scheduled=self.scheduled,
+            schedule=self.schedule,
         )
 
     @property
@@ -167,6 +175,8 @@ def task(
     max_duration: float | None = None,
     queue: Queue | dict[str, Any] | None = None,
     ttl: str | float | None = None,
+    cron: str | None = None,
+    timezone: str | None = None,
 ) -> Callable[[TaskFunction], Task[Any, Any]]:
     """Define a task.
 
@@ -177,6 +187,8 @@ def task(
         max_duration: Seconds an attempt may run before the run ends TIMED_OUT.
         queue: The queue (and its concurrency limit) the task's runs wait in.
         ttl: Default TTL of the task's runs (``"10m"`` or seconds), over the environment's.
+        cron: Make it a scheduled task with this declarative schedule (5-field cron,
+            Trigger.dev's format), evaluated in ``timezone`` (IANA, default UTC).
 
     Example::
 
@@ -196,6 +208,7 @@ def task(
         ttl_s = parse_duration(ttl) if ttl is not None else None
     except DurationError as exc:
         raise TaskDefinitionError(f"Task {id!r}: {exc}") from exc
+    schedule = _declared_schedule(id, cron, timezone)
 
     def decorate(fn: TaskFunction) -> Task[Any, Any]:
         params = list(inspect.signature(fn).parameters.values())
@@ -215,9 +228,25 @@ def task(
             wants_context=len(params) == 2,
             queue=task_queue,
             ttl=ttl_s,
+            scheduled=schedule is not None,
+            schedule=schedule,
         )
 
     return decorate
+
+
+def _declared_schedule(task_id: str, cron: str | None, timezone: str | None) -> TaskSchedule | None:
+    """The checked declarative schedule; TaskDefinitionError naming what is wrong."""
+    if cron is None:
+        if timezone is not None:
+            raise TaskDefinitionError(f"Task {task_id!r}: timezone needs a cron")
+        return None
+    try:
+        expr = parse_cron(cron)
+        zone = check_timezone(timezone or "UTC")
+    except InvalidInputError as exc:
+        raise TaskDefinitionError(f"Task {task_id!r}: {exc}") from exc
+    return TaskSchedule(cron=expr.source, timezone=zone)
 
 
 def _model_or_none(annotation: object) -> type[BaseModel] | None:

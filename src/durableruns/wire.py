@@ -163,6 +163,23 @@ class Wait(WireModel):
     """The child runs waited for."""
 
 
+class ScheduleGenerator(WireModel):
+    """How a schedule's ticks are generated: a cron, and that cron in words."""
+
+    type: Literal["CRON"] = "CRON"
+    expression: str
+    description: str
+
+
+class RunSchedule(WireModel):
+    """The schedule whose tick made a run (``schedule`` on retrieve)."""
+
+    id: str
+    external_id: str | None = None
+    deduplication_key: str | None = None
+    generator: ScheduleGenerator
+
+
 class Run(WireModel, Generic[P, O]):
     """A run as ``GET /api/v3/runs/{id}`` returns it (``RetrieveRunResponse``).
 
@@ -209,6 +226,8 @@ class Run(WireModel, Generic[P, O]):
     """durableruns extension: the run this one replays."""
     waits: list[Wait] = []
     """durableruns extension: what a WAITING run waits for (timers, child runs)."""
+    schedule: RunSchedule | None = None
+    """The schedule that made the run (filled in by the facade)."""
 
     @property
     def is_canceled(self) -> bool:
@@ -295,6 +314,7 @@ RETRIEVE_ONLY_FIELDS = frozenset(
         "attempts",
         "replayedFrom",
         "waits",
+        "schedule",
     }
 )
 

@@ -19,6 +19,7 @@ from temporalio.client import Client
 from durableruns.api.tokens import signing_key
 from durableruns.engine.batch_service import BatchService
 from durableruns.engine.queue_service import QueueService
+from durableruns.engine.schedules import ScheduleService
 from durableruns.engine.service import RunService
 from durableruns.settings import Settings
 
@@ -31,6 +32,7 @@ class Environment:
     runs: RunService
     batches: BatchService
     queues: QueueService
+    schedules: ScheduleService
     cache: dict[str, Any] = field(default_factory=dict)
     """Per-environment state routes keep (realtime feeds, list caches …)."""
 
@@ -60,6 +62,12 @@ class Environment:
             runs=runs,
             batches=BatchService(client, runs, task_queue_prefix=prefix),
             queues=QueueService(client, runs, task_queue_prefix=prefix),
+            schedules=ScheduleService(
+                client,
+                task_queue_prefix=prefix,
+                catalog=runs.catalog,
+                default_ttl_s=settings.default_ttl_s,
+            ),
         )
 
 

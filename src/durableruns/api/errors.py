@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from durableruns.engine.schedules import ScheduleNotFoundError
 from durableruns.engine.service import EngineUnavailableError, RunNotFoundError, RunStateError
 from durableruns.errors import InvalidInputError
 
@@ -66,6 +67,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _not_found(_: Request, exc: RunNotFoundError) -> JSONResponse:
         # Fail fast: without it the official client retries a 404 for about 9 seconds.
         return error_response(404, "Run not found", {"x-should-retry": "false"})
+
+    @app.exception_handler(ScheduleNotFoundError)
+    async def _schedule_not_found(_: Request, exc: ScheduleNotFoundError) -> JSONResponse:
+        return error_response(404, "Schedule not found", {"x-should-retry": "false"})
 
     @app.exception_handler(EngineUnavailableError)
     async def _engine(_: Request, exc: EngineUnavailableError) -> JSONResponse:

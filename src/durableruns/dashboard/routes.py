@@ -1,4 +1,4 @@
-"""The dashboard's routes: ``/`` → ``/dashboard``, the runs and run pages, login and
+"""The dashboard's routes: ``/`` → ``/dashboard``, the runs, run and schedules pages, login and
 logout, and the static files. Pages need a session (else they redirect to the login);
 what they show comes from the JSON API, fetched by the page itself.
 """
@@ -51,6 +51,16 @@ async def run_page(
     if not is_run_id(run_id):
         return not_found(settings, f"There is no run with the id {run_id!r}.")
     return pages.render("run", title=run_id, chrome=_chrome(settings))
+
+
+@router.get(HOME + "/schedules")
+async def schedules_page(
+    request: Request, settings: SettingsDep, secret_key: SecretKeyDep
+) -> Response:
+    """The schedules list: cron in words, next and last runs, the active toggle."""
+    if not session.has_session(request, secret_key):
+        return _to_login(request)
+    return pages.render("schedules", title="Schedules", chrome=_chrome(settings))
 
 
 @router.get(LOGIN)

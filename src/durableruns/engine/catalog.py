@@ -13,10 +13,10 @@ from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdate
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
+from durableruns.catalog_models import Catalog, Deployment
 from durableruns.engine.catalog_workflow import CATALOG_MEMO, CatalogWorkflow
 from durableruns.engine.task_queues import runs_queue
 from durableruns.errors import TaskDefinitionError
-from durableruns.models import Catalog, Deployment
 from durableruns.task_definitions import TaskRegistry
 
 CACHE_SECONDS = 1.0

@@ -13,7 +13,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from durableruns.models import Catalog, Deployment
+    from durableruns.catalog_models import Catalog, Deployment
 
 CATALOG_MEMO = "catalog"
 MAX_HISTORY_EVENTS = 2_000

@@ -11,8 +11,9 @@ from typing import Any
 
 import jsonschema
 
+from durableruns.catalog_models import Catalog, TaskDescriptor
 from durableruns.errors import InvalidInputError, PayloadSchemaError
-from durableruns.models import Catalog, RunOptions, TaskDescriptor
+from durableruns.models import RunOptions
 
 
 def resolve_options(

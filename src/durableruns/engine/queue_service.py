@@ -6,13 +6,13 @@ from temporalio.client import Client, WithStartWorkflowOperation, WorkflowQueryF
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
+from durableruns.catalog_models import QueueState
 from durableruns.engine.client import QUERY_TIMEOUT
 from durableruns.engine.queue_slots import queue_workflow_id
 from durableruns.engine.queue_workflow import QueueWorkflow
 from durableruns.engine.service import RunService
 from durableruns.engine.task_queues import runs_queue
 from durableruns.errors import DurableRunsError
-from durableruns.models import QueueState
 
 
 class UnknownQueueError(DurableRunsError):

@@ -8,8 +8,8 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
+from durableruns.catalog_models import QueueState, SlotRequest
 from durableruns.engine.task_queues import runs_queue
-from durableruns.models import QueueState, SlotRequest
 
 SLOT_GRANTED_SIGNAL = "slot_granted"
 

@@ -16,8 +16,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from durableruns.catalog_models import QueueState, SlotRequest
     from durableruns.engine.queue_slots import SLOT_GRANTED_SIGNAL, closed_runs
-    from durableruns.models import QueueState, SlotRequest
 
 RECONCILE_EVERY = timedelta(seconds=5)
 MAX_HISTORY_EVENTS = 5_000

@@ -76,13 +76,14 @@ class RunFilter:
     """A run matches if it has any of these."""
     batch_ids: tuple[str, ...] = ()
     queues: tuple[str, ...] = ()
+    schedule_ids: tuple[str, ...] = ()
     idempotency_key: str | None = None
     parent_run_id: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
     is_test: bool | None = None
     matches_nothing: bool = False
-    """Set when a filter no run can satisfy was given (e.g. a schedule id)."""
+    """Set when a filter no run can satisfy was given (e.g. a bulk action id)."""
 
 
 @dataclass(frozen=True)
@@ -322,6 +323,7 @@ def _filter_clauses(f: RunFilter) -> list[str]:
         ("TriggerTags", f.tags),
         ("TriggerBatchId", f.batch_ids),
         ("TriggerQueue", f.queues),
+        ("TriggerScheduleId", f.schedule_ids),
         ("TriggerIdempotencyKey", [f.idempotency_key] if f.idempotency_key else []),
         ("TriggerParentRunId", [f.parent_run_id] if f.parent_run_id else []),
     )

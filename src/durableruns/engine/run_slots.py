@@ -14,7 +14,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from durableruns.engine.queue_slots import enqueue, queue_workflow_id
-    from durableruns.models import RunInput, SlotRequest
+    from durableruns.models import RunInput
+from durableruns.catalog_models import SlotRequest
 
 
 class RunSlots:

@@ -23,6 +23,7 @@ TRIGGER_ROOT_RUN_ID = SearchAttributeKey.for_keyword("TriggerRootRunId")
 TRIGGER_IDEMPOTENCY_KEY = SearchAttributeKey.for_keyword("TriggerIdempotencyKey")
 TRIGGER_QUEUE = SearchAttributeKey.for_keyword("TriggerQueue")
 TRIGGER_IS_TEST = SearchAttributeKey.for_bool("TriggerIsTest")
+TRIGGER_SCHEDULE_ID = SearchAttributeKey.for_keyword("TriggerScheduleId")
 
 ALL: tuple[SearchAttributeKey[Any], ...] = (
     TRIGGER_STATUS,
@@ -35,6 +36,7 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     TRIGGER_IDEMPOTENCY_KEY,
     TRIGGER_QUEUE,
     TRIGGER_IS_TEST,
+    TRIGGER_SCHEDULE_ID,
 )
 """Every search attribute we register, in a stable order."""
 
@@ -75,6 +77,7 @@ def initial_search_attributes(run: RunInput) -> TypedSearchAttributes:
         (TRIGGER_PARENT_RUN_ID, options.parent_run_id),
         (TRIGGER_ROOT_RUN_ID, options.root_run_id),
         (TRIGGER_IDEMPOTENCY_KEY, options.idempotency_key),
+        (TRIGGER_SCHEDULE_ID, options.schedule_id),
     ]
     pairs += [SearchAttributePair(key, value) for key, value in optional if value]
     return TypedSearchAttributes(pairs)

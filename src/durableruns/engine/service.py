@@ -305,6 +305,7 @@ class RunService:
                 "idempotency_key_expires_at": None,
                 "delay_until": None,
                 "lock_to_version": None,
+                "schedule_id": None,  # a replay is not a tick of the schedule
                 **overrides,
             }
         )

@@ -7,7 +7,9 @@ attempt queues: ``task/<id>@<version>`` for runs pinned to this version (plain
 triggers pin to the latest version, children to their parent's), and ``task/<id>`` for
 runs triggered before any version served the task (PENDING_VERSION), which the first
 worker to serve it picks up. On start the worker registers its version's tasks in the
-catalog, and refuses to start if that version already defines one of them differently.
+catalog, and refuses to start if that version already defines one of them differently;
+then it syncs the declarative schedules (``schedule_sync.py``). The runs worker also
+runs schedule ticks (``schedule_tick.py``).
 A worker owns the pool of task processes its attempts run in (crash isolation).
 """
 
@@ -28,6 +30,8 @@ from durableruns.engine.isolation import ProcessPool, isolation_enabled, task_mo
 from durableruns.engine.queue_slots import closed_runs, enqueue
 from durableruns.engine.queue_workflow import QueueWorkflow
 from durableruns.engine.run_workflow import RunWorkflow
+from durableruns.engine.schedule_sync import sync_declared_schedules
+from durableruns.engine.schedule_tick import ScheduleTickWorkflow, fire_tick
 from durableruns.engine.task_queues import runs_queue, task_queue
 from durableruns.engine.task_runtime import DEFAULT_SHORT_WAIT_S
 from durableruns.task_definitions import TaskRegistry
@@ -66,8 +70,14 @@ def build_workers(
         Worker(
             client,
             task_queue=runs_queue(task_queue_prefix),
-            workflows=[RunWorkflow, BatchWorkflow, CatalogWorkflow, QueueWorkflow],
-            activities=[enqueue, closed_runs],
+            workflows=[
+                RunWorkflow,
+                BatchWorkflow,
+                CatalogWorkflow,
+                QueueWorkflow,
+                ScheduleTickWorkflow,
+            ],
+            activities=[enqueue, closed_runs, fire_tick],
             workflow_runner=WORKFLOW_RUNNER,
         )
     ]
@@ -123,7 +133,10 @@ async def running_worker(
         for worker in workers:
             await stack.enter_async_context(worker)
         # After the workers started: the catalog workflow needs one to take the update.
-        await register_deployment(
+        catalog = await register_deployment(
             client, registry, task_queue_prefix=task_queue_prefix, version=version
+        )
+        await sync_declared_schedules(
+            client, catalog, task_queue_prefix=task_queue_prefix, version=version
         )
         yield workers

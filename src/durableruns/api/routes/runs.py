@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Response
 
-from durableruns.api.deps import SecretKeyDep, ServiceDep, SettingsDep
+from durableruns.api.deps import EnvironmentDep, SecretKeyDep, ServiceDep, SettingsDep
 from durableruns.api.errors import ApiHTTPError
+from durableruns.api.routes.schedules import run_schedule
 from durableruns.api.tokens import public_token_for_run
 from durableruns.durations import DurationError, parse_delay
 from durableruns.engine.service import RunService
@@ -34,11 +35,15 @@ RUN_RESPONSE = {"response_model": Run[Any, Any], "response_model_exclude_none": 
 
 
 @router.get("/api/v3/runs/{run_id}", **RUN_RESPONSE)  # type: ignore[arg-type]
-async def retrieve_run(run_id: RunId, service: ServiceDep) -> Run[Any, Any]:
-    """Retrieve a run: status, payload, output or error, attempts, related runs."""
+async def retrieve_run(
+    run_id: RunId, service: ServiceDep, environment: EnvironmentDep
+) -> Run[Any, Any]:
+    """Retrieve a run: status, payload, output or error, attempts, related runs, schedule."""
     record = await service.require(run_id)
     run = Run.from_record(record)
-    run.related_runs = await _related_runs(service, record)
+    run.related_runs, run.schedule = await asyncio.gather(
+        _related_runs(service, record), run_schedule(environment, record.options.schedule_id)
+    )
     return run
 
 

@@ -145,15 +145,14 @@ def parse_filter(params: QueryParams, *, now: datetime) -> RunFilter:
         tags=_list(params, "filter[tag]"),
         batch_ids=_list(params, "filter[batch]"),
         queues=_list(params, "filter[queue]"),
+        schedule_ids=_list(params, "filter[schedule]"),
         idempotency_key=_value(params, "filter[idempotencyKey]"),
         parent_run_id=_value(params, "filter[parentRunId]"),
         created_from=created_from,
         created_to=_epoch_ms(params, "filter[createdAt][to]"),
         is_test=_boolean(params, "filter[isTest]"),
-        # No run has a schedule or belongs to a bulk action (yet).
-        matches_nothing=bool(
-            _value(params, "filter[schedule]") or _value(params, "filter[bulkAction]")
-        ),
+        # No run belongs to a bulk action (there are none).
+        matches_nothing=bool(_value(params, "filter[bulkAction]")),
     )
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Header, Path, Response
 
 from durableruns.api.deps import SecretKeyDep, ServiceDep, SettingsDep
 from durableruns.api.tokens import public_token_for_run
-from durableruns.models import TaskDescriptor
+from durableruns.catalog_models import TaskDescriptor
 from durableruns.options import run_options
 from durableruns.packets import decode_packet
 from durableruns.task_definitions import TASK_ID_PATTERN

@@ -67,7 +67,11 @@ function follow(run) {
 function onLiveRun(run) {
   const before = current;
   // Events carry the run without its related runs; keep the ones we know.
-  render({ ...run, relatedRuns: before ? before.relatedRuns : run.relatedRuns });
+  render({
+    ...run,
+    relatedRuns: before ? before.relatedRuns : run.relatedRuns,
+    schedule: before ? before.schedule : run.schedule,
+  });
   const attempts = (r) => (r.attempts || []).length;
   if (!before || before.status !== run.status || attempts(before) !== attempts(run)) {
     clearTimeout(refetchTimer);
@@ -173,11 +177,19 @@ function details(run) {
     ["Delayed until", time(run.delayedUntil)],
     ["Batch", run.batchId ? h("a", { class: "mono", href: runsPath({ batch: run.batchId }) }, run.batchId) : muted("—")],
     ["Replayed from", run.replayedFrom ? runLink(run.replayedFrom) : muted("—")],
+    ["Schedule", scheduleView(run.schedule)],
     ["Triggered by", `${run.triggerFunction || "trigger"} · depth ${run.depth || 0}`],
     ["Test run", run.isTest ? "yes" : "no"],
   ];
   if (run.expiredAt) items.push(["Expired", time(run.expiredAt)]);
   return items.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]);
+}
+
+function scheduleView(schedule) {
+  if (!schedule) return muted("—");
+  return h("span", { class: "run-schedule" },
+    h("a", { class: "mono", href: "/dashboard/schedules" }, schedule.id), " · ",
+    schedule.generator.description, " ", h("code", { class: "small" }, schedule.generator.expression));
 }
 
 function related(relatedRuns) {

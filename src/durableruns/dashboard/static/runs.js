@@ -11,7 +11,7 @@ import { FINAL_STATUSES, STATUSES } from "./status.js";
 const PAGE_SIZE = 25;
 const REFRESH_MS = 2000;
 const RUN_ID = /^run_[0-9a-z]{26}$/;
-const TEXT_FILTERS = ["task", "tag", "batch", "from", "to"];
+const TEXT_FILTERS = ["task", "tag", "batch", "schedule", "from", "to"];
 
 const $ = (id) => document.getElementById(id);
 const rows = new Map(); // run id -> { tr, signature }
@@ -94,7 +94,9 @@ function listQuery() {
   const query = new URLSearchParams({ "page[size]": String(Math.min(Math.max(size, 1), 100)) });
   const statuses = params.getAll("status");
   if (statuses.length) query.set("filter[status]", statuses.join(","));
-  const keys = { task: "filter[taskIdentifier]", tag: "filter[tag]", batch: "filter[batch]" };
+  const keys = {
+    task: "filter[taskIdentifier]", tag: "filter[tag]", batch: "filter[batch]", schedule: "filter[schedule]",
+  };
   for (const [name, key] of Object.entries(keys)) if (params.get(name)) query.set(key, params.get(name));
   for (const [name, key] of [["from", "filter[createdAt][from]"], ["to", "filter[createdAt][to]"]]) {
     const ms = params.get(name) ? new Date(params.get(name)).getTime() : NaN;
