@@ -46,6 +46,7 @@ STACK_MODULES = [
     "tests.support_tasks",
     "tests.queue_tasks",
     "tests.suspension_tasks",
+    "tests.log_tasks",
 ]
 TEST_SHORT_WAIT_S = 0.5
 """Tests' short-wait threshold: timers of 0.5 s or more suspend their attempt, so the
@@ -150,6 +151,7 @@ async def open_stack(
     version: str = "20261128.1",
     short_wait_s: float = TEST_SHORT_WAIT_S,
     max_concurrent_attempts: int = 100,
+    isolation: bool | None = None,
 ) -> AsyncIterator[Stack]:
     """A facade (in-process, also wired into the SDK) and, optionally, a worker serving
     ``registry``, on a fresh task-queue prefix so stacks never see each other's runs."""
@@ -164,6 +166,7 @@ async def open_stack(
                     version=version,
                     short_wait_s=short_wait_s,
                     max_concurrent_attempts=max_concurrent_attempts,
+                    isolation=isolation,
                 )
             )
         transport = httpx.ASGITransport(app=create_app(settings, client=client))

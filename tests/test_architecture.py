@@ -25,6 +25,7 @@ CORE = [
     "status",
     "steps",
     "wire",
+    "wire_logs",
     "wire_schedules",
 ]
 

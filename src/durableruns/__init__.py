@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from durableruns.context import TaskContext
     from durableruns.errors import AbortTaskRunError, DurableRunsError
     from durableruns.in_task import BatchItem
+    from durableruns.logs import logger
     from durableruns.models import RetryOptions
     from durableruns.results import TaskRunResult
     from durableruns.scheduling import ScheduledPayload
@@ -57,6 +58,7 @@ _EXPORTS = {
     "tasks": "durableruns.sdk",
     "batch": "durableruns.sdk",
     "step": "durableruns.steps",
+    "logger": "durableruns.logs",
 }
 _SUBMODULES = ["wait"]
 """Public submodules, imported the usual way: ``from durableruns import wait``."""
@@ -77,6 +79,7 @@ __all__ = [
     "TaskRunResult",
     "batch",
     "configure",
+    "logger",
     "runs",
     "schedules",
     "step",

@@ -5,6 +5,7 @@ runtime through which in-task helpers (trigger_and_wait, wait.for_) reach the en
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +13,7 @@ from typing import Any, Protocol
 
 from durableruns.errors import OutsideTaskError
 from durableruns.metadata import RunMetadata
-from durableruns.models import ChildRunResult, ChildRunSpec, RunOptions
+from durableruns.models import ChildRunResult, ChildRunSpec, LogLine, RunOptions
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,8 @@ class TaskContext:
     version: str = ""
     metadata: RunMetadata = field(default_factory=lambda: RunMetadata(None), compare=False)
     runtime: TaskRuntime | None = field(default=None, compare=False, repr=False)
+    log: Callable[[LogLine], None] | None = field(default=None, compare=False, repr=False)
+    """Where the run's log lines go (``durableruns.logger``, ``logging``, ``print``)."""
 
 
 _current: ContextVar[TaskContext | None] = ContextVar("durableruns_task_context", default=None)

@@ -130,6 +130,8 @@ class AttemptInput(Frozen):
     elapsed_s: float = 0
     """Execution time this attempt already used in earlier executions (its
     ``max_duration`` budget counts executing time only, never waits)."""
+    logs_recorded: int = 0
+    """Log lines the run holds already (its bound counts across executions)."""
 
 
 class AttemptStarted(Frozen):
@@ -263,6 +265,27 @@ class AttemptState(Frozen):
     journal: tuple[JournalEntry, ...] = ()
 
 
+LogLevel = Literal["DEBUG", "LOG", "INFO", "WARN", "ERROR"]
+"""Trigger.dev's log levels (``print`` to stdout is LOG, to stderr WARN)."""
+
+
+class LogLine(Frozen):
+    """One line of a run's log, as task code wrote it."""
+
+    timestamp: datetime
+    level: LogLevel = "LOG"
+    message: str
+    attributes: dict[str, Any] = {}
+    attempt: int = 0
+    """The attempt number (set by the worker)."""
+
+
+class LogBatch(Frozen):
+    """Log lines an execution sends its run (a ``log_lines`` signal, kept in history)."""
+
+    lines: tuple[LogLine, ...]
+
+
 class AttemptFailure(Frozen):
     """Why an attempt failed, as the worker that ran it saw it.
 
@@ -308,6 +331,8 @@ class RunRecord(BaseModel):
     child_run_ids: list[str] = []
     waits: list[WaitSpec] = []
     """What the run is waiting for while WAITING (timers, child runs)."""
+    log_count: int = 0
+    """Log lines the run holds (they live in its history, see ``engine/run_logs.py``)."""
     delayed_until: datetime | None = None
     expired_at: datetime | None = None
     created_at: datetime

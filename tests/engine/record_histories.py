@@ -99,6 +99,14 @@ async def _canceled_suspended(stack: Stack) -> list[str]:
     return [run_id, child]
 
 
+async def _canceled_executing(stack: Stack) -> list[str]:
+    run_id = await stack.trigger("sleepy", {"seconds": 30})
+    await stack.wait_status(run_id, "EXECUTING")
+    await stack.http.post(f"/api/v2/runs/{run_id}/cancel")
+    await stack.wait_final(run_id)
+    return [run_id]
+
+
 SCENARIOS: dict[str, Scenario] = {
     "hello-world": lambda s: _one(s, "hello-world", {"name": "Replay"}),
     "sleepy": lambda s: _one(s, "sleepy", {"seconds": 0.5}),
@@ -122,6 +130,11 @@ SCENARIOS: dict[str, Scenario] = {
         s, "changes-its-calls", {"marker": f"/tmp/durableruns-marker-{uuid.uuid4().hex}"}
     ),
     "canceled-suspended": _canceled_suspended,
+    # Since workflows close with the run's Temporal status (Failed, Canceled):
+    "closed-failed": lambda s: _one(s, "always-fails", {}),
+    "closed-expired": lambda s: _one(s, "no-worker-serves-this", {}, ttl="1s"),
+    "closed-canceled": _canceled_executing,
+    "closed-failed-child": lambda s: _one(s, "parent-child-fails", {}),
 }
 
 

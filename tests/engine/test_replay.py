@@ -36,6 +36,12 @@ def test_there_is_a_history_for_every_example() -> None:
     assert {"batch", "queue"} <= scenarios, "the batch, queue and catalog workflows too"
     assert {"suspended-pipeline", "suspended-batch", "steps", "resume-mismatch"} <= scenarios
     assert "canceled-suspended" in scenarios, "suspension, resume, steps, the guard, cancel"
+    assert {
+        "closed-failed",
+        "closed-expired",
+        "closed-canceled",
+        "closed-failed-child",
+    } <= scenarios
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

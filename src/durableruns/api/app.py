@@ -12,7 +12,16 @@ from temporalio.client import Client
 from durableruns.api.deps import require_secret_key
 from durableruns.api.environments import Environment
 from durableruns.api.errors import install_error_handlers
-from durableruns.api.routes import batches, queues, realtime, runs, runs_list, schedules, tasks
+from durableruns.api.routes import (
+    batches,
+    logs,
+    queues,
+    realtime,
+    runs,
+    runs_list,
+    schedules,
+    tasks,
+)
 from durableruns.dashboard import routes as dashboard
 from durableruns.engine.client import connect
 from durableruns.settings import Settings
@@ -42,6 +51,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     authed = [Depends(require_secret_key)]
     app.include_router(tasks.router, dependencies=authed)
     app.include_router(runs.router, dependencies=authed)
+    app.include_router(logs.router, dependencies=authed)
     app.include_router(runs_list.router, dependencies=authed)
     app.include_router(realtime.router, dependencies=authed)
     app.include_router(batches.router, dependencies=authed)

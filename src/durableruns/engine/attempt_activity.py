@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
+from temporalio.exceptions import ApplicationError
 
 from durableruns.context import AttemptInfo, RunInfo, TaskContext, TaskInfo
 from durableruns.engine import attempt_outcome as outcome
@@ -31,8 +33,10 @@ from durableruns.engine.service import RunService
 from durableruns.engine.task_executor import Cancelled, Completed, Outcome, execute
 from durableruns.engine.task_process import CANCEL_GRACE_S
 from durableruns.engine.task_runtime import DEFAULT_SHORT_WAIT_S, AttemptRuntime
+from durableruns.logs import capture_task_output
 from durableruns.metadata import RunMetadata
 from durableruns.models import (
+    AttemptFailure,
     AttemptInput,
     AttemptOutput,
     AttemptStarted,
@@ -43,6 +47,9 @@ from durableruns.models import (
 from durableruns.task_definitions import Task, TaskRegistry
 
 HEARTBEAT_EVERY_S = 0.5
+worker_log = logging.getLogger("durableruns.worker")
+"""One line per attempt outcome, with the run id (the errors themselves are in the run)."""
+worker_log.setLevel(logging.INFO)
 
 
 class AttemptActivity:
@@ -96,15 +103,29 @@ class AttemptActivity:
             attempt_number=input.attempt_number,
             journal=state.journal,
             short_wait_s=self._short_wait_s,
+            logs_recorded=input.logs_recorded,
         )
         ctx = _context(task, input, started_at, self._version, runtime, state.metadata)
         heartbeats = asyncio.create_task(_heartbeat_forever(runtime))
         clock = time.monotonic()
         try:
             result = await self._execute(task, input, state.payload, ctx, runtime)
+        except ApplicationError as exc:
+            _report_failure(input, exc)
+            raise
         finally:
             heartbeats.cancel()
-            await runtime.flush_metadata()
+            await runtime.flush()
+        took = f"({time.monotonic() - clock:.2f} s)"
+        if isinstance(result, Suspension):
+            what = (
+                f"WAITING at {len(result.waits)} wait(s) {took}" if result.waits else "HANDED BACK"
+            )
+            worker_log.info(outcome.outcome_line(input.run_id, input.attempt_number, what))
+        else:
+            worker_log.info(
+                outcome.outcome_line(input.run_id, input.attempt_number, f"COMPLETED {took}")
+            )
         if isinstance(result, Suspension):
             return AttemptOutput(
                 suspended=result.model_copy(update={"ran_s": time.monotonic() - clock})
@@ -174,12 +195,23 @@ class AttemptActivity:
     async def _outcome(self, task: Task[Any, Any], payload: Any, ctx: TaskContext) -> Outcome:
         """In a task process when there is a pool (and it can import the task), else here."""
         if self._pool is None or not can_isolate(task):
+            capture_task_output(task_process=False)  # its logging and print: to its run
             return await execute(task, payload, ctx)
         try:
             async with self._pool.process() as process:
                 return await process.run(attempt_spec(task, payload, ctx), ctx.runtime)  # type: ignore[arg-type]
         except TaskProcessError as exc:
             raise outcome.system_failure("TaskProcessStartFailed", str(exc), task.retry) from exc
+
+
+def _report_failure(input: AttemptInput, exc: ApplicationError) -> None:
+    """The worker's one line for a failed attempt (temporalio logs it at DEBUG only)."""
+    if exc.type == outcome.ATTEMPT_FAILURE_TYPE and exc.details:
+        failure = AttemptFailure.model_validate(exc.details[0])
+        line = outcome.outcome_line(
+            input.run_id, input.attempt_number, failure.status.value, failure.error
+        )
+        worker_log.warning(line)
 
 
 async def _state(handle: WorkflowHandle[Any, Any], input: AttemptInput) -> AttemptState:
@@ -229,6 +261,7 @@ def _context(
         version=version,
         metadata=RunMetadata(metadata, runtime.metadata_changed),
         runtime=runtime,
+        log=runtime.log_line,
     )
 
 
@@ -239,4 +272,4 @@ async def _heartbeat_forever(runtime: AttemptRuntime) -> None:
     while True:
         await asyncio.sleep(HEARTBEAT_EVERY_S)
         activity.heartbeat()
-        await runtime.flush_metadata()
+        await runtime.flush()

@@ -10,9 +10,15 @@ that stopped heartbeating). The run's final status after a failure comes from
 
 from __future__ import annotations
 
+import re
 import traceback
 
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutType
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ApplicationErrorCategory,
+    TimeoutType,
+)
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 from durableruns.engine.task_executor import Failed, FailureKind
@@ -45,6 +51,9 @@ def failure(
         reported.model_dump(mode="json"),
         type=ATTEMPT_FAILURE_TYPE,
         non_retryable=True,
+        # Recorded in the run and printed as one line by the worker: temporalio need
+        # not log it again, with its own traceback, at WARNING.
+        category=ApplicationErrorCategory.BENIGN,
     )
 
 
@@ -91,6 +100,31 @@ def run_error(exc: BaseException, *, name: str | None = None) -> RunError:
         message=str(exc),
         stack_trace="".join(traceback.format_exception(exc)),
     )
+
+
+def outcome_line(run_id: str, attempt: int, what: str, error: RunError | None = None) -> str:
+    """The worker's one line for an attempt's outcome, e.g. ``run_… attempt 2 FAILED:
+    ValueError: boom (mytasks.py:31)`` — the user's frame, not the engine's."""
+    line = f"{run_id} attempt {attempt} {what}"
+    if error is None:
+        return line
+    line += f": {error.name}: {error.message.splitlines()[0] if error.message else ''}"
+    frame = user_frame(error.stack_trace)
+    return f"{line} ({frame})" if frame else line
+
+
+def user_frame(stack_trace: str) -> str | None:
+    """``file.py:line`` of the innermost frame outside Python, libraries and the engine."""
+    found = None
+    for match in _FRAME.finditer(stack_trace):
+        path, line = match.group(1), match.group(2)
+        if not any(part in path for part in _NOT_USER_CODE):
+            found = f"{path.rsplit('/', 1)[-1]}:{line}"
+    return found
+
+
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+_NOT_USER_CODE = ("site-packages", "/durableruns/", "/lib/python3", "<frozen")
 
 
 def failure_from_activity_error(err: ActivityError) -> AttemptFailure:

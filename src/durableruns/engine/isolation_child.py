@@ -34,6 +34,7 @@ from durableruns.engine.isolation_protocol import (
     CancelRuntimeCall,
     Channel,
     Finished,
+    LogLines,
     MetadataChanged,
     Ready,
     RuntimeCall,
@@ -41,6 +42,7 @@ from durableruns.engine.isolation_protocol import (
     StartAttempt,
 )
 from durableruns.engine.task_executor import Cancelled, Failed, Outcome, describe_error, execute
+from durableruns.logs import capture_task_output
 from durableruns.metadata import RunMetadata
 from durableruns.models import ChildRunResult, ChildRunSpec, RunOptions
 from durableruns.task_definitions import Task
@@ -59,6 +61,7 @@ def serve(sock: socket.socket, preload: tuple[str, ...]) -> None:
     # group, and must not turn a running attempt into a crash.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ[TASK_PROCESS_ENV] = str(os.getpid())
+    capture_task_output(task_process=True)
     for name in preload:
         with contextlib.suppress(Exception):  # reported by the attempt that needs it
             importlib.import_module(name)
@@ -225,6 +228,7 @@ async def _run(spec: AttemptSpec, runtime: RuntimeProxy, channel: Channel) -> Ou
         version=spec.version,
         metadata=RunMetadata(spec.metadata, lambda m: channel.send(MetadataChanged(m))),
         runtime=runtime,
+        log=lambda line: channel.send(LogLines((line,))),
     )
     return await execute(task, spec.payload, ctx)
 

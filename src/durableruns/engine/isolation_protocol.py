@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from durableruns.context import AttemptInfo, RunInfo, TaskInfo
 from durableruns.engine.task_executor import Outcome
+from durableruns.models import LogLine
 
 _HEADER = struct.Struct("!Q")
 RuntimeMethod = Literal["trigger", "wait_for_runs", "wait_until", "begin_step", "end_step"]
@@ -83,6 +84,13 @@ class RuntimeReply:
     call_id: int
     value: Any = None
     error: RemoteError | None = None
+
+
+@dataclass(frozen=True)
+class LogLines:
+    """Child → worker: lines the task's code logged (or printed)."""
+
+    lines: tuple[LogLine, ...]
 
 
 @dataclass(frozen=True)

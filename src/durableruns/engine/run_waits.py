@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import CancelledError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
+    from durableruns.engine.run_close import record_from_failure
     from durableruns.engine.search_attributes import initial_search_attributes
     from durableruns.ids import derived_run_id
     from durableruns.models import (
@@ -160,7 +162,9 @@ class RunWaits:
                 search_attributes=initial_search_attributes(child_input),
                 result_type=RunRecord,
             )
-        except Exception as err:  # terminated from the Temporal UI, or our bug
+        except ChildWorkflowError as err:
+            return _ended_child(child_id, item.task_id, err)
+        except Exception as err:  # our bug
             error = RunError(name=type(err).__name__, message=str(err))
             return ChildRunResult(
                 run_id=child_id, task_id=item.task_id, status=RunStatus.SYSTEM_FAILURE, error=error
@@ -172,3 +176,23 @@ class RunWaits:
             output=record.output,
             error=record.error,
         )
+
+
+def _ended_child(child_id: str, task_id: str, err: ChildWorkflowError) -> ChildRunResult:
+    """A child whose workflow did not complete: a failed run (its record travels in the
+    failure), a canceled one, or one terminated from the Temporal UI."""
+    record = record_from_failure(err.cause)
+    if record is not None:
+        return ChildRunResult(
+            run_id=child_id, task_id=task_id, status=record.status, error=record.error
+        )
+    if isinstance(err.cause, CancelledError):
+        error = RunError(name="Canceled", message="Run canceled")
+        return ChildRunResult(
+            run_id=child_id, task_id=task_id, status=RunStatus.CANCELED, error=error
+        )
+    cause = err.cause or err
+    error = RunError(name=type(cause).__name__, message=str(cause))
+    return ChildRunResult(
+        run_id=child_id, task_id=task_id, status=RunStatus.SYSTEM_FAILURE, error=error
+    )

@@ -35,6 +35,12 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.engine.attempt_outcome import failure_from_activity_error
     from durableruns.engine.legacy_waits import LegacyWaitUpdates
     from durableruns.engine.queue_slots import SLOT_GRANTED_SIGNAL
+    from durableruns.engine.run_close import (
+        CLOSE_STATUS_PATCH,
+        RECORD_MEMO,
+        closes_failed,
+        closing_error,
+    )
     from durableruns.engine.run_slots import RunSlots
     from durableruns.engine.run_waits import RunWaits
     from durableruns.engine.task_queues import task_queue
@@ -45,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         AttemptRecord,
         AttemptStarted,
         AttemptState,
+        LogBatch,
         RunError,
         RunInput,
         RunRecord,
@@ -92,6 +99,12 @@ class RunWorkflow(LegacyWaitUpdates):
         except asyncio.CancelledError:
             self._finish(RunStatus.CANCELED, RunError(name="Canceled", message="Run canceled"))
             await self._slots.give_back(input)
+            if workflow.patched(CLOSE_STATUS_PATCH):
+                workflow.upsert_memo({RECORD_MEMO: run.model_dump(mode="json")})
+                raise  # the workflow closes Canceled, as the run did
+            return run
+        if closes_failed(run.status) and workflow.patched(CLOSE_STATUS_PATCH):
+            raise closing_error(run)  # the workflow closes Failed, as the run did
         return run
 
     # --- queries, signals and updates -------------------------------------------------
@@ -125,6 +138,12 @@ class RunWorkflow(LegacyWaitUpdates):
             RunStatus.WAITING if self._waits_in_progress else RunStatus.EXECUTING,
             sa.TRIGGER_VERSION.value_set(started.version),
         )
+
+    @workflow.signal
+    def log_lines(self, batch: LogBatch) -> None:
+        """Log lines of the running execution: kept in history (read from there), counted
+        here so the run's bound holds across executions."""
+        self._record().log_count += len(batch.lines)
 
     @workflow.signal
     def step_recorded(self, step: StepRecord) -> None:
@@ -266,6 +285,7 @@ class RunWorkflow(LegacyWaitUpdates):
                 continuation=continuation,
                 from_run=from_run,
                 elapsed_s=self._elapsed_s.get(number, 0.0),
+                logs_recorded=self._record().log_count,
             ),
             result_type=AttemptOutput,
             task_queue=self._execution_queue(input, continuation),

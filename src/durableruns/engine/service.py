@@ -23,6 +23,7 @@ from temporalio.client import (
     Client,
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -35,6 +36,8 @@ from durableruns.engine import search_attributes as sa
 from durableruns.engine.catalog import CatalogReader
 from durableruns.engine.client import QUERY_TIMEOUT
 from durableruns.engine.deployments import resolve_options
+from durableruns.engine.run_close import RECORD_MEMO, record_from_failure
+from durableruns.engine.run_logs import RunLogReader
 from durableruns.engine.run_workflow import RunWorkflow
 from durableruns.engine.search_attributes import initial_search_attributes
 from durableruns.engine.task_queues import runs_queue
@@ -90,6 +93,11 @@ class RunService:
         """The Temporal client, in this environment's namespace (the run lister reads
         visibility through it)."""
         return self._client
+
+    @property
+    def logs(self) -> RunLogReader:
+        """The runs' logs, read from their histories."""
+        return RunLogReader(self._client)
 
     @property
     def task_queue_prefix(self) -> str:
@@ -220,6 +228,8 @@ class RunService:
             raise EngineUnavailableError(f"Could not read the run: {exc.message}") from exc
         if description.status is WorkflowExecutionStatus.COMPLETED:
             return await handle.result()
+        if (closed := await _closed_record(handle, description)) is not None:
+            return closed
         if description.status is WorkflowExecutionStatus.RUNNING:
             try:
                 return await handle.query(RunWorkflow.get, rpc_timeout=QUERY_TIMEOUT)
@@ -315,3 +325,20 @@ class RunService:
 
     def _handle(self, run_id: str) -> WorkflowHandle[RunWorkflow, RunRecord]:
         return self._client.get_workflow_handle_for(RunWorkflow.run, run_id)
+
+
+async def _closed_record(
+    handle: WorkflowHandle[Any, RunRecord], description: WorkflowExecutionDescription
+) -> RunRecord | None:
+    """The record a run's workflow closed with when it failed (in the failure) or was
+    canceled (in its memo); None for any other workflow (see ``engine/run_close.py``)."""
+    if description.status is WorkflowExecutionStatus.FAILED:
+        try:
+            await handle.result()
+        except WorkflowFailureError as exc:
+            return record_from_failure(exc.cause)
+    elif description.status is WorkflowExecutionStatus.CANCELED:
+        memo = await description.memo()
+        if RECORD_MEMO in memo:
+            return RunRecord.model_validate(memo[RECORD_MEMO])
+    return None

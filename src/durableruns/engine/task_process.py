@@ -18,6 +18,7 @@ import multiprocessing
 import pickle
 import signal
 import weakref
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from durableruns.context import TaskRuntime
@@ -28,6 +29,7 @@ from durableruns.engine.isolation_protocol import (
     CancelAttempt,
     CancelRuntimeCall,
     Finished,
+    LogLines,
     MetadataChanged,
     Ready,
     RemoteError,
@@ -37,7 +39,7 @@ from durableruns.engine.isolation_protocol import (
 )
 from durableruns.engine.task_executor import Failed, Outcome
 from durableruns.errors import DurableRunsError
-from durableruns.models import RunError
+from durableruns.models import LogLine, RunError
 
 CANCEL_GRACE_S = 1.0
 """How long stopped code may take to end before its process is killed."""
@@ -53,6 +55,10 @@ class ParentRuntime(TaskRuntime, Protocol):
 
     def metadata_changed(self, metadata: dict[str, Any]) -> None:
         """Remember the latest metadata for the next flush."""
+        ...
+
+    def log_lines(self, lines: Iterable[LogLine]) -> None:
+        """Keep log lines for the next flush."""
         ...
 
 
@@ -115,6 +121,8 @@ class TaskProcess:
                         call.cancel()
                 elif isinstance(message, MetadataChanged):
                     runtime.metadata_changed(message.metadata)
+                elif isinstance(message, LogLines):
+                    runtime.log_lines(message.lines)
         except asyncio.CancelledError:
             await self._stop(runtime)
             raise
@@ -158,6 +166,8 @@ class TaskProcess:
                 while (message := await self._inbox.get()) is not None:
                     if isinstance(message, MetadataChanged):
                         runtime.metadata_changed(message.metadata)
+                    elif isinstance(message, LogLines):
+                        runtime.log_lines(message.lines)
                     elif isinstance(message, Finished):
                         self._finished(message.outcome)
                         stopped = True

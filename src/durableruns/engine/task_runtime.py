@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -31,12 +30,17 @@ from durableruns.models import (
     ChildRunResult,
     ChildRunSpec,
     JournalEntry,
+    LogBatch,
+    LogLine,
     RunOptions,
     StepRecord,
     WaitSpec,
     run_call,
 )
 
+MAX_LOG_LINES = 5_000
+"""Log lines kept per run (across attempts); past it the rest are dropped, after one
+line saying so. Logs never fail or stall a run."""
 DEFAULT_SHORT_WAIT_S = 5.0
 """Timers shorter than this stay in the process (a suspension costs a resume)."""
 SETTLE_S = 0.01
@@ -61,6 +65,7 @@ class AttemptRuntime:
         attempt_number: int,
         journal: Iterable[JournalEntry] = (),
         short_wait_s: float = DEFAULT_SHORT_WAIT_S,
+        logs_recorded: int = 0,
     ) -> None:
         self._handle = handle
         self._service = service
@@ -68,13 +73,16 @@ class AttemptRuntime:
         self._attempt_number = attempt_number
         self._journal = {entry.position: entry for entry in journal}
         self._short_wait_s = short_wait_s
-        self._positions = itertools.count()
+        self._next_position = 0
+        self._last_recorded = max(self._journal, default=-1)
         self._waits: list[WaitSpec] = []
         self._preparing = 0
         self._quiet_since = 0.0
         self._suspended = asyncio.Event()
         self._settling: asyncio.Task[None] | None = None
         self._pending_metadata: dict[str, Any] | None = None
+        self._pending_logs: list[LogLine] = []
+        self._logs_kept = logs_recorded
         self._flushing = asyncio.Lock()
         self._clock: asyncio.Timeout | None = None
         self._clock_left_s: float | None = None
@@ -87,7 +95,7 @@ class AttemptRuntime:
         Its id is derived from (run, attempt, position), so the code re-running on a
         resume gets the same run back instead of a second one.
         """
-        position = next(self._positions)
+        position = self._take_position()
         self._recorded(position, "trigger", f"trigger({task_id!r})")
         run_id = None
         if not options.idempotency_key_hash:
@@ -101,7 +109,7 @@ class AttemptRuntime:
         self, items: list[ChildRunSpec], *, batch: bool
     ) -> list[ChildRunResult]:
         """Child runs: their results if recorded, else suspend until they finish."""
-        position = next(self._positions)
+        position = self._take_position()
         entry = self._recorded(position, "runs", run_call(batch, [i.task_id for i in items]))
         if entry is not None and entry.done:
             return [ChildRunResult.model_validate(value) for value in entry.value]
@@ -117,7 +125,7 @@ class AttemptRuntime:
 
     async def wait_until(self, until: datetime) -> None:
         """A durable timer: suspend until ``until``, or sleep here if it is short."""
-        position = next(self._positions)
+        position = self._take_position()
         entry = self._recorded(position, "timer", TIMER_CALL)
         until = entry.until if entry is not None and entry.until else until
         remaining = (until - datetime.now(UTC)).total_seconds()
@@ -134,7 +142,7 @@ class AttemptRuntime:
 
     async def begin_step(self, name: str) -> StepLookup:
         """The step's position, and its recorded result if it has one."""
-        position = next(self._positions)
+        position = self._take_position()
         entry = self._recorded(position, "step", step_call(name))
         if entry is not None and entry.done:
             return StepLookup(position=position, recorded=True, value=entry.value)
@@ -142,20 +150,56 @@ class AttemptRuntime:
 
     async def end_step(self, position: int, name: str, value: Any) -> None:
         """Record the step's result in the run (durable once the signal is accepted)."""
-        await self.flush_metadata()
+        await self.flush()
         record = StepRecord(position=position, call=step_call(name), value=value)
         await self._handle.signal("step_recorded", record)
 
     def metadata_changed(self, metadata: dict[str, Any]) -> None:
-        """Remember the latest metadata; it is sent by :meth:`flush_metadata`."""
+        """Remember the latest metadata; it is sent by :meth:`flush`."""
         self._pending_metadata = metadata
 
-    async def flush_metadata(self) -> None:
-        """Send changed metadata to the run (periodically, before suspending and at the end)."""
+    def log_line(self, line: LogLine) -> None:
+        """Keep a log line of the task's code for the next flush (within the bound)."""
+        self.log_lines((line,))
+
+    def log_lines(self, lines: Iterable[LogLine]) -> None:
+        """Keep log lines for the next flush; past :data:`MAX_LOG_LINES` drop them.
+
+        Lines written while the code replays its recorded calls (before it makes the
+        last recorded one) were kept by the execution that first ran that code: a
+        resumed run's log holds each line once.
+        """
+        if self._next_position <= self._last_recorded:
+            return
+        for line in lines:
+            if self._logs_kept > MAX_LOG_LINES:
+                return
+            self._logs_kept += 1
+            if self._logs_kept > MAX_LOG_LINES:
+                line = line.model_copy(
+                    update={
+                        "level": "WARN",
+                        "message": f"Log truncated: this run keeps {MAX_LOG_LINES} lines; "
+                        "later lines are dropped",
+                        "attributes": {},
+                    }
+                )
+            self._pending_logs.append(line.model_copy(update={"attempt": self._attempt_number}))
+
+    async def flush(self) -> None:
+        """Send changed metadata and new log lines to the run (twice a second, before
+        a step is recorded, and when the execution ends)."""
         async with self._flushing:
             metadata, self._pending_metadata = self._pending_metadata, None
             if metadata is not None:
                 await self._handle.signal("metadata_flushed", metadata)
+            lines, self._pending_logs = self._pending_logs, []
+            if lines:
+                await self._handle.signal("log_lines", LogBatch(lines=tuple(lines)))
+
+    def _take_position(self) -> int:
+        position, self._next_position = self._next_position, self._next_position + 1
+        return position
 
     # --- suspension ------------------------------------------------------------------------
     async def suspension(self) -> tuple[WaitSpec, ...]:

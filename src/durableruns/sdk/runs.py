@@ -15,6 +15,8 @@ import httpx
 from durableruns.errors import DurableRunsError
 from durableruns.sdk.client import request, stream
 from durableruns.sdk.handles import RunHandle
+from durableruns.sdk.run_logs import follow_logs as follow_logs  # runs.follow_logs
+from durableruns.sdk.run_logs import logs as logs  # runs.logs
 from durableruns.status import RunStatus
 from durableruns.task_definitions import Task
 from durableruns.wire import RETRIEVE_ONLY_FIELDS, Run, WireModel

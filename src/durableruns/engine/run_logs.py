@@ -1,0 +1,111 @@
+"""Reading a run's log: the ``log_lines`` signals in its workflow's history.
+
+Task code's lines reach the run as batched signals (``engine/task_runtime.py``), so
+they are in Temporal with the run — no other store — in order, readable while it runs
+and after it finished with no worker running (history needs none). A cursor is the
+position of the next line: ``<event id>.<index in that batch>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from durableruns.errors import InvalidInputError
+from durableruns.models import LogBatch, LogLevel, LogLine
+
+LOG_SIGNAL = "log_lines"
+MAX_PAGE = 1_000
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """A line of a run's log and the cursor just after it."""
+
+    line: LogLine
+    cursor: str
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """Which lines to read: from a cursor, of some levels, of one attempt."""
+
+    after: str | None = None
+    levels: frozenset[LogLevel] | None = None
+    attempt: int | None = None
+
+    def admits(self, line: LogLine) -> bool:
+        """Whether ``line`` passes the level and attempt filters."""
+        if self.levels is not None and line.level not in self.levels:
+            return False
+        return self.attempt is None or line.attempt == self.attempt
+
+    def start(self) -> tuple[int, int]:
+        """The (event id, index) of the first line to read."""
+        if not self.after:
+            return (0, 0)
+        try:
+            event, index = (int(part) for part in self.after.split("."))
+        except ValueError:
+            raise InvalidInputError("cursor", "not a log cursor from this API") from None
+        return (event, index)
+
+
+class RunLogReader:
+    """Reads run logs from workflow histories (``client`` in the run's namespace)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    async def page(self, run_id: str, filter: LogFilter, limit: int) -> tuple[list[LogEntry], bool]:
+        """Up to ``limit`` lines after the filter's cursor; and whether there are more."""
+        entries: list[LogEntry] = []
+        async for entry in self._entries(run_id, filter, follow=False):
+            if len(entries) == limit:
+                return entries, True
+            entries.append(entry)
+        return entries, False
+
+    async def follow(self, run_id: str, filter: LogFilter) -> AsyncIterator[LogEntry]:
+        """Every line after the cursor, then new ones as they arrive, until the run ends
+        (a long poll on the history: no polling interval)."""
+        async for entry in self._entries(run_id, filter, follow=True):
+            yield entry
+
+    async def _entries(
+        self, run_id: str, filter: LogFilter, *, follow: bool
+    ) -> AsyncIterator[LogEntry]:
+        start_event, start_index = filter.start()
+        events = self._client.get_workflow_handle(run_id).fetch_history_events(
+            wait_new_event=follow
+        )
+        try:
+            async for event in events:
+                if event.event_id < start_event or not _is_log(event):
+                    continue
+                for index, line in enumerate(await self._decode(event)):
+                    if event.event_id == start_event and index < start_index:
+                        continue
+                    if filter.admits(line):
+                        yield LogEntry(line=line, cursor=f"{event.event_id}.{index + 1}")
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                return
+            raise
+
+    async def _decode(self, event: HistoryEvent) -> Iterable[LogLine]:
+        payloads = event.workflow_execution_signaled_event_attributes.input.payloads
+        [batch] = await self._client.data_converter.decode(payloads, [LogBatch])
+        return batch.lines  # type: ignore[no-any-return]
+
+
+def _is_log(event: HistoryEvent) -> bool:
+    return (
+        event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+        and event.workflow_execution_signaled_event_attributes.signal_name == LOG_SIGNAL
+    )
