@@ -13,6 +13,7 @@ A worker owns the pool of task processes its attempts run in (crash isolation).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -53,9 +54,11 @@ def build_workers(
     task_queue_prefix: str,
     version: str,
     pool: ProcessPool | None = None,
+    drain_grace: timedelta = timedelta(),
 ) -> list[Worker]:
     """One Temporal worker for run workflows and one per served task; attempts run in
-    ``pool``'s task processes when given."""
+    ``pool``'s task processes when given. On shutdown the task workers stop polling and
+    give running attempts ``drain_grace`` to finish before cancelling them."""
     attempts = AttemptActivity(registry, version, task_queue_prefix, pool=pool)
     workers = [
         Worker(
@@ -76,6 +79,7 @@ def build_workers(
                     # Cancellation reaches the task's code at the next heartbeat: keep it close.
                     max_heartbeat_throttle_interval=timedelta(seconds=1),
                     max_concurrent_activity_task_polls=polls,
+                    graceful_shutdown_timeout=drain_grace,
                 )
             )
     return workers
@@ -89,11 +93,15 @@ async def running_worker(
     task_queue_prefix: str,
     version: str,
     isolation: bool | None = None,
+    drain_grace: timedelta = timedelta(),
 ) -> AsyncIterator[list[Worker]]:
     """Run a worker for the duration of the ``async with`` block.
 
     ``isolation`` (default: the ``DURABLERUNS_ISOLATION`` switch, on) runs each attempt
     in a task process of its own; off, task code runs in this process (for debugging).
+    Leaving the block drains: every task worker stops polling at once and running
+    attempts get ``drain_grace`` to finish (together, not one worker after another);
+    the run-workflow worker stops last.
     """
     async with contextlib.AsyncExitStack() as stack:
         pool = None
@@ -101,12 +109,24 @@ async def running_worker(
             # Entered first, so it closes last: after the workers finished their attempts.
             pool = await stack.enter_async_context(ProcessPool(preload=task_modules(registry)))
         workers = build_workers(
-            client, registry, task_queue_prefix=task_queue_prefix, version=version, pool=pool
+            client,
+            registry,
+            task_queue_prefix=task_queue_prefix,
+            version=version,
+            pool=pool,
+            drain_grace=drain_grace,
         )
         for worker in workers:
             await stack.enter_async_context(worker)
+        # Runs before the workers' own exits (shutdown is idempotent): drain all at once.
+        stack.push_async_callback(_drain, workers[1:])
         # After the workers started: the catalog workflow needs one to take the update.
         await register_deployment(
             client, registry, task_queue_prefix=task_queue_prefix, version=version
         )
         yield workers
+
+
+async def _drain(task_workers: list[Worker]) -> None:
+    """Shut the task workers down concurrently, so one grace period covers them all."""
+    await asyncio.gather(*(worker.shutdown() for worker in task_workers))
