@@ -225,7 +225,7 @@ def api(
         api_host=host,
         task_queue_prefix=task_queue_prefix,
     )
-    asyncio.run(run_alone(settings, app=create_app(settings)))
+    asyncio.run(run_alone(settings, make_app=lambda client: create_app(settings, client=client)))
 
 
 @app.command()

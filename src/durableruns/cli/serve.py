@@ -106,13 +106,17 @@ async def health_file(path: Path | None, workers: list[Worker]) -> AsyncIterator
 
 
 async def run_alone(
-    settings: Settings, *, worker: WorkerSide | None = None, app: FastAPI | None = None
+    settings: Settings,
+    *,
+    worker: WorkerSide | None = None,
+    make_app: Callable[[Client], FastAPI] | None = None,
 ) -> None:
     """``durableruns worker`` / ``api``: connect, serve until a signal, stop in order."""
     shutdown = Shutdown.install()
     client = await shutdown.until(connect(settings))
     if client is None:
         return
+    app = make_app(client) if make_app else None
 
     def ready() -> None:
         what = f"facade on {api_url(settings)}" if app else "worker"

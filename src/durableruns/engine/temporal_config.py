@@ -140,12 +140,11 @@ _PERMANENT = (
     ("NotValidForName", "the server's certificate does not name this host"),
     ("invalid peer certificate", "the server's certificate did not verify"),
     ("No required SSL certificate", "the server requires a client certificate (mTLS)"),
-    ("status: 400", "the server refused the connection (a client certificate is required?)"),
-    ("status code 400", "the server refused the connection (a client certificate is required?)"),
+    ("status: 400", "the server refused the connection (400 Bad Request)"),
     ("Unauthenticated", "the server rejected our credentials (API key)"),
-    ("401", "the server rejected our credentials (API key)"),
+    ("401 Unauthorized", "the server rejected our credentials (API key)"),
     ("PermissionDenied", "permission denied (API key or namespace)"),
-    ("403", "permission denied (API key or namespace)"),
+    ("403 Forbidden", "permission denied (API key or namespace)"),
     ("certificate", "a TLS certificate problem"),
     ("handshake", "the TLS handshake failed"),
     ("InvalidContentType", "the server does not speak TLS (unset TLS?)"),
@@ -158,9 +157,18 @@ def permanent_failure(target: TemporalTarget, error: BaseException) -> str | Non
     text = " ".join(str(error).split())
     for needle, meaning in _PERMANENT:
         if needle.lower() in text.lower():
+            if needle == "status: 400" and not _has_client_cert(target):
+                meaning = (
+                    "the server requires a client certificate and none is configured (set "
+                    "DURABLERUNS_TEMPORAL_TLS_CERT/_KEY or TEMPORAL_TLS_CLIENT_CERT/KEY_PATH)"
+                )
             return f"Cannot connect to Temporal at {target.describe}: {meaning} [{_short(text)}]"
     return None
 
 
-def _short(text: str, limit: int = 300) -> str:
+def _has_client_cert(target: TemporalTarget) -> bool:
+    return isinstance(target.tls, temporalio.service.TLSConfig) and bool(target.tls.client_cert)
+
+
+def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
