@@ -41,7 +41,7 @@ class Proc:
 
     def wait_joined(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        while "joined" not in self.output():
+        while not any(word in self.output() for word in ("joined", "is running")):
             if self.process.poll() is not None:
                 raise AssertionError(f"exited {self.process.returncode}:\n{self.output()}")
             if time.monotonic() > deadline:
@@ -60,25 +60,35 @@ def start(
     *,
     address: str,
     prefix: str,
-    secret_key: str,
+    secret_key: str | None,
     args: list[str] = (),  # type: ignore[assignment]
     name: str | None = None,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
 ) -> Proc:
-    """``durableruns <command>`` on ``prefix``, with the given key shared by replicas."""
-    port = free_port() if command == "api" else None
-    full = [DURABLERUNS, command, "--temporal-address", address, "--task-queue-prefix", prefix]
+    """``durableruns <command>`` on ``prefix``, with the given key shared by replicas
+    (None: the dev key kept in ``<log_dir>/state``)."""
+    port = free_port() if command in ("api", "dev") else None
+    full = [DURABLERUNS, command, "--temporal-address", address]
+    if command != "dev":
+        full += ["--task-queue-prefix", prefix]
     if port is not None:
         full += ["--api-port", str(port)]
     log = log_dir / f"{name or command}-{port or os.getpid()}-{time.monotonic_ns()}.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "DURABLERUNS_"))}
-    env.update(
+    variables = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "DURABLERUNS_"))
+    }
+    variables.update(
         PYTHONPATH=str(ROOT),
-        DURABLERUNS_SECRET_KEY=secret_key,
+        DURABLERUNS_TASK_QUEUE_PREFIX=prefix,
         DURABLERUNS_STATE_DIR=str(log_dir / "state"),
         TEMPORAL_CONFIG_FILE="/nonexistent/temporal.toml",
     )
+    variables.update(env or {})
+    if secret_key is not None:
+        variables["DURABLERUNS_SECRET_KEY"] = secret_key
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*full, *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            [*full, *args], cwd=cwd, env=variables, stdout=out, stderr=subprocess.STDOUT
         )
     return Proc(process=process, log=log, port=port)
