@@ -106,6 +106,14 @@ def banner_printer(
         where = f"{settings.temporal_address}, namespace {settings.namespace}"
         log = f"; log {temporal.log_path}" if temporal else ""
         watching = f" (reloading on change: {' '.join(options.tasks)})" if reload else ""
+        example, payload = "hello-world", '{"payload": {"name": "World"}}'
+        if example not in registry.ids and len(registry):
+            example, payload = registry.ids[0], '{"payload": {}}'
+        curl = (
+            f"  curl -X POST {url}/api/v1/tasks/{example}/trigger "
+            f"-H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
+            f"-d '{payload}'"
+        )
         say(
             "durableruns dev is running (Ctrl+C to stop)\n"
             f"  Facade:      {url}\n"
@@ -114,10 +122,7 @@ def banner_printer(
             f"  Temporal UI: {ui}\n"
             f"  Temporal:    {where} ({storage if temporal else 'external'}{log})\n"
             f"  Secret key:  {key}\n"
-            f"  Tasks:       {_ids(registry)}{watching}\n\n"
-            f"  curl -X POST {url}/api/v1/tasks/hello-world/trigger "
-            f"-H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
-            """-d '{"payload": {"name": "World"}}'"""
+            f"  Tasks:       {_ids(registry)}{watching}\n\n{curl}"
         )
 
     return show

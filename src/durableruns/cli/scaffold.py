@@ -11,9 +11,9 @@ from durableruns.errors import DurableRunsError
 
 TASK_MODULE = '''"""{module}: your durableruns tasks. Serve them with
 
-    durableruns dev --tasks +{module}
+    durableruns dev --tasks {module}
 
-(`+` adds them to the example tasks; without it they replace them).
+(in the durableruns repository, `--tasks +{module}` serves them beside the examples).
 """
 
 from pydantic import BaseModel
@@ -86,8 +86,8 @@ def next_steps(module: str) -> str:
         f"Created {module}.py (task {module.replace('_', '-')}-example) and "
         f"trigger_{module}.py.\n"
         "Next:\n"
-        f"  durableruns dev --tasks +{module}    # serve it (with the examples); "
-        "reloads on save\n"
-        f"  python trigger_{module}.py           # in another terminal: trigger it, "
+        f"  durableruns dev --tasks {module}    # serve it; reloads when you save\n"
+        f"  python trigger_{module}.py          # in another terminal: trigger it, "
         "print the result\n"
+        f"(In the durableruns repository, --tasks +{module} serves it beside the examples.)\n"
     )
