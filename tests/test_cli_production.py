@@ -146,7 +146,8 @@ async def test_init_scaffolds_a_task_the_sdk_triggers_with_nothing_configured(
     state = {"DURABLERUNS_STATE_DIR": str(tmp_path / ".durableruns")}
     common = {"address": address, "prefix": prefix, "secret_key": None, "cwd": tmp_path}
     facade = start("api", tmp_path, env=state, **common)  # type: ignore[arg-type]
-    worker = start("worker", tmp_path, args=["--tasks", "mytasks"], env=state, **common)  # type: ignore[arg-type]
+    tasks = ["--tasks", "mytasks", "--tasks", "activities.hello_world"]
+    worker = start("worker", tmp_path, args=tasks, env=state, **common)  # type: ignore[arg-type]
     try:
         for proc in (facade, worker):
             await asyncio.to_thread(proc.wait_joined)
@@ -157,17 +158,30 @@ async def test_init_scaffolds_a_task_the_sdk_triggers_with_nothing_configured(
             if not k.startswith(("DURABLERUNS_", "TRIGGER_", "TEMPORAL_"))
         }
         env.update(PYTHONPATH=str(ROOT), DURABLERUNS_API_URL=facade.url)  # only the URL
-        script = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "trigger_mytasks.py"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        (tmp_path / "first_run.py").write_text(_readme_first_run())
+        script, readme = [
+            await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, name],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            for name in ("trigger_mytasks.py", "first_run.py")
+        ]
     finally:
         facade.stop()
         worker.stop()
     assert script.returncode == 0, script.stderr + facade.output() + worker.output()
     assert script.stdout.strip() == "COMPLETED 2 x coffee, attempt 1"
+    assert readme.returncode == 0, readme.stderr
+    assert readme.stdout.strip() == "COMPLETED Hello, Ada!", "the README's first run runs"
+
+
+def _readme_first_run() -> str:
+    """The README's complete first-run script (the block that calls asyncio.run)."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    return next(block for block in blocks if "asyncio.run(main())" in block)
