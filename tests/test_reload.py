@@ -21,9 +21,13 @@ from durableruns import task
 
 
 @task(id="{task_id}")
-async def changing(payload: dict) -> str:
+async def {function}(payload: dict) -> str:
     return "{answer}"
 """
+
+
+def _source(task_id: str, answer: str, function: str = "changing") -> str:
+    return TASK.format(task_id=task_id, answer=answer, function=function)
 
 
 async def _result(http: httpx.AsyncClient, task_id: str) -> Any:
@@ -51,7 +55,7 @@ def _wait_for(proc: Proc, text: str, after: int, timeout: float = 30) -> None:
 async def test_dev_reloads_a_changed_task_module(client: Client, tmp_path: Path) -> None:
     task_id = f"changing-{uuid.uuid4().hex[:6]}"
     module = tmp_path / "reloadable.py"
-    module.write_text(TASK.format(task_id=task_id, answer="before"))
+    module.write_text(_source(task_id, "before"))
     address = client.service_client.config.target_host
     dev = start(
         "dev",
@@ -70,10 +74,18 @@ async def test_dev_reloads_a_changed_task_module(client: Client, tmp_path: Path)
         ) as http:
             assert await _result(http, task_id) == "before"
             seen = len(dev.output())
-            module.write_text(TASK.format(task_id=task_id, answer="after"))
+            module.write_text(_source(task_id, "after"))
             await asyncio.to_thread(_wait_for, dev, "Reloaded:", seen)
             assert "reloadable.py" in dev.output()[seen:], "it says what changed"
             assert await _result(http, task_id) == "after"
+
+            # Another function defining the task cannot be served under the same
+            # version (the catalog refuses it): the reload moves on and says so.
+            seen = len(dev.output())
+            module.write_text(_source(task_id, "retried", function="renamed"))
+            await asyncio.to_thread(_wait_for, dev, "Reloaded:", seen)
+            assert "instead" in dev.output()[seen:]
+            assert await _result(http, task_id) == "retried"
     finally:
         status = dev.stop()
     assert status == 0, dev.output()

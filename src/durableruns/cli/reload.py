@@ -6,8 +6,8 @@ started with and said nothing. A change drains the running worker (attempts in f
 finish, within the drain grace), drops the project's modules from ``sys.modules`` so
 they import afresh, and starts a new worker; fresh task processes import the new code.
 The version stays the same, so runs pinned to it continue on the new code; if the
-catalog refuses a changed definition (options, schema) under that version, the reload
-serves the next version instead and says so.
+catalog refuses the change under that version (a task now defined by another function
+or module), the reload serves the next version instead and says so.
 """
 
 from __future__ import annotations
@@ -139,10 +139,10 @@ class _Reloader:
             return
         try:
             await self.start(registry)
-        except DurableRunsError as exc:  # the catalog refuses a changed definition
+        except DurableRunsError as exc:  # the catalog refuses a task's new definition
             self.generation += 1
             self.version = f"{default_version()}.r{self.generation}"
-            say(f"{exc}; serving version {self.version} instead", err=True)
+            say(f"{str(exc).rstrip('.')}: serving version {self.version} instead", err=True)
             await self.start(registry)
         self.on_reload(registry)
         say(f"Reloaded: {', '.join(registry.ids) or 'no tasks'} (version {self.version})")
