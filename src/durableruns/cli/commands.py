@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import sys
 import traceback
 from collections.abc import Sequence
@@ -52,8 +53,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # plain click help: no `<bool>` on flags, no mid-name wrapping
-    context_settings={"terminal_width": 100, "max_content_width": 100},
+    # Plain click help: no `<bool>` on flags, and at 80 columns or more a variable name
+    # is never split (rich folded them); narrower terminals get the 80-column layout.
+    rich_markup_mode=None,
+    context_settings={
+        "terminal_width": max(shutil.get_terminal_size().columns, 80),
+        "max_content_width": 100,
+    },
 )
 
 
