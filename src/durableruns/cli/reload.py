@@ -126,7 +126,8 @@ class _Reloader:
             await self.reload(paths, changed)
 
     async def reload(self, paths: list[Path], changed: list[str]) -> None:
-        say(f"Change in {', '.join(changed)}: reloading tasks")
+        grace = self.settings.drain_grace_s
+        say(f"Change in {', '.join(changed)}: reloading tasks (attempts in flight get {grace:g}s)")
         await self.stop_worker()
         forget_modules(paths)
         try:
