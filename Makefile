@@ -17,8 +17,11 @@ dev: $(BASE_STAMP)
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-## test: run the test suite (the dashboard's browser tests use Debian's chromium)
-test: $(TEST_STAMP) $(CHROMIUM) $(NODE_STAMP)
+NGINX := /usr/sbin/nginx
+
+## test: run the test suite (the dashboard's browser tests use Debian's chromium; the
+## TLS test puts Debian's nginx in front of Temporal)
+test: $(TEST_STAMP) $(CHROMIUM) $(NGINX) $(NODE_STAMP)
 	$(BIN)/pytest
 
 ## lint: ruff check, ruff format --check, mypy --strict on src/
@@ -53,3 +56,9 @@ $(NODE_STAMP): tests/node/package-lock.json tests/node/package.json
 $(CHROMIUM):
 	$(SUDO) apt-get update
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium
+
+# nginx (grpc_pass, TLS, mTLS) for tests/test_temporal_tls.py; the test runs its own
+# instance on a free port and never starts the system service.
+$(NGINX):
+	$(SUDO) apt-get update
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y nginx

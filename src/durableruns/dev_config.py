@@ -80,6 +80,8 @@ class DevServerConfig(BaseModel):
     """Added to (and overriding) the engine's own dynamic config."""
     search_attributes: dict[str, SearchAttributeType] = {}
     """Names and types; the engine's list always wins and is always registered."""
+    tasks: list[str] = []
+    """Task modules served *in addition to* the examples (``--tasks`` replaces them)."""
 
     def dynamic_config_json(self) -> dict[str, str]:
         """Dynamic config values as the JSON text ``--dynamic-config-value`` expects."""
@@ -161,7 +163,7 @@ def resolve_dev_options(
         namespace=_first(env.get(ENV["namespace"]) or None, config.namespace),
         db=None if db == _IN_MEMORY else db,
         temporal_address=flags.temporal_address or env.get(ENV["temporal_address"]) or None,
-        tasks=flags.tasks or env_tasks or DEFAULT_TASK_MODULES,
+        tasks=combine_modules(flags.tasks or env_tasks or [f"+{m}" for m in config.tasks]),
     )
 
 
@@ -216,7 +218,14 @@ def _env_list(env: Mapping[str, str], field: str) -> tuple[str, ...]:
 
 def task_modules(values: Sequence[str], env: Mapping[str, str]) -> tuple[str, ...]:
     """Task modules: the ``--tasks`` values, else ``DURABLERUNS_TASKS``, else the examples."""
-    return split_modules(values) or _env_list(env, "tasks") or DEFAULT_TASK_MODULES
+    return combine_modules(split_modules(values) or _env_list(env, "tasks"))
+
+
+def combine_modules(names: Sequence[str]) -> tuple[str, ...]:
+    """Plain names replace the examples; ``+name`` adds to them (``--tasks +mytasks``)."""
+    plain = [n for n in names if not n.startswith("+")]
+    added = [n[1:] for n in names if n.startswith("+") and len(n) > 1]
+    return tuple(dict.fromkeys([*(plain or DEFAULT_TASK_MODULES), *added]))
 
 
 def config_path(flag: Path | None, env: Mapping[str, str]) -> Path | None:

@@ -23,9 +23,31 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DURABLERUNS_", extra="ignore")
 
     temporal_address: str = "127.0.0.1:7233"
-    """host:port of the Temporal frontend."""
+    """host:port of the Temporal frontend. Given (flag or variable), it wins over
+    ``TEMPORAL_ADDRESS`` and the temporal.toml profile; not given, they decide."""
     namespace: str = "default"
-    """The Temporal namespace that holds this environment's runs."""
+    """The Temporal namespace that holds this environment's runs (same precedence)."""
+    temporal_profile: str | None = None
+    """The temporal.toml profile to read (else ``TEMPORAL_PROFILE``, else ``default``)."""
+    temporal_config_file: Path | None = None
+    """The temporal.toml to read (else ``TEMPORAL_CONFIG_FILE``, else Temporal's default)."""
+    temporal_api_key: str | None = None
+    """API key sent as ``authorization: Bearer`` (else ``TEMPORAL_API_KEY``); turns TLS on."""
+    temporal_tls: bool | None = None
+    """Force TLS on or off; unset, TLS is on when a profile, a certificate or a key asks."""
+    temporal_tls_ca: Path | None = None
+    """PEM file of the CA that signed the server's certificate (a private CA)."""
+    temporal_tls_cert: Path | None = None
+    """PEM client certificate, for mTLS."""
+    temporal_tls_key: Path | None = None
+    """PEM private key of the client certificate."""
+    temporal_tls_server_name: str | None = None
+    """The name the server certificate must carry, when it is not the address's host."""
+    drain_grace_s: float = 30.0
+    """On SIGTERM a worker stops polling and gives running attempts this long to finish."""
+    health_file: Path | None = None
+    """A worker touches this file while it is healthy (every few seconds) and removes it
+    when it stops: an orchestrator's liveness probe checks its age."""
     task_queue_prefix: str = "durableruns"
     """Prefix of every Temporal task queue we use; tests use a fresh one each."""
     environment: str = "dev"

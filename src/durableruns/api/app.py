@@ -10,10 +10,12 @@ from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
 from durableruns.api.deps import require_secret_key
+from durableruns.api.docs import install_docs
 from durableruns.api.environments import Environment
 from durableruns.api.errors import install_error_handlers
 from durableruns.api.routes import (
     batches,
+    health,
     logs,
     queues,
     realtime,
@@ -41,6 +43,8 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
         summary="Trigger.dev's management API for runs on Temporal.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # install_docs serves /docs from local assets
+        redoc_url=None,  # ReDoc would load from a CDN
     )
     app.state.settings = settings
     app.state.secret_key = settings.dev_secret_key()
@@ -48,6 +52,8 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     if client is not None:
         _bind_services(app, client, settings)
     install_error_handlers(app)
+    install_docs(app)
+    app.include_router(health.router)  # probes: no key
     authed = [Depends(require_secret_key)]
     app.include_router(tasks.router, dependencies=authed)
     app.include_router(runs.router, dependencies=authed)

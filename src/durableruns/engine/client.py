@@ -1,4 +1,5 @@
-"""Connecting to Temporal with the project's data converter."""
+"""Connecting to Temporal with the project's data converter, configured the way
+Temporal's own tools are (engine/temporal_config.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import timedelta
 from temporalio.client import Client
 
 from durableruns.engine.converter import DATA_CONVERTER
+from durableruns.engine.temporal_config import temporal_target
 from durableruns.settings import Settings
 
 QUERY_TIMEOUT = timedelta(seconds=2)
@@ -14,9 +16,8 @@ QUERY_TIMEOUT = timedelta(seconds=2)
 
 
 async def connect(settings: Settings) -> Client:
-    """A Temporal client for the settings' address and namespace."""
+    """A Temporal client for the settings' address, namespace, TLS and API key."""
+    target = temporal_target(settings)
     return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.namespace,
-        data_converter=DATA_CONVERTER,
+        target.address, data_converter=DATA_CONVERTER, **target.connect_kwargs()
     )

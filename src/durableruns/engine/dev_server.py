@@ -24,6 +24,11 @@ from temporalio.client import Client
 from durableruns.dev_config import DevOptions, DevServerConfig
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.client import connect
+from durableruns.engine.temporal_config import (
+    TemporalConfigError,
+    permanent_failure,
+    temporal_target,
+)
 from durableruns.errors import DurableRunsError
 from durableruns.settings import Settings
 
@@ -124,6 +129,7 @@ async def wait_for_temporal(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     last_error = ""
+    target = temporal_target(settings)  # a bad TLS file fails here, before any retry
     while True:
         notice = died()
         if notice is not None:
@@ -131,10 +137,13 @@ async def wait_for_temporal(
         try:
             return await asyncio.wait_for(connect(settings), timeout=5)
         except (RuntimeError, TimeoutError) as exc:
-            last_error = str(exc) or type(exc).__name__
+            permanent = permanent_failure(target, exc)
+            if permanent is not None:  # a rejected certificate or key: retrying cannot help
+                raise TemporalConfigError(permanent) from None
+            last_error = " ".join((str(exc) or type(exc).__name__).split())
         if loop.time() > deadline:
             raise DevServerError(
-                f"Temporal did not accept connections at {settings.temporal_address} "
+                f"Temporal did not accept connections at {target.describe} "
                 f"within {timeout:.0f}s: {last_error}"
             )
         await asyncio.sleep(0.1)

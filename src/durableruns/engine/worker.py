@@ -15,6 +15,7 @@ A worker owns the pool of task processes its attempts run in (crash isolation).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -60,9 +61,12 @@ def build_workers(
     pool: ProcessPool | None = None,
     short_wait_s: float = DEFAULT_SHORT_WAIT_S,
     max_concurrent_attempts: int = 100,
+    drain_grace: timedelta = timedelta(),
 ) -> list[Worker]:
     """One Temporal worker for run workflows and one per served task; attempts run in
-    ``pool``'s task processes when given."""
+    ``pool``'s task processes when given. On shutdown the task workers stop polling and
+    give running attempts ``drain_grace`` to finish, then hand the rest back (they
+    resume on another worker, not counted as failed attempts)."""
     attempts = AttemptActivity(
         registry, version, task_queue_prefix, pool=pool, short_wait_s=short_wait_s
     )
@@ -92,6 +96,7 @@ def build_workers(
                     max_heartbeat_throttle_interval=timedelta(seconds=1),
                     max_concurrent_activity_task_polls=polls,
                     max_concurrent_activities=max_concurrent_attempts,
+                    graceful_shutdown_timeout=drain_grace,
                 )
             )
     return workers
@@ -107,6 +112,7 @@ async def running_worker(
     isolation: bool | None = None,
     short_wait_s: float = DEFAULT_SHORT_WAIT_S,
     max_concurrent_attempts: int = 100,
+    drain_grace: timedelta = timedelta(),
 ) -> AsyncIterator[list[Worker]]:
     """Run a worker for the duration of the ``async with`` block.
 
@@ -115,6 +121,9 @@ async def running_worker(
     Timers shorter than ``short_wait_s`` stay in the attempt's process; longer ones and
     every child-run wait suspend it. ``max_concurrent_attempts`` caps the executions of
     task code per task queue.
+    Leaving the block drains: every task worker stops polling at once and running
+    attempts get ``drain_grace`` to finish (together, not one worker after another);
+    the run-workflow worker stops last.
     """
     async with contextlib.AsyncExitStack() as stack:
         pool = None
@@ -129,9 +138,12 @@ async def running_worker(
             pool=pool,
             short_wait_s=short_wait_s,
             max_concurrent_attempts=max_concurrent_attempts,
+            drain_grace=drain_grace,
         )
         for worker in workers:
             await stack.enter_async_context(worker)
+        # Runs before the workers' own exits (shutdown is idempotent): drain all at once.
+        stack.push_async_callback(_drain, workers[1:])
         # After the workers started: the catalog workflow needs one to take the update.
         catalog = await register_deployment(
             client, registry, task_queue_prefix=task_queue_prefix, version=version
@@ -140,3 +152,8 @@ async def running_worker(
             client, catalog, task_queue_prefix=task_queue_prefix, version=version
         )
         yield workers
+
+
+async def _drain(task_workers: list[Worker]) -> None:
+    """Shut the task workers down concurrently, so one grace period covers them all."""
+    await asyncio.gather(*(worker.shutdown() for worker in task_workers))

@@ -2,8 +2,11 @@
 
 Configured by :func:`configure` or by ``DURABLERUNS_API_URL`` /
 ``DURABLERUNS_SECRET_KEY`` (Trigger.dev's ``TRIGGER_API_URL`` / ``TRIGGER_SECRET_KEY``
-work too). Errors come back as :class:`~durableruns.errors.ApiError` subclasses chosen
-by HTTP status.
+work too). With nothing configured it talks to the local dev stack, as the worker does:
+``http://127.0.0.1:3030`` and the key ``durableruns dev`` keeps in
+``.durableruns/dev-secret-key`` (``DURABLERUNS_STATE_DIR`` moves it).
+Errors come back as :class:`~durableruns.errors.ApiError` subclasses chosen by HTTP
+status.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -57,13 +61,27 @@ def _secret_key() -> str:
         _config.secret_key
         or os.environ.get("DURABLERUNS_SECRET_KEY")
         or os.environ.get("TRIGGER_SECRET_KEY")
+        or _dev_key()
     )
     if not key:
         raise DurableRunsError(
-            "No secret key: call durableruns.sdk.configure(secret_key=…) "
-            "or set DURABLERUNS_SECRET_KEY"
+            "No secret key: call durableruns.sdk.configure(secret_key=…), "
+            "set DURABLERUNS_SECRET_KEY, or run `durableruns dev` here (it keeps one in "
+            f"{_dev_key_path()})"
         )
     return key
+
+
+def _dev_key_path() -> Path:
+    return Path(os.environ.get("DURABLERUNS_STATE_DIR") or ".durableruns") / "dev-secret-key"
+
+
+def _dev_key() -> str | None:
+    """The dev stack's key from the working directory's state, if there is one."""
+    try:
+        return _dev_key_path().read_text().strip() or None
+    except OSError:
+        return None
 
 
 async def request(

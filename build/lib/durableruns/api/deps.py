@@ -1,0 +1,80 @@
+"""Dependencies shared by the routes: the run service and the secret-key check."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from durableruns.api.environments import Environment, authenticate
+from durableruns.api.errors import ApiHTTPError
+from durableruns.dashboard import session
+from durableruns.engine.batch_service import BatchService
+from durableruns.engine.service import RunService
+from durableruns.settings import Settings
+
+
+def get_environment(request: Request) -> Environment:
+    """The caller's environment (set by :func:`require_secret_key`), else the app's own."""
+    environment: Environment | None = getattr(request.state, "environment", None)
+    if environment is None:
+        environment = request.app.state.environments[0]
+    return environment
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings as seen from the caller's environment."""
+    return get_environment(request).settings
+
+
+def get_service(request: Request) -> RunService:
+    """The run service of the caller's environment."""
+    return get_environment(request).runs
+
+
+def get_secret_key(request: Request) -> str:
+    """The caller's environment's secret key."""
+    return get_environment(request).secret_key
+
+
+def get_batch_service(request: Request) -> BatchService:
+    """The batch service of the caller's environment."""
+    return get_environment(request).batches
+
+
+PUBLIC_TOKEN_ROUTES = frozenset(
+    {"/api/v3/runs/{run_id}", "/realtime/v1/runs/{run_id}", "/api/v1/runs/{run_id}/events"}
+)
+"""The only routes a public access token may call, for the run it names."""
+
+
+def require_secret_key(request: Request) -> None:
+    """401 unless ``Authorization: Bearer <an environment's secret key>``, or a public
+    access token on a route that reads its run (403 for any other run or route), or,
+    from the dashboard, a valid session cookie (403 if a write fails the CSRF check)."""
+    environments: list[Environment] = request.app.state.environments
+    dev = environments[0]
+    if "authorization" not in request.headers and session.has_session(request, dev.secret_key):
+        if not session.passes_csrf_check(request):
+            raise ApiHTTPError(403, "Cross-site request refused (dashboard CSRF check)")
+        request.state.environment = dev
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    principal = authenticate(environments, token.strip()) if scheme.lower() == "bearer" else None
+    if principal is None:
+        raise ApiHTTPError(401, "Invalid or Missing API key")
+    if principal.readable_runs is not None:
+        route = request.scope.get("route")
+        run_id = request.path_params.get("run_id")
+        if getattr(route, "path", None) not in PUBLIC_TOKEN_ROUTES or (
+            run_id not in principal.readable_runs
+        ):
+            raise ApiHTTPError(403, "This public access token may only read its own run")
+    request.state.environment = principal.environment
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ServiceDep = Annotated[RunService, Depends(get_service)]
+SecretKeyDep = Annotated[str, Depends(get_secret_key)]
+BatchServiceDep = Annotated[BatchService, Depends(get_batch_service)]
+EnvironmentDep = Annotated[Environment, Depends(get_environment)]

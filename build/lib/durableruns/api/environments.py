@@ -1,0 +1,90 @@
+"""Environments (dev, staging, prod): each a Temporal namespace with its own secret key.
+
+A request's bearer key picks its environment; every service a route uses is that
+environment's, so a key sees and triggers the runs of its own environment only (a run
+of another environment is simply not found). Public access tokens (the
+``x-trigger-jwt`` of a trigger) are JWTs signed with an environment's key, scoped to
+reading one run.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from temporalio.client import Client
+
+from durableruns.api.tokens import signing_key
+from durableruns.engine.batch_service import BatchService
+from durableruns.engine.queue_service import QueueService
+from durableruns.engine.service import RunService
+from durableruns.settings import Settings
+
+
+@dataclass
+class Environment:
+    """One environment's settings and services."""
+
+    settings: Settings
+    runs: RunService
+    batches: BatchService
+    queues: QueueService
+    cache: dict[str, Any] = field(default_factory=dict)
+    """Per-environment state routes keep (realtime feeds, list caches …)."""
+
+    @property
+    def name(self) -> str:
+        """``dev``, ``staging`` or ``prod``."""
+        return self.settings.environment
+
+    @property
+    def secret_key(self) -> str:
+        """The key that authenticates as this environment."""
+        return self.settings.secret_key or ""
+
+    @classmethod
+    def connect(cls, client: Client, settings: Settings) -> Environment:
+        """Services for ``settings`` over ``client``'s connection, in its namespace."""
+        if client.namespace != settings.namespace:
+            client = Client(
+                client.service_client,
+                namespace=settings.namespace,
+                data_converter=client.data_converter,
+            )
+        prefix = settings.task_queue_prefix
+        runs = RunService(client, task_queue_prefix=prefix)
+        return cls(
+            settings=settings,
+            runs=runs,
+            batches=BatchService(client, runs, task_queue_prefix=prefix),
+            queues=QueueService(client, runs, task_queue_prefix=prefix),
+        )
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an environment's key (full access) or a public access token."""
+
+    environment: Environment
+    readable_runs: frozenset[str] | None = None
+    """None for a secret key; the run ids a public access token may read."""
+
+
+def authenticate(environments: list[Environment], token: str) -> Principal | None:
+    """The principal a bearer token stands for, or None."""
+    for environment in environments:
+        if hmac.compare_digest(token, environment.secret_key):
+            return Principal(environment)
+    for environment in environments:
+        try:
+            claims = jwt.decode(token, signing_key(environment.secret_key), algorithms=["HS256"])
+        except jwt.PyJWTError:
+            continue
+        if claims.get("sub") != environment.name:
+            continue
+        scopes = [str(s) for s in claims.get("scopes", [])]
+        runs = {s.removeprefix("read:runs:") for s in scopes if s.startswith("read:runs:")}
+        return Principal(environment, frozenset(runs))
+    return None

@@ -1,0 +1,114 @@
+"""What a task's code knows about the run it is executing (``ctx.run.id``,
+``ctx.attempt.number``, ``ctx.metadata`` …, mirroring Trigger.dev's ``ctx``), and the
+runtime through which in-task helpers (trigger_and_wait, wait.for_) reach the engine.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from durableruns.errors import OutsideTaskError
+from durableruns.metadata import RunMetadata
+from durableruns.models import ChildRunResult, ChildRunSpec, RunOptions
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """The run being executed."""
+
+    id: str
+    created_at: datetime
+    tags: tuple[str, ...] = ()
+    is_test: bool = False
+    idempotency_key: str | None = None
+    is_replay: bool = False
+    replayed_from: str | None = None
+    parent_run_id: str | None = None
+    root_run_id: str | None = None
+    depth: int = 0
+
+
+@dataclass(frozen=True)
+class AttemptInfo:
+    """The current attempt: ``number`` starts at 1 and grows with each retry."""
+
+    id: str
+    number: int
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """The task whose code is running."""
+
+    id: str
+
+
+class TaskRuntime(Protocol):
+    """How task code reaches its run (implemented by the engine's attempt activity)."""
+
+    async def trigger(self, task_id: str, payload: Any, options: RunOptions) -> tuple[str, bool]:
+        """Trigger a run (not waited for); returns (run id, is_cached)."""
+        ...
+
+    async def wait_for_runs(
+        self, items: list[ChildRunSpec], *, batch: bool
+    ) -> list[ChildRunResult]:
+        """Start child runs and wait for all of them (the run is WAITING meanwhile)."""
+        ...
+
+    async def wait_until(self, until: datetime) -> None:
+        """A durable timer in the run (WAITING meanwhile)."""
+        ...
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """The second argument of a task function.
+
+    Example::
+
+        @task(id="report")
+        async def report(payload: Report, ctx: TaskContext) -> None:
+            ctx.metadata.set("status", "started")
+            print(ctx.run.id, ctx.attempt.number)
+    """
+
+    task: TaskInfo
+    run: RunInfo
+    attempt: AttemptInfo
+    version: str = ""
+    metadata: RunMetadata = field(default_factory=lambda: RunMetadata(None), compare=False)
+    runtime: TaskRuntime | None = field(default=None, compare=False, repr=False)
+
+
+_current: ContextVar[TaskContext | None] = ContextVar("durableruns_task_context", default=None)
+
+
+def current_context() -> TaskContext | None:
+    """The context of the attempt running in this task, or None outside task code."""
+    return _current.get()
+
+
+def require_runtime(what: str) -> tuple[TaskContext, TaskRuntime]:
+    """The running task's context and runtime, or OutsideTaskError naming ``what``."""
+    ctx = _current.get()
+    if ctx is None or ctx.runtime is None:
+        raise OutsideTaskError(
+            f"{what} can only be used from inside a task's code (a function decorated "
+            "with @task, while it runs as a durableruns attempt)"
+        )
+    return ctx, ctx.runtime
+
+
+def set_current_context(ctx: TaskContext | None) -> object:
+    """Bind ``ctx`` for the running attempt; returns a token for :func:`reset_current_context`."""
+    return _current.set(ctx)
+
+
+def reset_current_context(token: object) -> None:
+    """Undo :func:`set_current_context`."""
+    _current.reset(token)  # type: ignore[arg-type]

@@ -1,0 +1,170 @@
+"""The dashboard's routes: ``/`` → ``/dashboard``, the runs and run pages, login and
+logout, and the static files. Pages need a session (else they redirect to the login);
+what they show comes from the JSON API, fetched by the page itself.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+from urllib.parse import parse_qs, quote, urlsplit
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from durableruns.api.deps import SecretKeyDep, SettingsDep
+from durableruns.dashboard import pages, session
+from durableruns.ids import is_run_id
+from durableruns.settings import Settings
+
+router = APIRouter(include_in_schema=False)
+
+HOME = "/dashboard"
+LOGIN = "/dashboard/login"
+MAX_FORM_BYTES = 8192
+
+
+@router.get("/")
+async def root() -> RedirectResponse:
+    """The dashboard is the facade's front page."""
+    return RedirectResponse(HOME, status_code=307)
+
+
+@router.get(HOME)
+async def runs_page(request: Request, settings: SettingsDep, secret_key: SecretKeyDep) -> Response:
+    """The runs list."""
+    if not session.has_session(request, secret_key):
+        return _to_login(request)
+    return pages.render("runs", title="Runs", chrome=_chrome(settings))
+
+
+@router.get(HOME + "/runs/{run_id}")
+async def run_page(
+    run_id: Annotated[str, Path()],
+    request: Request,
+    settings: SettingsDep,
+    secret_key: SecretKeyDep,
+) -> Response:
+    """One run; an id that cannot be a run's is answered with the not-found page."""
+    if not session.has_session(request, secret_key):
+        return _to_login(request)
+    if not is_run_id(run_id):
+        return not_found(settings, f"There is no run with the id {run_id!r}.")
+    return pages.render("run", title=run_id, chrome=_chrome(settings))
+
+
+@router.get(LOGIN)
+async def login_page(
+    request: Request,
+    secret_key: SecretKeyDep,
+    next_path: Annotated[str, Query(alias="next")] = HOME,
+) -> Response:
+    """The login form (or straight on, with a session already)."""
+    target = safe_next(next_path)
+    if session.has_session(request, secret_key):
+        return RedirectResponse(target, status_code=303)
+    return _login_form(target)
+
+
+@router.post(LOGIN)
+async def login(request: Request, secret_key: SecretKeyDep) -> Response:
+    """Check the secret key typed into the form; a session cookie if it is right."""
+    form = await _form(request)
+    target = safe_next(form.get("next", HOME))
+    if not session.is_same_origin(request):
+        return _login_form(target, "Refused a login sent from another site.", 403)
+    typed = form.get("secret_key", "").strip().encode()
+    if not secret_key or not hmac.compare_digest(typed, secret_key.encode()):
+        return _login_form(target, "That is not this environment's secret key.", 401)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        session.COOKIE_NAME,
+        session.issue_token(secret_key),
+        max_age=session.SESSION_TTL_S,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post(HOME + "/logout")
+async def logout(request: Request) -> Response:
+    """Forget the session."""
+    response = RedirectResponse(LOGIN, status_code=303)
+    if session.is_same_origin(request):
+        response.delete_cookie(session.COOKIE_NAME, path="/", httponly=True, samesite="strict")
+    return response
+
+
+@router.get(HOME + "/static/{name}")
+async def static(name: str) -> Response:
+    """The dashboard's scripts and stylesheet."""
+    return pages.static_file(name)
+
+
+@router.get(HOME + "/{rest:path}")
+async def unknown_page(
+    rest: str, request: Request, settings: SettingsDep, secret_key: SecretKeyDep
+) -> Response:
+    """Any other dashboard path: the not-found page (after the login)."""
+    if not session.has_session(request, secret_key):
+        return _to_login(request)
+    return not_found(settings, "There is no such page in the dashboard.")
+
+
+def not_found(settings: Settings, message: str) -> Response:
+    """The not-found page, status 404."""
+    chrome = _chrome(settings)
+    return pages.render(
+        "not_found", title="Not found", status_code=404, chrome=chrome, message=message
+    )
+
+
+def safe_next(target: str) -> str:
+    """``target`` if it is a dashboard path on this site, else the runs page (no open
+    redirects through the login form)."""
+    parts = urlsplit(target)
+    local = not (parts.scheme or parts.netloc or target.startswith("//") or "\\" in target)
+    on_dashboard = parts.path == HOME or parts.path.startswith(HOME + "/")
+    return target if local and on_dashboard and parts.path != LOGIN else HOME
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"{LOGIN}?next={quote(here, safe='')}", status_code=303)
+
+
+def _login_form(target: str, error: str = "", status_code: int = 200) -> Response:
+    hidden = "" if error else "hidden"
+    return pages.render(
+        "login", title="Log in", status_code=status_code, next=target, error=error, hidden=hidden
+    )
+
+
+def _chrome(settings: Settings) -> dict[str, str]:
+    temporal_ui = settings.temporal_ui_url.rstrip("/")
+    namespace = quote(settings.namespace, safe="")
+    return {
+        "environment": settings.environment,
+        "temporal_ui": temporal_ui,
+        "namespace": settings.namespace,
+        "temporal_workflows": f"{temporal_ui}/namespaces/{namespace}/workflows",
+    }
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A small urlencoded form's fields (first value of each); anything else is empty."""
+    if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
+        return {}
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return {}
+    try:
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
+    except ValueError:  # too many fields
+        return {}
+    return {name: values[0] for name, values in fields.items()}

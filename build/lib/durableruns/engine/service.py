@@ -1,0 +1,315 @@
+"""The run service: the one place the facade reaches Temporal through.
+
+Triggering starts a run workflow. Reading a run reads that workflow, never visibility:
+a running run answers its ``get`` query (or, with no worker up, is rebuilt from its
+start event and search attributes); a finished run is read from its workflow result,
+so it is retrievable with no worker running. Cancel, reschedule and metadata changes
+are Temporal cancellation and Updates of the run workflow.
+
+Idempotency is atomic because it rests on workflow-id uniqueness: a keyed run's id is
+derived from (namespace, queues, task, key hash, generation). Racing triggers all try
+to start generation 0; Temporal lets exactly one win and the others find it. A run that
+ended FAILED (or worse), or whose key expired, moves the key to the next generation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from durableruns.engine import search_attributes as sa
+from durableruns.engine.catalog import CatalogReader
+from durableruns.engine.client import QUERY_TIMEOUT
+from durableruns.engine.deployments import resolve_options
+from durableruns.engine.run_workflow import RunWorkflow, initial_search_attributes
+from durableruns.engine.task_queues import runs_queue
+from durableruns.errors import DurableRunsError
+from durableruns.ids import derived_run_id, is_run_id, new_run_id
+from durableruns.models import ChildRunSpec, RunError, RunInput, RunOptions, RunRecord
+from durableruns.status import RunStatus, is_completed
+
+MAX_KEY_GENERATIONS = 1000
+KEY_REUSABLE_AFTER = frozenset({RunStatus.COMPLETED, RunStatus.CANCELED})
+"""A keyed run that ended this way keeps its key; any other final status frees it."""
+
+# How a run that ended outside its own workflow code (terminated from the Temporal UI,
+# workflow timeout, a bug) is reported.
+CLOSED_WITHOUT_RECORD = {
+    WorkflowExecutionStatus.TERMINATED: RunStatus.CANCELED,
+    WorkflowExecutionStatus.CANCELED: RunStatus.CANCELED,
+    WorkflowExecutionStatus.TIMED_OUT: RunStatus.TIMED_OUT,
+    WorkflowExecutionStatus.FAILED: RunStatus.SYSTEM_FAILURE,
+}
+
+
+class EngineUnavailableError(DurableRunsError):
+    """Temporal could not be reached."""
+
+
+class RunNotFoundError(DurableRunsError):
+    """No run has this id."""
+
+
+class RunStateError(DurableRunsError):
+    """The run is not in a state that allows this (e.g. reschedule of a non-delayed run)."""
+
+
+@dataclass(frozen=True)
+class Triggered:
+    """A trigger's answer: the run id, and whether an existing run was returned."""
+
+    run_id: str
+    is_cached: bool = False
+
+
+class RunService:
+    """Trigger, read and control runs on Temporal."""
+
+    def __init__(self, client: Client, *, task_queue_prefix: str) -> None:
+        self._client = client
+        self._prefix = task_queue_prefix
+        self.catalog = CatalogReader(client, task_queue_prefix=task_queue_prefix)
+
+    @property
+    def client(self) -> Client:
+        """The Temporal client, in this environment's namespace (the run lister reads
+        visibility through it)."""
+        return self._client
+
+    @property
+    def task_queue_prefix(self) -> str:
+        """Prefix of this environment's task queues."""
+        return self._prefix
+
+    async def change_marker(self, run_id: str) -> int | None:
+        """A number that moves whenever the run's record may have changed (its history
+        length), or None when there is no such run.
+
+        One ``describe``, answered by the history service alone: far cheaper than
+        :meth:`retrieve` (which also asks a worker), so realtime watchers poll this
+        often and retrieve only when it moved. Every change of a run's record happens in
+        workflow code and so appends history events. Exact, unlike visibility.
+        """
+        try:
+            description = await self._handle(run_id).describe()
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                return None
+            raise EngineUnavailableError(f"Could not read the run: {exc.message}") from exc
+        return description.history_length
+
+    # --- trigger -------------------------------------------------------------------------
+    async def trigger(
+        self,
+        task_id: str,
+        payload: Any,
+        options: RunOptions,
+        *,
+        run_id: str | None = None,
+        default_ttl_s: float | None = None,
+    ) -> Triggered:
+        """Start a run; returns once its workflow exists.
+
+        The run is pinned to the latest version serving the task (or ``lockToVersion``)
+        and its payload checked against that version's schema; ``default_ttl_s`` (the
+        environment's) applies when the trigger gave no TTL and the task has none.
+        ``run_id`` makes the trigger idempotent on that id (batch items, retried
+        requests): if the run exists already it is returned, cached.
+        """
+        options = resolve_options(
+            await self.catalog.get(), task_id, payload, options, default_ttl_s=default_ttl_s
+        )
+        if options.idempotency_key_hash:
+            return await self._trigger_keyed(task_id, payload, options)
+        if run_id is not None:
+            try:
+                return Triggered(await self._start(run_id, task_id, payload, options))
+            except WorkflowAlreadyStartedError:
+                return Triggered(run_id, is_cached=True)
+        return Triggered(await self._start(new_run_id(), task_id, payload, options))
+
+    async def resolve_child(self, child: ChildRunSpec, version: str) -> ChildRunSpec:
+        """A waited-for child's options: on ``version`` (its parent's) when that version
+        serves the child's task, else like any trigger (the latest version, or none)."""
+        catalog = await self.catalog.get()
+        pinned = version if catalog.find(child.task_id, version) else None
+        options = resolve_options(
+            catalog,
+            child.task_id,
+            child.payload,
+            child.options.model_copy(update={"lock_to_version": pinned}),
+            default_ttl_s=None,
+        )
+        return child.model_copy(update={"options": options})
+
+    def request_run_id(self, task_id: str, request_key: str) -> str:
+        """The run id a request-idempotency key maps to (``x-trigger-request-idempotency-key``)."""
+        return derived_run_id(self._client.namespace, self._prefix, task_id, "request", request_key)
+
+    async def _trigger_keyed(self, task_id: str, payload: Any, options: RunOptions) -> Triggered:
+        key_hash = options.idempotency_key_hash or ""
+        now = datetime.now(UTC)
+        for generation in range(MAX_KEY_GENERATIONS):
+            run_id = derived_run_id(
+                self._client.namespace, self._prefix, task_id, "key", key_hash, str(generation)
+            )
+            try:
+                return Triggered(await self._start(run_id, task_id, payload, options))
+            except WorkflowAlreadyStartedError:
+                pass
+            existing = await self.retrieve(run_id)
+            if existing is None:  # removed by retention meanwhile: try this generation again
+                return await self._trigger_keyed(task_id, payload, options)
+            expires = existing.options.idempotency_key_expires_at
+            if expires is not None and expires <= now:
+                continue
+            if not is_completed(existing.status) or existing.status in KEY_REUSABLE_AFTER:
+                return Triggered(run_id, is_cached=True)
+        raise EngineUnavailableError(f"idempotency key {key_hash[:12]}… has too many generations")
+
+    async def _start(self, run_id: str, task_id: str, payload: Any, options: RunOptions) -> str:
+        run = RunInput(
+            run_id=run_id,
+            task_id=task_id,
+            payload=payload,
+            options=options,
+            created_at=datetime.now(UTC),
+            task_queue_prefix=self._prefix,
+        )
+        try:
+            await self._client.start_workflow(
+                RunWorkflow.run,
+                run,
+                id=run_id,
+                task_queue=runs_queue(self._prefix),
+                search_attributes=initial_search_attributes(run),
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                static_summary=f"{task_id} run",
+            )
+        except RPCError as exc:
+            raise EngineUnavailableError(f"Could not start the run: {exc.message}") from exc
+        return run_id
+
+    # --- read ----------------------------------------------------------------------------
+    async def retrieve(self, run_id: str) -> RunRecord | None:
+        """The run's exact current record, or None when there is no such run."""
+        if not is_run_id(run_id):
+            return None
+        handle = self._handle(run_id)
+        try:
+            description = await handle.describe()
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                return None
+            raise EngineUnavailableError(f"Could not read the run: {exc.message}") from exc
+        if description.status is WorkflowExecutionStatus.COMPLETED:
+            return await handle.result()
+        if description.status is WorkflowExecutionStatus.RUNNING:
+            try:
+                return await handle.query(RunWorkflow.get, rpc_timeout=QUERY_TIMEOUT)
+            except (RPCError, WorkflowQueryFailedError):
+                pass  # no worker to answer: rebuild from history below
+        return await self._rebuild(handle, description)
+
+    async def require(self, run_id: str) -> RunRecord:
+        """:meth:`retrieve`, or RunNotFoundError."""
+        record = await self.retrieve(run_id)
+        if record is None:
+            raise RunNotFoundError(run_id)
+        return record
+
+    async def _rebuild(
+        self, handle: WorkflowHandle[Any, Any], description: WorkflowExecutionDescription
+    ) -> RunRecord:
+        """The record from the start event and search attributes, without a worker."""
+        run_input: RunInput | None = None
+        async for event in handle.fetch_history_events(page_size=1):
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+                payloads = event.workflow_execution_started_event_attributes.input.payloads
+                [run_input] = await self._client.data_converter.decode(payloads, [RunInput])
+            break
+        if run_input is None:
+            raise EngineUnavailableError(f"Run {handle.id} has no start event")
+        record = RunRecord.from_input(run_input)
+        closed = CLOSED_WITHOUT_RECORD.get(description.status)  # type: ignore[arg-type]
+        if closed is not None:
+            record.status = closed
+            record.finished_at = description.close_time
+            record.error = RunError(
+                name="RunEndedOutsideDurableruns",
+                message=f"The run's workflow was {description.status.name.lower()}",  # type: ignore[union-attr]
+            )
+        else:
+            status = description.typed_search_attributes.get(sa.TRIGGER_STATUS)
+            record.status = RunStatus(status) if status else record.status
+            record.version = description.typed_search_attributes.get(sa.TRIGGER_VERSION)
+        record.updated_at = description.close_time or record.updated_at
+        return record
+
+    # --- control -------------------------------------------------------------------------
+    async def cancel(self, run_id: str) -> None:
+        """Cancel a run; a finished run is left as it is (no error)."""
+        await self.require(run_id)
+        try:
+            await self._handle(run_id).cancel()
+        except RPCError as exc:
+            if exc.status is not RPCStatusCode.NOT_FOUND:  # already closed: a no-op
+                raise EngineUnavailableError(f"Could not cancel the run: {exc.message}") from exc
+
+    async def reschedule(self, run_id: str, delay_until: datetime) -> RunRecord:
+        """Move a DELAYED run's start; RunStateError if it is not DELAYED."""
+        record = await self.require(run_id)
+        if record.status is not RunStatus.DELAYED:
+            raise RunStateError("Cannot reschedule a run that is not delayed")
+        try:
+            return await self._handle(run_id).execute_update(RunWorkflow.reschedule, delay_until)
+        except (WorkflowUpdateFailedError, RPCError) as exc:
+            raise RunStateError("Cannot reschedule a run that is not delayed") from exc
+
+    async def replace_metadata(self, run_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Replace an unfinished run's metadata."""
+        record = await self.require(run_id)
+        if is_completed(record.status):
+            raise RunStateError(f"Cannot update metadata of a {record.status} run")
+        try:
+            return await self._handle(run_id).execute_update(RunWorkflow.replace_metadata, metadata)
+        except (WorkflowUpdateFailedError, RPCError) as exc:
+            raise RunStateError("Cannot update metadata of a finished run") from exc
+
+    async def replay(
+        self, run_id: str, *, payload: Any = None, has_payload: bool = False, **overrides: Any
+    ) -> Triggered:
+        """A new run of the same task with the same payload (or the overrides)."""
+        source = await self.require(run_id)
+        options = source.options.model_copy(
+            update={
+                "replayed_from": source.id,
+                "idempotency_key": None,
+                "idempotency_key_hash": None,
+                "idempotency_key_expires_at": None,
+                "delay_until": None,
+                "lock_to_version": None,
+                **overrides,
+            }
+        )
+        return await self.trigger(
+            source.task_id, payload if has_payload else source.payload, options
+        )
+
+    def _handle(self, run_id: str) -> WorkflowHandle[RunWorkflow, RunRecord]:
+        return self._client.get_workflow_handle_for(RunWorkflow.run, run_id)

@@ -1,0 +1,132 @@
+"""A durableruns worker: the run, batch and catalog workflows, plus the attempt
+activity on the queues of each task it serves.
+
+Every worker polls the shared runs queue, so run workflows make progress wherever
+workers are; attempts go only to workers that have the task's code. Each task has two
+attempt queues: ``task/<id>@<version>`` for runs pinned to this version (plain
+triggers pin to the latest version, children to their parent's), and ``task/<id>`` for
+runs triggered before any version served the task (PENDING_VERSION), which the first
+worker to serve it picks up. On start the worker registers its version's tasks in the
+catalog, and refuses to start if that version already defines one of them differently.
+A worker owns the pool of task processes its attempts run in (crash isolation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+from temporalio.client import Client
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from durableruns.engine.attempt_activity import AttemptActivity
+from durableruns.engine.batch_workflow import BatchWorkflow
+from durableruns.engine.catalog import register_deployment
+from durableruns.engine.catalog_workflow import CatalogWorkflow
+from durableruns.engine.isolation import ProcessPool, isolation_enabled, task_modules
+from durableruns.engine.queue_slots import closed_runs, enqueue
+from durableruns.engine.queue_workflow import QueueWorkflow
+from durableruns.engine.run_workflow import RunWorkflow
+from durableruns.engine.task_queues import runs_queue, task_queue
+from durableruns.task_definitions import TaskRegistry
+
+
+def default_version(today: datetime | None = None) -> str:
+    """A version derived from the date, e.g. ``20261128.1``."""
+    return f"{(today or datetime.now(UTC)):%Y%m%d}.1"
+
+
+WORKFLOW_RUNNER = UnsandboxedWorkflowRunner()
+"""Our workflows run outside Temporal's sandbox. The sandbox guards *user* workflow code
+against non-determinism; here no user code runs in a workflow (task code runs in
+activities), and re-importing the run workflow module into a fresh sandbox cost ~10 ms
+of worker CPU per run (bench/README.md), a third of a run's cost on two cores. The
+guard is kept where it pays: the replay tests replay every recorded history through
+the sandboxed runner, so a non-deterministic call in workflow code still fails CI."""
+
+
+def build_workers(
+    client: Client,
+    registry: TaskRegistry,
+    *,
+    task_queue_prefix: str,
+    version: str,
+    pool: ProcessPool | None = None,
+    drain_grace: timedelta = timedelta(),
+) -> list[Worker]:
+    """One Temporal worker for run workflows and one per served task; attempts run in
+    ``pool``'s task processes when given. On shutdown the task workers stop polling and
+    give running attempts ``drain_grace`` to finish before cancelling them."""
+    attempts = AttemptActivity(registry, version, task_queue_prefix, pool=pool)
+    workers = [
+        Worker(
+            client,
+            task_queue=runs_queue(task_queue_prefix),
+            workflows=[RunWorkflow, BatchWorkflow, CatalogWorkflow, QueueWorkflow],
+            activities=[enqueue, closed_runs],
+            workflow_runner=WORKFLOW_RUNNER,
+        )
+    ]
+    for task in registry:
+        for queue_version, polls in ((version, 2), (None, 1)):
+            workers.append(
+                Worker(
+                    client,
+                    task_queue=task_queue(task_queue_prefix, task.id, queue_version),
+                    activities=[attempts.run_attempt],
+                    # Cancellation reaches the task's code at the next heartbeat: keep it close.
+                    max_heartbeat_throttle_interval=timedelta(seconds=1),
+                    max_concurrent_activity_task_polls=polls,
+                    graceful_shutdown_timeout=drain_grace,
+                )
+            )
+    return workers
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    client: Client,
+    registry: TaskRegistry,
+    *,
+    task_queue_prefix: str,
+    version: str,
+    isolation: bool | None = None,
+    drain_grace: timedelta = timedelta(),
+) -> AsyncIterator[list[Worker]]:
+    """Run a worker for the duration of the ``async with`` block.
+
+    ``isolation`` (default: the ``DURABLERUNS_ISOLATION`` switch, on) runs each attempt
+    in a task process of its own; off, task code runs in this process (for debugging).
+    Leaving the block drains: every task worker stops polling at once and running
+    attempts get ``drain_grace`` to finish (together, not one worker after another);
+    the run-workflow worker stops last.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        pool = None
+        if isolation_enabled(isolation) and len(registry):
+            # Entered first, so it closes last: after the workers finished their attempts.
+            pool = await stack.enter_async_context(ProcessPool(preload=task_modules(registry)))
+        workers = build_workers(
+            client,
+            registry,
+            task_queue_prefix=task_queue_prefix,
+            version=version,
+            pool=pool,
+            drain_grace=drain_grace,
+        )
+        for worker in workers:
+            await stack.enter_async_context(worker)
+        # Runs before the workers' own exits (shutdown is idempotent): drain all at once.
+        stack.push_async_callback(_drain, workers[1:])
+        # After the workers started: the catalog workflow needs one to take the update.
+        await register_deployment(
+            client, registry, task_queue_prefix=task_queue_prefix, version=version
+        )
+        yield workers
+
+
+async def _drain(task_workers: list[Worker]) -> None:
+    """Shut the task workers down concurrently, so one grace period covers them all."""
+    await asyncio.gather(*(worker.shutdown() for worker in task_workers))

@@ -1,0 +1,135 @@
+"""Errors raised by durableruns, one root with the tree drawn here.
+
+    DurableRunsError
+    ├── TaskDefinitionError        a task is defined wrongly (bad id, bad signature)
+    │   └── DuplicateTaskError     two tasks share an id
+    ├── AbortTaskRunError          raised by task code: fail the run now, no retry
+    ├── InvalidInputError          a value given to trigger/replay/… is unusable (names the field)
+    │   ├── MetadataTooLargeError  run metadata over its size limit
+    │   └── PayloadSchemaError     a payload that does not fit the deployed task's schema
+    ├── OutsideTaskError           a helper that only works inside task code was called outside
+    ├── ChildRunFailedError        ``result.unwrap()`` on a child run that did not complete
+    └── ApiError                   the facade answered with an error (SDK side)
+        ├── BadRequestError        400
+        ├── AuthenticationError    401
+        ├── PermissionDeniedError  403
+        ├── NotFoundError          404
+        └── UnprocessableEntityError 422
+
+``ApiError`` carries the HTTP status as data, like Trigger.dev's client errors.
+"""
+
+from __future__ import annotations
+
+
+class DurableRunsError(Exception):
+    """Root of every error durableruns raises."""
+
+
+class TaskDefinitionError(DurableRunsError):
+    """A task definition is invalid (id, signature or options)."""
+
+
+class DuplicateTaskError(TaskDefinitionError):
+    """Two different tasks were registered under one id."""
+
+
+class AbortTaskRunError(DurableRunsError):
+    """Raise from task code to fail the run at once, without further attempts.
+
+    Example::
+
+        if not payload.user_id:
+            raise AbortTaskRunError("user_id is required")
+    """
+
+
+class InvalidInputError(DurableRunsError):
+    """A value given by the caller cannot be used; ``field`` names it (HTTP 400)."""
+
+    status = 400
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class MetadataTooLargeError(InvalidInputError):
+    """Run metadata would exceed its size limit."""
+
+
+class PayloadSchemaError(InvalidInputError):
+    """The payload does not fit the deployed task's payload schema (HTTP 422)."""
+
+    status = 422
+
+
+class OutsideTaskError(DurableRunsError):
+    """``trigger_and_wait``, ``wait.for_`` … were called outside a task's code."""
+
+
+class ChildRunFailedError(DurableRunsError):
+    """A child run did not complete; raised by ``TaskRunResult.unwrap()``."""
+
+    def __init__(self, run_id: str, task_id: str, status: str, message: str) -> None:
+        super().__init__(f"Child run {run_id} of task {task_id!r} ended {status}: {message}")
+        self.run_id = run_id
+        self.task_id = task_id
+        self.status = status
+
+
+class ApiError(DurableRunsError):
+    """The facade answered with a non-2xx status."""
+
+    status: int = 0
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+    @classmethod
+    def for_status(cls, status: int, message: str) -> ApiError:
+        """The most specific subclass for an HTTP status."""
+        for sub in (
+            BadRequestError,
+            AuthenticationError,
+            PermissionDeniedError,
+            NotFoundError,
+            UnprocessableEntityError,
+        ):
+            if sub.status == status:
+                return sub(message)
+        return cls(message, status=status)
+
+
+class BadRequestError(ApiError):
+    """400: the request was malformed."""
+
+    status = 400
+
+
+class AuthenticationError(ApiError):
+    """401: missing or wrong secret key."""
+
+    status = 401
+
+
+class PermissionDeniedError(ApiError):
+    """403: the credentials may not do this."""
+
+    status = 403
+
+
+class NotFoundError(ApiError):
+    """404: no such run (or batch)."""
+
+    status = 404
+
+
+class UnprocessableEntityError(ApiError):
+    """422: the request was well-formed but its values were refused."""
+
+    status = 422

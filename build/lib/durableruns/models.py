@@ -1,0 +1,357 @@
+"""The run's durable records: what a trigger snapshots and what the run workflow keeps.
+
+These pydantic models cross the workflow/activity boundary and are stored in Temporal
+history, so they hold JSON-friendly fields only and never change shape without a
+replay test. The facade maps :class:`RunRecord` to Trigger.dev's wire shape
+(``durableruns.wire``); nothing here knows about HTTP or Temporal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from durableruns.status import AttemptStatus, RunStatus
+
+
+class Frozen(BaseModel):
+    """Base for immutable records."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class RetryOptions(Frozen):
+    """A task's retry policy, with Trigger.dev's names and defaults.
+
+    The delay before attempt ``n + 1`` is
+    ``min(max_timeout_ms, min_timeout_ms * factor ** (n - 1))``, multiplied by a random
+    factor in ``[1, 2)`` when ``randomize`` is set.
+    """
+
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    factor: float = Field(default=2.0, ge=1.0)
+    min_timeout_ms: int = Field(default=1000, ge=0)
+    max_timeout_ms: int = Field(default=60_000, ge=0)
+    randomize: bool = True
+    retry_on_crash: bool = False
+    """Retry an attempt whose process died (a signal, the OOM killer, out of memory).
+    Off by default: a crash tends to repeat, so the run ends CRASHED at once."""
+
+    def delay_ms(self, attempt_number: int, random_unit: float) -> int:
+        """Backoff after a failed attempt ``attempt_number``; ``random_unit`` in [0, 1)."""
+        base = min(self.max_timeout_ms, self.min_timeout_ms * self.factor ** (attempt_number - 1))
+        return round(base * (1 + random_unit if self.randomize else 1))
+
+
+class RunError(Frozen):
+    """An error as users see it: a name, a message and a stack trace."""
+
+    name: str = "Error"
+    message: str
+    stack_trace: str = ""
+
+
+class RunOptions(Frozen):
+    """Trigger-time options snapshotted into the run, so replay depends only on history."""
+
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, Any] | None = None
+    """The metadata the run starts with (the task may change it while it runs)."""
+    max_attempts: int | None = None
+    """Overrides the task's ``retry.max_attempts`` for this run."""
+    max_duration_s: float | None = None
+    """Overrides the task's ``max_duration`` for this run."""
+    is_test: bool = False
+    delay_until: datetime | None = None
+    """The run stays DELAYED until then (reschedule moves it)."""
+    ttl_s: float | None = None
+    """The run EXPIREs if no attempt starts within this many seconds of being QUEUED."""
+    idempotency_key: str | None = None
+    """The user's idempotency key, as given (shown on retrieve and list)."""
+    idempotency_key_hash: str | None = None
+    idempotency_key_expires_at: datetime | None = None
+    batch_id: str | None = None
+    parent_run_id: str | None = None
+    root_run_id: str | None = None
+    depth: int = 0
+    trigger_function: str = "trigger"
+    """How the run was made: trigger, triggerAndWait, batchTrigger, batchTriggerAndWait."""
+    replayed_from: str | None = None
+    """The run this one replays, if it is a replay."""
+    queue: str | None = None
+    concurrency_key: str | None = None
+    concurrency_limit: int | None = None
+    """The queue's limit when the run was triggered; None means the run takes no slot."""
+    priority_s: float = 0
+    lock_to_version: str | None = None
+    """The version that runs it; None when no deployed version served the task."""
+
+    @property
+    def ready_status(self) -> RunStatus:
+        """QUEUED when pinned to a deployed version, else PENDING_VERSION: the attempt
+        waits on the version-less queue for the first worker that serves the task."""
+        return RunStatus.QUEUED if self.lock_to_version else RunStatus.PENDING_VERSION
+
+
+class RunInput(Frozen):
+    """Everything the run workflow starts from."""
+
+    run_id: str
+    task_id: str
+    payload: Any = None
+    options: RunOptions = RunOptions()
+    created_at: datetime
+    task_queue_prefix: str
+    """Prefix of the Temporal task queues; attempts go to ``<prefix>:task/<task id>``."""
+
+
+class AttemptInput(Frozen):
+    """What one attempt of the attempt activity is given."""
+
+    run_id: str
+    task_id: str
+    attempt_id: str
+    attempt_number: int
+    payload: Any = None
+    options: RunOptions
+    run_created_at: datetime
+    metadata: dict[str, Any] | None = None
+    """The run's metadata as the attempt starts (it may have changed since trigger)."""
+
+
+class AttemptStarted(Frozen):
+    """Sent by an attempt to its run workflow just before the task's code runs."""
+
+    attempt_number: int
+    started_at: datetime
+    version: str
+
+
+class ChildRunSpec(Frozen):
+    """One child run asked for by ``trigger_and_wait`` / ``batch_trigger_and_wait``."""
+
+    task_id: str
+    payload: Any = None
+    options: RunOptions = RunOptions()
+
+
+class ChildRunsRequest(Frozen):
+    """From task code to its run workflow: start these children and wait for them all.
+
+    ``position`` is the call's index within the attempt: a retried attempt making the
+    same call gets the same children (and their results) instead of new ones.
+    """
+
+    position: int
+    items: tuple[ChildRunSpec, ...]
+    batch: bool = False
+
+
+class ChildRunResult(Frozen):
+    """How a waited-for child run ended."""
+
+    run_id: str
+    task_id: str
+    status: RunStatus
+    output: Any = None
+    error: RunError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the child COMPLETED."""
+        return self.status is RunStatus.COMPLETED
+
+
+class WaitRequest(Frozen):
+    """From task code to its run workflow: a durable timer until ``until``.
+
+    The first request at a ``position`` fixes the target time; a retried attempt
+    reaching the same wait resumes the same timer.
+    """
+
+    position: int
+    until: datetime
+
+
+class AttemptOutput(Frozen):
+    """A successful attempt's result: the task's output as plain JSON."""
+
+    output: Any = None
+
+
+class AttemptFailure(Frozen):
+    """Why an attempt failed, as the worker that ran it saw it.
+
+    The worker reports the task's retry policy with each failure: it is the one that
+    knows the task's definition at the version it runs.
+    """
+
+    status: AttemptStatus = AttemptStatus.FAILED
+    error: RunError
+    retryable: bool = True
+    retry: RetryOptions = RetryOptions()
+
+
+class AttemptRecord(BaseModel):
+    """One execution of the task's code within a run."""
+
+    id: str
+    number: int
+    status: AttemptStatus = AttemptStatus.EXECUTING
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: RunError | None = None
+
+
+class RunRecord(BaseModel):
+    """The full, current state of a run: what the workflow answers when asked."""
+
+    id: str
+    task_id: str
+    status: RunStatus = RunStatus.QUEUED
+    payload: Any = None
+    output: Any = None
+    error: RunError | None = None
+    options: RunOptions = RunOptions()
+    attempts: list[AttemptRecord] = []
+    metadata: dict[str, Any] | None = None
+    version: str | None = None
+    child_run_ids: list[str] = []
+    delayed_until: datetime | None = None
+    expired_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @classmethod
+    def from_input(cls, run: RunInput) -> RunRecord:
+        """A freshly triggered run: DELAYED if it has a delay; else QUEUED when a deployed
+        version serves its task (it is pinned to one), PENDING_VERSION when none does."""
+        options = run.options
+        return cls(
+            id=run.run_id,
+            status=RunStatus.DELAYED if options.delay_until else options.ready_status,
+            task_id=run.task_id,
+            payload=run.payload,
+            options=run.options,
+            metadata=run.options.metadata,
+            delayed_until=run.options.delay_until,
+            created_at=run.created_at,
+            updated_at=run.created_at,
+        )
+
+    @property
+    def duration_ms(self) -> int:
+        """Time spent executing attempts, in milliseconds."""
+        total = 0.0
+        for attempt in self.attempts:
+            if attempt.started_at and attempt.finished_at:
+                total += (attempt.finished_at - attempt.started_at).total_seconds()
+        return round(total * 1000)
+
+
+class BatchInput(Frozen):
+    """What a batch record starts from (``POST /api/v3/batches``)."""
+
+    batch_id: str
+    run_count: int
+    task_identifiers: tuple[str, ...] = ()
+    created_at: datetime
+    idempotency_key: str | None = None
+
+
+class BatchRecord(BaseModel):
+    """A batch: how many runs it will have, which exist so far (by item index)."""
+
+    id: str
+    run_count: int
+    task_identifiers: list[str] = []
+    run_ids: dict[int, str] = {}
+    created_at: datetime
+    updated_at: datetime
+    sealed_at: datetime | None = None
+    idempotency_key: str | None = None
+
+    @property
+    def sealed(self) -> bool:
+        """Whether every item has arrived (and its run exists)."""
+        return len(self.run_ids) >= self.run_count
+
+
+class TaskDescriptor(Frozen):
+    """What a deployed version says about one of its tasks (``GET /api/v1/tasks``)."""
+
+    id: str
+    version: str
+    queue: str
+    concurrency_limit: int | None = None
+    retry: RetryOptions = RetryOptions()
+    max_duration_s: float | None = None
+    ttl_s: float | None = None
+    payload_schema: dict[str, Any] | None = None
+    definition: str = ""
+    """Where the task is defined (``module.function``): two definitions of one id in one
+    version are refused."""
+
+
+class Deployment(Frozen):
+    """A worker announcing the version it serves and that version's tasks."""
+
+    version: str
+    tasks: tuple[TaskDescriptor, ...]
+    registered_at: datetime
+
+
+class Catalog(BaseModel):
+    """Every version ever deployed and its tasks, oldest version first."""
+
+    versions: dict[str, list[TaskDescriptor]] = {}
+    registered_at: dict[str, datetime] = {}
+
+    def latest_serving(self, task_id: str) -> TaskDescriptor | None:
+        """The task in the newest version that has it."""
+        for version in sorted(self.versions, key=lambda v: self.registered_at[v], reverse=True):
+            for task in self.versions[version]:
+                if task.id == task_id:
+                    return task
+        return None
+
+    def find(self, task_id: str, version: str) -> TaskDescriptor | None:
+        """The task as version ``version`` defines it."""
+        return next((t for t in self.versions.get(version, []) if t.id == task_id), None)
+
+    def queue_limit(self, queue: str) -> int | None:
+        """The concurrency limit the newest version defining ``queue`` gives it."""
+        for version in sorted(self.versions, key=lambda v: self.registered_at[v], reverse=True):
+            for task in self.versions[version]:
+                if task.queue == queue:
+                    return task.concurrency_limit
+        return None
+
+    def knows_queue(self, queue: str) -> bool:
+        """Whether any deployed task uses ``queue``."""
+        return any(t.queue == queue for tasks in self.versions.values() for t in tasks)
+
+
+class SlotRequest(Frozen):
+    """A run asking its queue for a slot (FIFO, ``priority_s`` seconds of head start)."""
+
+    run_id: str
+    enqueued_at: datetime
+    priority_s: float = 0
+    limit: int
+
+
+class QueueState(BaseModel):
+    """A queue (and concurrency key): its limit, the runs holding slots, the waiting ones."""
+
+    name: str
+    concurrency_key: str | None = None
+    limit: int
+    limit_overridden: bool = False
+    holders: dict[str, datetime] = {}
+    waiting: list[SlotRequest] = []

@@ -1,0 +1,52 @@
+"""Payload packets as Trigger.dev clients send them, decoded to plain JSON values.
+
+The official client sends ``payload`` as a string plus ``payloadType``:
+``application/super+json`` (a SuperJSON document ``{"json": …, "meta": …}``),
+``application/json`` or ``text/plain``. Python callers may also send plain JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from durableruns.errors import InvalidInputError
+
+SUPERJSON = "application/super+json"
+JSON = "application/json"
+TEXT = "text/plain"
+
+
+class PacketError(InvalidInputError):
+    """A payload packet that cannot be decoded; names the field at fault."""
+
+
+def decode_packet(data: Any, packet_type: str | None, *, field: str = "payload") -> Any:
+    """The plain JSON value a packet carries.
+
+    Raises:
+        PacketError: The packet does not decode as its type says.
+    """
+    if data is None:
+        return None
+    if not isinstance(data, str):
+        return data  # already plain JSON (Python SDK, curl)
+    kind = packet_type or JSON
+    if kind == TEXT:
+        return data
+    if kind not in (JSON, SUPERJSON):
+        raise PacketError(f"{field}Type", f"unsupported packet type {kind!r}")
+    try:
+        value = json.loads(data) if data else None
+    except json.JSONDecodeError as exc:
+        raise PacketError(field, f"not valid JSON ({exc.msg} at position {exc.pos})") from exc
+    if kind == SUPERJSON:
+        if not isinstance(value, dict) or "json" not in value:
+            raise PacketError(field, 'a SuperJSON packet must be an object with a "json" member')
+        return value["json"]
+    return value
+
+
+def encode_superjson(value: Any) -> str:
+    """A SuperJSON packet for a plain JSON value (what realtime rows carry)."""
+    return json.dumps({"json": value}, separators=(",", ":"))

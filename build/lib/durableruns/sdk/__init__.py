@@ -1,0 +1,16 @@
+"""The Python client SDK: talks HTTP to the facade, never imports temporalio.
+
+Example::
+
+    from durableruns.sdk import configure, runs, tasks
+
+    configure(base_url="http://127.0.0.1:3030", secret_key="tr_dev_…")
+    handle = await tasks.trigger("hello-world", {"name": "Ada"})
+    run = await runs.poll(handle)
+"""
+
+from durableruns.sdk import batch, runs, tasks
+from durableruns.sdk.client import configure
+from durableruns.sdk.handles import RunHandle
+
+__all__ = ["RunHandle", "batch", "configure", "runs", "tasks"]

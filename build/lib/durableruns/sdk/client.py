@@ -1,0 +1,133 @@
+"""The SDK's HTTP client and its configuration.
+
+Configured by :func:`configure` or by ``DURABLERUNS_API_URL`` /
+``DURABLERUNS_SECRET_KEY`` (Trigger.dev's ``TRIGGER_API_URL`` / ``TRIGGER_SECRET_KEY``
+work too). With nothing configured it talks to the local dev stack, as the worker does:
+``http://127.0.0.1:3030`` and the key ``durableruns dev`` keeps in
+``.durableruns/dev-secret-key`` (``DURABLERUNS_STATE_DIR`` moves it).
+Errors come back as :class:`~durableruns.errors.ApiError` subclasses chosen by HTTP
+status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from durableruns.errors import ApiError, DurableRunsError
+
+DEFAULT_BASE_URL = "http://127.0.0.1:3030"
+
+
+@dataclass
+class _Config:
+    base_url: str | None = None
+    secret_key: str | None = None
+    transport: httpx.AsyncBaseTransport | None = None
+
+
+_config = _Config()
+
+
+def configure(
+    *,
+    base_url: str | None = None,
+    secret_key: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> None:
+    """Point the SDK at a facade. ``transport`` lets tests drive an app in-process."""
+    _config.base_url = base_url
+    _config.secret_key = secret_key
+    _config.transport = transport
+
+
+def _base_url() -> str:
+    return (
+        _config.base_url
+        or os.environ.get("DURABLERUNS_API_URL")
+        or os.environ.get("TRIGGER_API_URL")
+        or DEFAULT_BASE_URL
+    ).rstrip("/")
+
+
+def _secret_key() -> str:
+    key = (
+        _config.secret_key
+        or os.environ.get("DURABLERUNS_SECRET_KEY")
+        or os.environ.get("TRIGGER_SECRET_KEY")
+        or _dev_key()
+    )
+    if not key:
+        raise DurableRunsError(
+            "No secret key: call durableruns.sdk.configure(secret_key=…), "
+            "set DURABLERUNS_SECRET_KEY, or run `durableruns dev` here (it keeps one in "
+            f"{_dev_key_path()})"
+        )
+    return key
+
+
+def _dev_key_path() -> Path:
+    return Path(os.environ.get("DURABLERUNS_STATE_DIR") or ".durableruns") / "dev-secret-key"
+
+
+def _dev_key() -> str | None:
+    """The dev stack's key from the working directory's state, if there is one."""
+    try:
+        return _dev_key_path().read_text().strip() or None
+    except OSError:
+        return None
+
+
+async def request(
+    method: str,
+    path: str,
+    *,
+    json: Any = None,
+    content: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """Send one request to the facade; raises ApiError on a non-2xx answer."""
+    async with httpx.AsyncClient(
+        base_url=_base_url(),
+        headers={"Authorization": f"Bearer {_secret_key()}"},
+        transport=_config.transport,
+        timeout=30.0,
+    ) as client:
+        response = await client.request(method, path, json=json, content=content, headers=headers)
+    if response.is_success:
+        return response
+    try:
+        message = str(response.json().get("error", response.text))
+    except ValueError:
+        message = response.text or response.reason_phrase
+    raise ApiError.for_status(response.status_code, message)
+
+
+@contextlib.asynccontextmanager
+async def stream(
+    method: str, path: str, *, params: dict[str, str] | None = None
+) -> AsyncIterator[httpx.Response]:
+    """A streamed request (server-sent events): no read timeout, the body read as it
+    arrives; raises ApiError on a non-2xx answer."""
+    async with (
+        httpx.AsyncClient(
+            base_url=_base_url(),
+            headers={"Authorization": f"Bearer {_secret_key()}", "Accept": "text/event-stream"},
+            transport=_config.transport,
+            timeout=httpx.Timeout(30.0, read=None),
+        ) as client,
+        client.stream(method, path, params=params) as response,
+    ):
+        if not response.is_success:
+            await response.aread()
+            message = response.text
+            with contextlib.suppress(ValueError):
+                message = str(response.json().get("error", message))
+            raise ApiError.for_status(response.status_code, message)
+        yield response

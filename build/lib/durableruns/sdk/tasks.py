@@ -1,0 +1,119 @@
+"""``tasks``: trigger runs by task object or by id, and (inside task code) wait for them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from durableruns.context import current_context
+from durableruns.in_task import (
+    as_batch_item,
+    plain_payload,
+    python_options,
+    trigger_from_task,
+    wait_for_runs,
+)
+from durableruns.options import idempotency_key_hash
+from durableruns.results import TaskRunResult
+from durableruns.sdk.client import request
+from durableruns.sdk.handles import RunHandle
+from durableruns.task_definitions import Task
+from durableruns.wire import TriggerOptions
+
+OPTION_NAMES = frozenset(
+    {
+        "tags",
+        "metadata",
+        "max_attempts",
+        "max_duration",
+        "test",
+        "delay",
+        "ttl",
+        "idempotency_key",
+        "idempotency_key_ttl",
+        "idempotency_key_scope",
+        "queue",
+        "concurrency_key",
+        "priority",
+        "lock_to_version",
+    }
+)
+
+
+def check_option_names(options: dict[str, Any]) -> None:
+    """TypeError for an option we don't know (a typo should not pass silently)."""
+    unknown = set(options) - OPTION_NAMES
+    if unknown:
+        raise TypeError(f"Unknown trigger options: {', '.join(sorted(unknown))}")
+
+
+def wire_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Python trigger options as the facade's JSON ``options`` (camelCase)."""
+    check_option_names(options)
+    options = python_options({k: v for k, v in options.items() if v is not None})
+    scope = options.pop("idempotency_key_scope", "global")
+    if options.get("idempotency_key"):
+        key = options["idempotency_key"]
+        options["idempotency_key"] = idempotency_key_hash(key, scope)
+        options["idempotency_key_options"] = {"key": key, "scope": scope}
+    wire = TriggerOptions.model_validate(options)
+    return wire.to_wire()
+
+
+async def trigger(task: Task[Any, Any] | str, payload: Any = None, **options: Any) -> RunHandle:
+    """Trigger a run of ``task`` (a Task or its id) with ``payload``.
+
+    Example::
+
+        handle = await tasks.trigger("hello-world", {"name": "Ada"}, tags=["demo"])
+    """
+    task_id = task if isinstance(task, str) else task.id
+    check_option_names(options)
+    typed_task = None if isinstance(task, str) else task
+    if current_context() is not None:
+        run_id, is_cached = await trigger_from_task(task_id, payload, options)
+        return RunHandle(id=run_id, is_cached=is_cached, task=typed_task)
+    body = {"payload": plain_payload(payload), "options": wire_options(options)}
+    response = await request("POST", f"/api/v1/tasks/{task_id}/trigger", json=body)
+    data = response.json()
+    return RunHandle(
+        id=data["id"],
+        is_cached=bool(data.get("isCached", False)),
+        public_access_token=response.headers.get("x-trigger-jwt", ""),
+        task=typed_task,
+    )
+
+
+async def trigger_and_wait(task_id: str, payload: Any = None, **options: Any) -> TaskRunResult[Any]:
+    """From task code: trigger ``task_id`` as a child run and wait for its result."""
+    check_option_names(options)
+    [result] = await wait_for_runs(
+        [(task_id, payload, options)],
+        batch=False,
+        output_models={},
+        what="tasks.trigger_and_wait()",
+    )
+    return result
+
+
+async def batch_trigger_and_wait(items: Sequence[Any]) -> list[TaskRunResult[Any]]:
+    """From task code: one child run per BatchItem (each naming its ``task``), in
+    parallel; one result per item, in item order."""
+    batch = [as_batch_item(i) for i in items]
+    for index, item in enumerate(batch):
+        if not item.task:
+            raise TypeError(f"items[{index}]: a by-id batch item needs task='<task id>'")
+    return await wait_for_runs(
+        [(b.task or "", b.payload, b.options) for b in batch],
+        batch=True,
+        output_models={},
+        what="tasks.batch_trigger_and_wait()",
+    )
+
+
+async def batch_trigger(task_id: str, items: Sequence[Any]) -> Any:
+    """One run of ``task_id`` per item (payloads or BatchItems), up to 1,000; returns a
+    BatchHandle with the run handles in item order."""
+    from durableruns.sdk import batch
+
+    return await batch.trigger(task_id, items)

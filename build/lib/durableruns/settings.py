@@ -1,0 +1,103 @@
+"""Configuration, read from ``DURABLERUNS_*`` environment variables or given in code.
+
+Nothing builds a Settings object at import time: the CLI, the facade and the worker
+are handed one, so tests can run several stacks side by side.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_KEY_FILE = "dev-secret-key"
+DEV_DEFAULT_TTL_S = 600.0
+"""Runs in the dev environment expire after 10 minutes queued, as in Trigger.dev."""
+
+
+class Settings(BaseSettings):
+    """Where Temporal is, how the facade listens, and the environment's secret key."""
+
+    model_config = SettingsConfigDict(env_prefix="DURABLERUNS_", extra="ignore")
+
+    temporal_address: str = "127.0.0.1:7233"
+    """host:port of the Temporal frontend. Given (flag or variable), it wins over
+    ``TEMPORAL_ADDRESS`` and the temporal.toml profile; not given, they decide."""
+    namespace: str = "default"
+    """The Temporal namespace that holds this environment's runs (same precedence)."""
+    temporal_profile: str | None = None
+    """The temporal.toml profile to read (else ``TEMPORAL_PROFILE``, else ``default``)."""
+    temporal_config_file: Path | None = None
+    """The temporal.toml to read (else ``TEMPORAL_CONFIG_FILE``, else Temporal's default)."""
+    temporal_api_key: str | None = None
+    """API key sent as ``authorization: Bearer`` (else ``TEMPORAL_API_KEY``); turns TLS on."""
+    temporal_tls: bool | None = None
+    """Force TLS on or off; unset, TLS is on when a profile, a certificate or a key asks."""
+    temporal_tls_ca: Path | None = None
+    """PEM file of the CA that signed the server's certificate (a private CA)."""
+    temporal_tls_cert: Path | None = None
+    """PEM client certificate, for mTLS."""
+    temporal_tls_key: Path | None = None
+    """PEM private key of the client certificate."""
+    temporal_tls_server_name: str | None = None
+    """The name the server certificate must carry, when it is not the address's host."""
+    drain_grace_s: float = 30.0
+    """On SIGTERM a worker stops polling and gives running attempts this long to finish."""
+    health_file: Path | None = None
+    """A worker touches this file while it is healthy (every few seconds) and removes it
+    when it stops: an orchestrator's liveness probe checks its age."""
+    task_queue_prefix: str = "durableruns"
+    """Prefix of every Temporal task queue we use; tests use a fresh one each."""
+    environment: str = "dev"
+    """This process's environment: the one a worker serves (in ``namespace``). The dev
+    environment defaults runs to a 10-minute TTL, as Trigger.dev does."""
+    environments: list[str] = ["dev", "staging", "prod"]
+    """Environments the facade serves, each a Temporal namespace with its own secret key:
+    ``environment`` lives in ``namespace``, every other one in the namespace of its name."""
+    api_host: str = "127.0.0.1"
+    api_port: int = 3030
+    api_url: str = "http://127.0.0.1:3030"
+    """Where SDK clients reach the facade."""
+    secret_key: str | None = None
+    """The environment's secret key; ``durableruns dev`` generates and keeps one."""
+    state_dir: Path = Path(".durableruns")
+    """Local state of the dev stack: the SQLite file and the dev secret key."""
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    version: str | None = None
+    """Version a worker serves; defaults to today's date, e.g. ``20261128.1``."""
+    isolation: bool = True
+    """Run each attempt's code in a task process of its own (crash isolation); off, it
+    runs in the worker's process, which is easier to debug but dies with a crash."""
+
+    @property
+    def default_ttl_s(self) -> float | None:
+        """The environment's TTL for runs triggered without one: 10 minutes in dev."""
+        return DEV_DEFAULT_TTL_S if self.environment == "dev" else None
+
+    def for_environment(self, name: str) -> Settings:
+        """These settings as seen from environment ``name`` (its namespace and key)."""
+        if name == self.environment:
+            return self.model_copy(update={"secret_key": self.dev_secret_key()})
+        key = os.environ.get(f"DURABLERUNS_{name.upper()}_SECRET_KEY") or self._kept_key(
+            f"{name}-secret-key", prefix=f"tr_{name[:4]}_"
+        )
+        return self.model_copy(update={"environment": name, "namespace": name, "secret_key": key})
+
+    def dev_secret_key(self) -> str:
+        """The configured key, else the dev key kept in ``state_dir`` (made on first use)."""
+        if self.secret_key:
+            return self.secret_key
+        return self._kept_key(DEV_KEY_FILE, prefix="tr_dev_")
+
+    def _kept_key(self, file_name: str, *, prefix: str) -> str:
+        """A generated key kept in ``state_dir`` (made on first use, mode 600)."""
+        path = self.state_dir / file_name
+        if path.exists():
+            return path.read_text().strip()
+        key = prefix + secrets.token_urlsafe(18).replace("-", "x").replace("_", "y")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+        return key

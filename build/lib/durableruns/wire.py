@@ -1,0 +1,342 @@
+"""Trigger.dev's management-API shapes, the single source of truth shared by the
+facade (which serializes them) and the Python SDK (which parses them).
+
+Attributes are snake_case in Python and camelCase on the wire. Optional fields are
+omitted, never ``null`` (the official client rejects nulls); dates are ISO-8601 in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+from durableruns import status as st
+from durableruns.durations import format_duration
+from durableruns.models import RunRecord
+from durableruns.status import AttemptStatus, RunStatus
+
+P = TypeVar("P")
+O = TypeVar("O")  # noqa: E741 - P(ayload), O(utput), as in Trigger.dev
+
+MAX_TAGS = 10
+MAX_TAG_LENGTH = 128
+
+
+class WireModel(BaseModel):
+    """camelCase on the wire, snake_case in Python."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON body: aliases, no nulls."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class IdempotencyKeyOptions(WireModel):
+    """The user's key (before hashing) and its scope, as the official client sends them."""
+
+    key: str
+    scope: Literal["run", "attempt", "global"] = "run"
+
+
+class QueueOption(WireModel):
+    """``{"name": …}``: run on this queue instead of the task's own."""
+
+    name: str = Field(min_length=1, max_length=128)
+
+
+class TriggerOptions(WireModel):
+    """``options`` of a trigger request. Unknown options are accepted and ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
+    payload_type: str | None = None
+    tags: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
+    max_duration: float | None = Field(default=None, gt=0)
+    test: bool | None = None
+    delay: str | datetime | None = None
+    """A duration (``"30s"``, ``"1h30m"``) or an ISO date."""
+    ttl: str | int | float | None = None
+    """A duration or seconds; 0 disables the environment's default TTL."""
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=2048)
+    idempotency_key_ttl: str | None = Field(
+        default=None, alias="idempotencyKeyTTL", pattern=r"^\d+[smhd]$"
+    )
+    idempotency_key_options: IdempotencyKeyOptions | None = None
+    queue: QueueOption | None = None
+    concurrency_key: str | None = None
+    priority: float | None = Field(default=None, ge=0)
+    lock_to_version: str | None = None
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _one_tag_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_within_limits(cls, tags: list[str] | None) -> list[str] | None:
+        if tags is None:
+            return None
+        if len(tags) > MAX_TAGS:
+            raise ValueError(f"at most {MAX_TAGS} tags per run, got {len(tags)}")
+        for tag in tags:
+            if not 1 <= len(tag) <= MAX_TAG_LENGTH:
+                raise ValueError(f"each tag must be 1-{MAX_TAG_LENGTH} characters")
+        return tags
+
+
+class TriggerTaskRequest(WireModel):
+    """Body of ``POST /api/v1/tasks/{taskId}/trigger``."""
+
+    payload: Any = None
+    options: TriggerOptions = TriggerOptions()
+
+
+class ReplayRunRequest(TriggerOptions):
+    """Body of ``POST /api/v1/runs/{id}/replay``: overrides of the source run."""
+
+    payload: Any = None
+
+
+class RescheduleRunRequest(WireModel):
+    """Body of ``POST /api/v1/runs/{id}/reschedule``."""
+
+    delay: str | datetime
+
+
+class MetadataBody(WireModel):
+    """Body and answer of ``/api/v1/runs/{id}/metadata``."""
+
+    metadata: dict[str, Any]
+
+
+class TriggerTaskResponse(WireModel):
+    """``{id, isCached}``."""
+
+    id: str
+    is_cached: bool = False
+
+
+class RunErrorBody(WireModel):
+    """An error as Trigger.dev reports it."""
+
+    message: str
+    name: str | None = None
+    stack_trace: str | None = None
+
+
+class Attempt(WireModel):
+    """One attempt (a durableruns extension to the retrieve response)."""
+
+    id: str
+    number: int
+    status: AttemptStatus
+    created_at: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    error: RunErrorBody | None = None
+
+
+class RelatedRuns(WireModel):
+    """Parent, root and children of a run (always an object on the wire)."""
+
+    root: dict[str, Any] | None = None
+    parent: dict[str, Any] | None = None
+    children: list[dict[str, Any]] | None = None
+
+
+class Run(WireModel, Generic[P, O]):
+    """A run as ``GET /api/v3/runs/{id}`` returns it (``RetrieveRunResponse``).
+
+    ``payload`` and ``output`` are typed by the task's models when the SDK knows them.
+    """
+
+    id: str
+    status: RunStatus
+    task_identifier: str
+    version: str | None = None
+    idempotency_key: str | None = None
+    is_queued: bool
+    is_executing: bool
+    is_waiting: bool
+    is_completed: bool
+    is_success: bool
+    is_failed: bool
+    is_cancelled: bool
+    is_test: bool = False
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    delayed_until: datetime | None = None
+    expired_at: datetime | None = None
+    ttl: str | None = None
+    tags: list[str] = []
+    cost_in_cents: float = 0
+    base_cost_in_cents: float = 0
+    duration_ms: int = 0
+    metadata: dict[str, Any] | None = None
+    depth: int = 0
+    trigger_function: Literal[
+        "trigger", "triggerAndWait", "batchTrigger", "batchTriggerAndWait"
+    ] = "trigger"
+    batch_id: str | None = None
+    payload: P | None = None
+    output: O | None = None
+    error: RunErrorBody | None = None
+    related_runs: RelatedRuns = RelatedRuns()
+    attempt_count: int = 0
+    attempts: list[Attempt] = []
+    replayed_from: str | None = None
+    """durableruns extension: the run this one replays."""
+
+    @property
+    def is_canceled(self) -> bool:
+        """US spelling of ``is_cancelled``."""
+        return self.is_cancelled
+
+    @classmethod
+    def from_record(cls, run: RunRecord) -> Run[Any, Any]:
+        """The wire shape of a run's record."""
+        status = run.status
+        return Run[Any, Any](
+            id=run.id,
+            status=status,
+            task_identifier=run.task_id,
+            version=run.version,
+            **status_flags(status),
+            is_test=run.options.is_test,
+            created_at=run.created_at,
+            updated_at=run.updated_at,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            tags=sorted(run.options.tags),
+            duration_ms=run.duration_ms,
+            metadata=run.metadata,
+            idempotency_key=run.options.idempotency_key,
+            delayed_until=run.delayed_until,
+            expired_at=run.expired_at,
+            ttl=format_duration(run.options.ttl_s) if run.options.ttl_s else None,
+            depth=run.options.depth,
+            trigger_function=run.options.trigger_function,
+            batch_id=run.options.batch_id,
+            replayed_from=run.options.replayed_from,
+            payload=run.payload,
+            output=run.output if status is RunStatus.COMPLETED else None,
+            error=_error(run.error),
+            attempt_count=len(run.attempts),
+            attempts=[
+                Attempt(
+                    id=a.id,
+                    number=a.number,
+                    status=a.status,
+                    created_at=a.created_at,
+                    started_at=a.started_at,
+                    completed_at=a.finished_at,
+                    error=_error(a.error),
+                )
+                for a in run.attempts
+            ],
+        )
+
+
+def status_flags(status: RunStatus) -> dict[str, bool]:
+    """The seven boolean helpers every run object carries, from the status table."""
+    return {
+        "is_queued": st.is_queued(status),
+        "is_executing": st.is_executing(status),
+        "is_waiting": st.is_waiting(status),
+        "is_completed": st.is_completed(status),
+        "is_success": st.is_success(status),
+        "is_failed": st.is_failed(status),
+        "is_cancelled": st.is_canceled(status),
+    }
+
+
+RETRIEVE_ONLY_FIELDS = frozenset(
+    {"payload", "output", "error", "relatedRuns", "attemptCount", "attempts", "replayedFrom"}
+)
+
+
+def run_summary(run: RunRecord) -> dict[str, Any]:
+    """The fields Trigger.dev's run objects share (related runs, list items)."""
+    wire = Run.from_record(run).to_wire()
+    return {k: v for k, v in wire.items() if k not in RETRIEVE_ONLY_FIELDS}
+
+
+def _error(error: Any) -> RunErrorBody | None:
+    if error is None:
+        return None
+    return RunErrorBody(
+        message=error.message, name=error.name, stack_trace=error.stack_trace or None
+    )
+
+
+class ErrorBody(BaseModel):
+    """Every error response: ``{"error": "<field>: <reason>"}``."""
+
+    error: str
+
+
+class CreateBatchRequest(WireModel):
+    """Body of ``POST /api/v3/batches`` (phase 1 of a batch trigger)."""
+
+    run_count: int = Field(gt=0, le=1000)
+    task_identifiers: list[str] = []
+    idempotency_key: str | None = None
+    idempotency_key_options: IdempotencyKeyOptions | None = None
+
+
+class CreateBatchResponse(WireModel):
+    """``{id, runCount, isCached}``."""
+
+    id: str
+    run_count: int
+    is_cached: bool = False
+    idempotency_key: str | None = None
+
+
+class BatchItemLine(WireModel):
+    """One NDJSON line of ``POST /api/v3/batches/{id}/items`` (phase 2)."""
+
+    index: int = Field(ge=0)
+    task: str = Field(min_length=1, max_length=128)
+    payload: Any = None
+    options: TriggerOptions = TriggerOptions()
+
+
+class StreamBatchItemsResponse(WireModel):
+    """What an item stream did; ``sealed`` once every item of the batch has arrived."""
+
+    id: str
+    items_accepted: int
+    items_deduplicated: int
+    sealed: bool
+    enqueued_count: int | None = None
+    expected_count: int | None = None
+
+
+class BatchProcessing(WireModel):
+    """Run-creation progress of a batch."""
+
+    completed_at: datetime | None = None
+    errors: list[dict[str, Any]] = []
+
+
+class Batch(WireModel):
+    """A batch as ``GET /api/v2/batches/{id}`` returns it: run ids in item order."""
+
+    id: str
+    status: Literal["PENDING", "PROCESSING", "COMPLETED", "PARTIAL_FAILED", "ABORTED"]
+    idempotency_key: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    run_count: int
+    runs: list[str]
+    processing: BatchProcessing = BatchProcessing()
