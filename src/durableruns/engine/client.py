@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from temporalio.client import Client
 
-from durableruns.engine.converter import DATA_CONVERTER
+from durableruns.engine.converter import data_converter
 from durableruns.settings import Settings
 
 QUERY_TIMEOUT = timedelta(seconds=2)
@@ -14,9 +14,10 @@ QUERY_TIMEOUT = timedelta(seconds=2)
 
 
 async def connect(settings: Settings) -> Client:
-    """A Temporal client for the settings' address and namespace."""
+    """A Temporal client for the settings' address and namespace, with their payload
+    storage (large values outside history)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.namespace,
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(settings),
     )

@@ -39,6 +39,7 @@ from durableruns.engine.run_workflow import RunWorkflow, initial_search_attribut
 from durableruns.engine.task_queues import runs_queue
 from durableruns.errors import DurableRunsError
 from durableruns.ids import derived_run_id, is_run_id, new_run_id
+from durableruns.limits import UnrecordableValueError
 from durableruns.models import ChildRunSpec, RunError, RunInput, RunOptions, RunRecord
 from durableruns.status import RunStatus, is_completed
 
@@ -57,7 +58,17 @@ CLOSED_WITHOUT_RECORD = {
 
 
 class EngineUnavailableError(DurableRunsError):
-    """Temporal could not be reached."""
+    """Temporal could not be reached. The message is ``<what failed>: <Temporal's
+    reason>``; the facade shows callers only the part before the colon."""
+
+
+def is_size_refusal(exc: RPCError) -> bool:
+    """Temporal refused a request for its size (a blob over 2 MiB, a gRPC message over
+    4 MiB), not for being unreachable."""
+    text = exc.message.lower()
+    return exc.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.RESOURCE_EXHAUSTED) and (
+        "size exceeds" in text or "larger than max" in text or "too large" in text
+    )
 
 
 class RunNotFoundError(DurableRunsError):
@@ -202,6 +213,8 @@ class RunService:
                 static_summary=f"{task_id} run",
             )
         except RPCError as exc:
+            if is_size_refusal(exc):
+                raise UnrecordableValueError("payload") from exc
             raise EngineUnavailableError(f"Could not start the run: {exc.message}") from exc
         return run_id
 

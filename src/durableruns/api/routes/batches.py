@@ -130,6 +130,10 @@ def _parse_items(raw: bytes, batch: BatchRecord) -> list[BatchItemRun]:
         except ValidationError as exc:
             detail = describe_validation_error(dict(exc.errors()[0]))
             raise ApiHTTPError(400, f"{where}: {detail}") from exc
+        except (RecursionError, ValueError):  # too deep to parse; a 4,300-digit integer
+            raise ApiHTTPError(
+                400, f"{where}: not valid JSON (nested too deeply, or a number too long)"
+            ) from None
         if item.index >= batch.run_count:
             raise ApiHTTPError(
                 400, f"{where}: index {item.index} is outside the batch's {batch.run_count} items"
@@ -138,6 +142,6 @@ def _parse_items(raw: bytes, batch: BatchRecord) -> list[BatchItemRun]:
             payload = decode_packet(item.payload, item.options.payload_type)
             options = run_options(item.options, now=now)
         except InvalidInputError as exc:
-            raise ApiHTTPError(400, f"{where}: {exc}") from exc
+            raise ApiHTTPError(exc.status, f"{where}: {exc}") from exc
         items.append(BatchItemRun(item.index, item.task, payload, options))
     return items

@@ -1,0 +1,19 @@
+"""Tasks for the payload-size tests (tests/test_payloads.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from durableruns import task
+
+
+@task(id="payload-echo")
+async def payload_echo(payload: Any) -> Any:
+    """Returns its payload: a run whose record holds the value twice."""
+    return payload
+
+
+@task(id="payload-sized-output")
+async def payload_sized_output(payload: dict[str, int]) -> str:
+    """Returns a string of ``bytes`` ASCII characters."""
+    return "o" * payload["bytes"]
