@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from durableruns import task
+from durableruns import task, tasks
 
 
 @task(id="payload-echo")
@@ -17,3 +17,11 @@ async def payload_echo(payload: Any) -> Any:
 async def payload_sized_output(payload: dict[str, int]) -> str:
     """Returns a string of ``bytes`` ASCII characters."""
     return "o" * payload["bytes"]
+
+
+@task(id="payload-parent")
+async def payload_parent(payload: dict[str, int]) -> dict[str, Any]:
+    """trigger_and_wait an echo of ``bytes`` characters; answers what came back."""
+    result = await tasks.trigger_and_wait("payload-echo", "p" * payload["bytes"])
+    output = result.unwrap()
+    return {"status": result.status.value, "length": len(output), "intact": set(output) == {"p"}}
