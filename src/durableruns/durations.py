@@ -80,6 +80,8 @@ def parse_delay(value: str | int | float | datetime, now: datetime | None = None
             when = _parse_iso(str(value))
     if when < now - timedelta(seconds=1):
         raise DurationError(f"the delay {value!s} is in the past")
+    if when > now + timedelta(seconds=MAX_DURATION_S):
+        raise DurationError(f"the delay {value!s} is more than 10 years away")
     return when
 
 

@@ -35,8 +35,10 @@ class ApiHTTPError(Exception):
 def error_response(
     status: int, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    """The one error shape."""
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+    """The one error shape. A message quoting the caller's bad input (a lone surrogate)
+    is escaped, so the error itself can always be encoded."""
+    safe = message.encode("utf-8", "backslashreplace").decode("utf-8")
+    return JSONResponse({"error": safe}, status_code=status, headers=headers)
 
 
 def describe_validation_error(error: dict[str, Any]) -> str:
