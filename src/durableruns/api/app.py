@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from temporalio.client import Client
@@ -16,6 +17,22 @@ from durableruns.api.routes import batches, queues, realtime, runs, runs_list, t
 from durableruns.dashboard import routes as dashboard
 from durableruns.engine.client import connect
 from durableruns.settings import Settings
+from durableruns.wire import ErrorBody
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "Malformed request; the error names the field"),
+        (401, "Missing or wrong secret key"),
+        (403, "These credentials may not do this"),
+        (404, "No such run, batch or queue"),
+        (413, "A payload, output or metadata over its limit; the error names limit and size"),
+        (422, "Well-formed, but a value was refused; the error names the field"),
+        (503, "The run engine is unavailable"),
+    )
+}
+"""Every route answers errors in the one shape: documented so, instead of FastAPI's
+``HTTPValidationError`` (our 422 is ``{"error": …}`` too)."""
 
 
 def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
@@ -40,12 +57,12 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
         _bind_services(app, client, settings)
     install_error_handlers(app)
     authed = [Depends(require_secret_key)]
-    app.include_router(tasks.router, dependencies=authed)
-    app.include_router(runs.router, dependencies=authed)
-    app.include_router(runs_list.router, dependencies=authed)
-    app.include_router(realtime.router, dependencies=authed)
-    app.include_router(batches.router, dependencies=authed)
-    app.include_router(queues.router, dependencies=authed)
+    app.include_router(tasks.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(runs.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(runs_list.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(realtime.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(batches.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(queues.router, dependencies=authed, responses=ERROR_RESPONSES)
     # Pages check the session themselves: without one they show the login, not a 401.
     app.include_router(dashboard.router)
     return app

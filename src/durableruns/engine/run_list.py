@@ -48,11 +48,10 @@ FIRST_WINDOW = timedelta(milliseconds=250)
 CLOCK_SKEW = timedelta(minutes=1)
 """How far past our clock a backward page keeps looking for newer runs."""
 MICROSECOND = timedelta(microseconds=1)
-UNSUPPORTED_CHARACTERS = frozenset("\"\\'\x00")
+UNSUPPORTED_CHARACTERS = frozenset('"\\\x00')
 """The dev server's SQL visibility mis-parses these inside a string literal (an
-'unterminated string' or 'unrecognized token' error that the client retries for
-seconds, then a 503), however they are escaped ('' and "…" quoting included), so they
-are refused with a 400."""
+'unterminated string' error, or for NUL an 'unrecognized token', that the client
+retries for seconds, then a 503), so they are refused with a 400."""
 
 
 class UnsupportedValueError(ValueError):

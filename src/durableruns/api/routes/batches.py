@@ -61,10 +61,27 @@ async def create_batch(
     )
 
 
+ITEMS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-ndjson": {
+                "schema": {
+                    "type": "string",
+                    "description": "One JSON object {index, task, payload, options} per line",
+                }
+            }
+        },
+    }
+}
+"""The items body for the OpenAPI document (the route reads the raw stream)."""
+
+
 @router.post(
     "/api/v3/batches/{batch_id}/items",
     response_model=StreamBatchItemsResponse,
     response_model_exclude_none=True,
+    openapi_extra=ITEMS_BODY,
 )
 async def stream_batch_items(
     batch_id: BatchId, request: Request, batches: BatchServiceDep, settings: SettingsDep
