@@ -13,9 +13,10 @@ from temporalio.client import Client
 from durableruns.api.deps import require_secret_key
 from durableruns.api.environments import Environment
 from durableruns.api.errors import install_error_handlers
-from durableruns.api.routes import batches, queues, realtime, runs, runs_list, tasks
+from durableruns.api.routes import batches, packets, queues, realtime, runs, runs_list, tasks
 from durableruns.dashboard import routes as dashboard
 from durableruns.engine.client import connect
+from durableruns.engine.packet_store import packet_store
 from durableruns.settings import Settings
 from durableruns.wire import ErrorBody
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.secret_key = settings.dev_secret_key()
     app.state.environments = []
+    app.state.packet_store = packet_store(settings)
     if client is not None:
         _bind_services(app, client, settings)
     install_error_handlers(app)
@@ -63,6 +65,9 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(realtime.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(batches.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(queues.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(packets.router, dependencies=authed, responses=ERROR_RESPONSES)
+    # The official client PUTs to an upload URL as to an object store, with no key.
+    app.include_router(packets.upload_router, responses=ERROR_RESPONSES)
     # Pages check the session themselves: without one they show the login, not a 401.
     app.include_router(dashboard.router)
     return app
