@@ -99,7 +99,7 @@ async def test_a_large_payload_and_output_live_in_the_bucket(
     run = await s3_stack.wait_final(await s3_stack.trigger("payload-echo", value), timeout=60)
     assert run["status"] == "COMPLETED", run.get("error")
     assert run["payload"] == value and run["output"] == value
-    assert await history_bytes(s3_stack.client, run["id"]) < 64 * 1024
+    assert await history_bytes(s3_stack.client, run["id"]) < 16 * 1024
     async with s3(s3_endpoint) as client:
         listed = await client.list_objects_v2(Bucket=BUCKET)
     objects = listed.get("Contents", [])
