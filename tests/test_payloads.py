@@ -67,6 +67,14 @@ async def test_a_2_9_mb_payload_round_trips_and_history_holds_references(big: St
     assert any(p.stat().st_size > 29 * MB // 10 for p in payload_files(big))
 
 
+async def test_the_1_5_mb_echo_that_used_to_stick_completes(big: Stack) -> None:
+    """Issue 15's report: payload + output over 2 MiB made the run record unrecordable
+    and the run stayed EXECUTING forever. With payload storage it completes."""
+    value = {"blob": "e" * (15 * MB // 10)}
+    run = await big.wait_final(await big.trigger("payload-echo", value), timeout=60)
+    assert run["status"] == "COMPLETED" and run["output"] == value
+
+
 async def test_a_9_9_mb_output_round_trips(big: Stack) -> None:
     run_id = await big.trigger("payload-sized-output", {"bytes": 99 * MB // 10})
     run = await big.wait_final(run_id, timeout=60)
@@ -160,6 +168,15 @@ def test_the_output_check_the_engine_calls() -> None:
         limits.check_output("o" * (101 * MB // 10))
     assert refused.value.status == 413 and "10 MiB" in str(refused.value)
     assert str(refused.value).startswith("output: ")
+
+
+def test_error_texts_are_cut_to_their_limit() -> None:
+    huge = "é" * (10 * MB)
+    cut = limits.truncate_text(huge, limits.MAX_ERROR_MESSAGE_BYTES)
+    assert len(cut.encode()) <= limits.MAX_ERROR_MESSAGE_BYTES
+    assert cut.startswith("éé") and cut.endswith(f"(truncated: {20 * MB} bytes in all)")
+    assert limits.truncate_text("short", 100) == "short"
+    assert limits.truncate_text("\ud800", 100) == "\\ud800"
 
 
 async def test_without_storage_a_2_5_mb_payload_is_413_not_a_temporal_message(

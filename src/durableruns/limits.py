@@ -30,6 +30,13 @@ MAX_METADATA_BYTES = 256 * 1024
 """A run's metadata, as Trigger.dev's ``TASK_RUN_METADATA_MAXIMUM_SIZE`` (256 KiB)."""
 MAX_JSON_DEPTH = 128
 """Deepest nesting of arrays and objects accepted in any value a run records."""
+MAX_ERROR_MESSAGE_BYTES = 32 * 1024
+"""An attempt's error message is cut to this (UTF-8 bytes) before it is recorded."""
+MAX_STACK_TRACE_BYTES = 64 * 1024
+"""An attempt's stack trace is cut to this before it is recorded."""
+HISTORY_BLOB_LIMIT_BYTES = 2 * MIB
+"""Temporal's default per-payload limit in history (``BlobSizeLimitError``); without
+payload storage a run record past it cannot be recorded at all."""
 
 
 class ValueTooLargeError(InvalidInputError):
@@ -112,6 +119,19 @@ def check_output(value: Any, field: str = "output") -> int:
 def check_metadata(value: Any, field: str = "metadata") -> int:
     """Run metadata: at most 256 KiB."""
     return check_value(value, field, MAX_METADATA_BYTES)
+
+
+def truncate_text(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes (on a character boundary, lone
+    surrogates escaped), with a marker saying how much was cut: for error messages and
+    stack traces, which task code may make arbitrarily large (a 10 MB message must fail
+    its attempt clearly, not make the run unrecordable)."""
+    data = text.encode("utf-8", "backslashreplace")
+    if len(data) <= limit:
+        return data.decode("utf-8")
+    marker = f"\n… (truncated: {len(data)} bytes in all)"
+    kept = data[: max(0, limit - len(marker.encode()))].decode("utf-8", "ignore")
+    return kept + marker
 
 
 def check_text(value: str | None, field: str) -> None:
