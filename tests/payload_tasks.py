@@ -25,3 +25,14 @@ async def payload_parent(payload: dict[str, int]) -> dict[str, Any]:
     result = await tasks.trigger_and_wait("payload-echo", "p" * payload["bytes"])
     output = result.unwrap()
     return {"status": result.status.value, "length": len(output), "intact": set(output) == {"p"}}
+
+
+@task(id="payload-big-child")
+async def payload_big_child(payload: dict[str, Any]) -> str:
+    """Triggers a child (``wait``: and waits) with a payload of ``bytes`` characters."""
+    child = "c" * payload["bytes"]
+    if payload.get("wait"):
+        await tasks.trigger_and_wait("payload-echo", child)
+    else:
+        await tasks.trigger("payload-echo", child)
+    return "triggered"

@@ -128,6 +128,12 @@ async def test_numbers_out_of_range_are_4xx(
 
 async def test_infinity_and_nan_are_refused(stack: Stack) -> None:
     for literal in ("Infinity", "-Infinity", "NaN"):
+        in_payload = await stack.http.post(
+            TRIGGER,
+            content=f'{{"payload": {{"name": "NaN", "n": [{literal}]}}}}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert "not a finite number" in assert_4xx(in_payload, "payload.n[0]", 400)
         response = await stack.http.post(
             TRIGGER,
             content=f'{{"payload": {{"n": {literal}}}, "options": {{"priority": {literal}}}}}',

@@ -162,6 +162,15 @@ async def test_metadata_over_256_kib_is_refused_with_413(big: Stack) -> None:
     assert_413(trigger, "options.metadata", "256 KiB")
 
 
+@pytest.mark.parametrize("wait", [False, True])
+async def test_a_child_payload_over_3_mib_fails_the_parent_clearly(big: Stack, wait: bool) -> None:
+    run_id = await big.trigger("payload-big-child", {"bytes": 31 * MB // 10, "wait": wait})
+    run = await big.wait_final(run_id, timeout=60)
+    assert run["status"] == "FAILED" and run["attemptCount"] == 1, run
+    assert run["error"]["name"] == "ValueTooLargeError"
+    assert "exceeds the limit of 3145728 bytes (3 MiB)" in run["error"]["message"]
+
+
 def test_the_output_check_the_engine_calls() -> None:
     assert limits.check_output("o" * (99 * MB // 10)) > 0
     with pytest.raises(limits.ValueTooLargeError) as refused:

@@ -16,8 +16,10 @@ payload from task code (an output over the limit fails the attempt, not retried)
 
 from __future__ import annotations
 
-import json
+import math
 from typing import Any
+
+import pydantic_core
 
 from durableruns.errors import InvalidInputError
 
@@ -70,20 +72,48 @@ class InvalidValueError(InvalidInputError):
     """A value that no run could record: too deeply nested, or not valid Unicode."""
 
 
-def json_size(value: Any) -> int:
-    """Bytes of ``value`` as compact UTF-8 JSON (call :func:`check_shape` first)."""
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+def json_size(value: Any, field: str = "value") -> int:
+    """Bytes of ``value`` as compact UTF-8 JSON, after checking it as :func:`check_shape`
+    does (InvalidValueError naming ``field`` otherwise)."""
+    return _measure(value, field)
+
+
+_DEPTH_PADDING = 126
+"""pydantic's encoder stops at 254 nested containers: wrapped in this many lists, a value
+encodes only if it nests at most MAX_JSON_DEPTH (128) deep itself."""
+
+
+def _measure(value: Any, field: str) -> int:
+    """The compact JSON size of a valid value. Fast: one pass of pydantic's encoder (the
+    one that writes run records) catches lone surrogates and nesting past the limit; the
+    slow walk of :func:`check_shape` runs only to name the path of a value that failed,
+    or to confirm a ``NaN``/``Infinity`` the encoder wrote."""
+    padded = value
+    for _ in range(_DEPTH_PADDING):
+        padded = [padded]
+    try:
+        data = pydantic_core.to_json(padded)
+    except pydantic_core.PydanticSerializationError as exc:
+        check_shape(value, field)
+        raise InvalidValueError(field, f"cannot be stored as JSON ({exc})") from None
+    if b"NaN" in data or b"Infinity" in data:
+        check_shape(value, field)  # finds a non-finite number, or it was inside a string
+    return len(data) - 2 * _DEPTH_PADDING
 
 
 def check_shape(value: Any, field: str) -> None:
     """Raise InvalidValueError naming the path at fault when ``value`` is nested deeper
-    than MAX_JSON_DEPTH or holds a string (or key) with a lone surrogate. Iterative, so
-    any depth that parsed is checked without recursion."""
+    than MAX_JSON_DEPTH, holds a string (or key) with a lone surrogate, or a number that
+    JSON cannot carry (NaN, Infinity). Iterative, so any depth that parsed is checked
+    without recursion; slow on large values (:func:`check_value` calls it only when the
+    fast encoder pass failed)."""
     stack: list[tuple[Any, str, int]] = [(value, field, 0)]
     while stack:
         item, path, depth = stack.pop()
         if isinstance(item, str):
             _check_text(item, path)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise InvalidValueError(path, "not a finite number (NaN and Infinity are not JSON)")
         elif isinstance(item, dict | list):
             if depth >= MAX_JSON_DEPTH:
                 raise InvalidValueError(path, f"nested deeper than {MAX_JSON_DEPTH} levels")
@@ -98,8 +128,7 @@ def check_shape(value: Any, field: str) -> None:
 def check_value(value: Any, field: str, limit: int) -> int:
     """Check shape and size; returns the size in bytes. Raises ValueTooLargeError (413)
     or InvalidValueError (400), naming ``field``."""
-    check_shape(value, field)
-    size = json_size(value)
+    size = _measure(value, field)
     if size > limit:
         raise ValueTooLargeError(field, size, limit)
     return size

@@ -39,7 +39,7 @@ from durableruns.engine.run_workflow import RunWorkflow, initial_search_attribut
 from durableruns.engine.task_queues import runs_queue
 from durableruns.errors import DurableRunsError
 from durableruns.ids import derived_run_id, is_run_id, new_run_id
-from durableruns.limits import UnrecordableValueError
+from durableruns.limits import UnrecordableValueError, check_payload
 from durableruns.models import ChildRunSpec, RunError, RunInput, RunOptions, RunRecord
 from durableruns.status import RunStatus, is_completed
 
@@ -132,6 +132,7 @@ class RunService:
         *,
         run_id: str | None = None,
         default_ttl_s: float | None = None,
+        payload_checked: bool = False,
     ) -> Triggered:
         """Start a run; returns once its workflow exists.
 
@@ -139,8 +140,12 @@ class RunService:
         and its payload checked against that version's schema; ``default_ttl_s`` (the
         environment's) applies when the trigger gave no TTL and the task has none.
         ``run_id`` makes the trigger idempotent on that id (batch items, retried
-        requests): if the run exists already it is returned, cached.
+        requests): if the run exists already it is returned, cached. The payload is
+        checked against the limits (``limits.check_payload``) unless the caller did
+        (``payload_checked``, the facade): triggers from task code are checked here.
         """
+        if not payload_checked:
+            check_payload(payload)
         options = resolve_options(
             await self.catalog.get(), task_id, payload, options, default_ttl_s=default_ttl_s
         )
@@ -155,7 +160,10 @@ class RunService:
 
     async def resolve_child(self, child: ChildRunSpec, version: str) -> ChildRunSpec:
         """A waited-for child's options: on ``version`` (its parent's) when that version
-        serves the child's task, else like any trigger (the latest version, or none)."""
+        serves the child's task, else like any trigger (the latest version, or none).
+        The payload must be within the limits (ValueTooLargeError fails the parent's
+        attempt, which task code may catch)."""
+        check_payload(child.payload)
         catalog = await self.catalog.get()
         pinned = version if catalog.find(child.task_id, version) else None
         options = resolve_options(

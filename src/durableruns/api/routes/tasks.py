@@ -52,7 +52,12 @@ async def trigger_task(
     options = run_options(request.options, now=datetime.now(UTC))
     run_id = service.request_run_id(task_id, request_key) if request_key else None
     triggered = await service.trigger(
-        task_id, payload, options, run_id=run_id, default_ttl_s=settings.default_ttl_s
+        task_id,
+        payload,
+        options,
+        run_id=run_id,
+        default_ttl_s=settings.default_ttl_s,
+        payload_checked=True,  # by decode_packet
     )
     response.headers["x-trigger-jwt"] = public_token_for_run(
         secret_key, settings.environment, triggered.run_id
