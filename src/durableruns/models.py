@@ -105,6 +105,10 @@ class RunInput(Frozen):
     created_at: datetime
     task_queue_prefix: str
     """Prefix of the Temporal task queues; attempts go to ``<prefix>:task/<task id>``."""
+    record_limit_bytes: int | None = None
+    """The most the run's final record may encode to, when values are kept inline in
+    history (no payload storage); None when payload storage keeps them outside. The
+    workflow fits its record with ``record_fit.fit_record`` (issue 15)."""
 
 
 class AttemptInput(Frozen):

@@ -39,11 +39,14 @@ from durableruns.engine.run_workflow import RunWorkflow, initial_search_attribut
 from durableruns.engine.task_queues import runs_queue
 from durableruns.errors import DurableRunsError
 from durableruns.ids import derived_run_id, is_run_id, new_run_id
-from durableruns.limits import UnrecordableValueError, check_payload
+from durableruns.limits import HISTORY_BLOB_LIMIT_BYTES, UnrecordableValueError, check_payload
 from durableruns.models import ChildRunSpec, RunError, RunInput, RunOptions, RunRecord
 from durableruns.status import RunStatus, is_completed
 
 MAX_KEY_GENERATIONS = 1000
+RECORD_ENVELOPE_BYTES = 64 * 1024
+"""Room left under the blob limit for what wraps a record in history (payload metadata,
+the pydantic envelope)."""
 KEY_REUSABLE_AFTER = frozenset({RunStatus.COMPLETED, RunStatus.CANCELED})
 """A keyed run that ended this way keeps its key; any other final status frees it."""
 
@@ -100,6 +103,14 @@ class RunService:
         """The Temporal client, in this environment's namespace (the run lister reads
         visibility through it)."""
         return self._client
+
+    @property
+    def record_limit_bytes(self) -> int | None:
+        """What a run's record may encode to: Temporal's blob limit less an envelope
+        margin when values stay inline in history, None with payload storage."""
+        if self._client.data_converter.external_storage is not None:
+            return None
+        return HISTORY_BLOB_LIMIT_BYTES - RECORD_ENVELOPE_BYTES
 
     @property
     def task_queue_prefix(self) -> str:
@@ -163,7 +174,10 @@ class RunService:
         serves the child's task, else like any trigger (the latest version, or none).
         The payload must be within the limits (ValueTooLargeError fails the parent's
         attempt, which task code may catch)."""
-        check_payload(child.payload)
+        size = check_payload(child.payload)
+        limit = self.record_limit_bytes
+        if limit is not None and size > limit:  # the Update carrying it would be refused
+            raise UnrecordableValueError("payload")
         catalog = await self.catalog.get()
         pinned = version if catalog.find(child.task_id, version) else None
         options = resolve_options(
@@ -208,6 +222,7 @@ class RunService:
             options=options,
             created_at=datetime.now(UTC),
             task_queue_prefix=self._prefix,
+            record_limit_bytes=self.record_limit_bytes,
         )
         try:
             await self._client.start_workflow(
