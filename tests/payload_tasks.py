@@ -36,3 +36,9 @@ async def payload_big_child(payload: dict[str, Any]) -> str:
     else:
         await tasks.trigger("payload-echo", child)
     return "triggered"
+
+
+@task(id="payload-huge-error", retry={"max_attempts": 2, "min_timeout_ms": 10})
+async def payload_huge_error(payload: dict[str, int]) -> None:
+    """Raises an error whose message is ``bytes`` characters long."""
+    raise ValueError("E" * payload["bytes"])

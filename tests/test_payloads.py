@@ -171,6 +171,14 @@ async def test_a_child_payload_over_3_mib_fails_the_parent_clearly(big: Stack, w
     assert "exceeds the limit of 3145728 bytes (3 MiB)" in run["error"]["message"]
 
 
+async def test_a_10_mb_error_message_fails_the_run_with_the_message_cut(big: Stack) -> None:
+    run = await big.wait_final(await big.trigger("payload-huge-error", {"bytes": 10 * MB}), 60)
+    assert run["status"] == "FAILED" and run["attemptCount"] == 2, run["status"]
+    message = run["error"]["message"]
+    assert len(message.encode()) <= limits.MAX_ERROR_MESSAGE_BYTES
+    assert message.startswith("EEEE") and message.endswith("bytes in all)")
+
+
 def test_the_output_check_the_engine_calls() -> None:
     assert limits.check_output("o" * (99 * MB // 10)) > 0
     with pytest.raises(limits.ValueTooLargeError) as refused:
