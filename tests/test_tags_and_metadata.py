@@ -62,12 +62,12 @@ async def test_metadata_over_the_limit_is_refused_at_trigger_and_update(stack: S
     trigger = await stack.http.post(
         "/api/v1/tasks/hello-world/trigger", json={"options": {"metadata": big}}
     )
-    assert trigger.status_code == 400
+    assert trigger.status_code == 413  # as every value over its limit (issue 15)
     assert trigger.json()["error"].startswith("options.metadata: ")
     assert "256 KiB" in trigger.json()["error"]
     run_id = await stack.trigger("sleepy", {"seconds": 1})
     update = await stack.http.put(f"/api/v1/runs/{run_id}/metadata", json={"metadata": big})
-    assert update.status_code == 400 and update.json()["error"].startswith("metadata: ")
+    assert update.status_code == 413 and update.json()["error"].startswith("metadata: ")
 
 
 async def test_oversized_metadata_from_task_code_fails_the_run_clearly(stack: Stack) -> None:

@@ -10,6 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 _UNITS = {"w": 604_800, "d": 86_400, "hr": 3600, "h": 3600, "m": 60, "s": 1}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(w|d|hr|h|m|s)")
+MAX_DURATION_S = 10 * 365 * 86_400.0
+"""Longest accepted duration (10 years): anything longer is a mistake, and past Python's
+``timedelta`` range it could not even be computed."""
 _FORMAT_UNITS = (("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60), ("s", 1))
 
 
@@ -23,6 +26,13 @@ def parse_duration(value: str | int | float) -> float:
     Raises:
         DurationError: Not a duration (e.g. ``"soon"``, ``"-5s"``, ``""``).
     """
+    seconds = _seconds(value)
+    if not 0 <= seconds <= MAX_DURATION_S:  # also refuses NaN
+        raise DurationError(f"a duration must be between 0 and 10 years: {value!r}")
+    return seconds
+
+
+def _seconds(value: str | int | float) -> float:
     if isinstance(value, bool):
         raise DurationError(f"not a duration: {value!r}")
     if isinstance(value, int | float):
@@ -70,13 +80,15 @@ def parse_delay(value: str | int | float | datetime, now: datetime | None = None
             when = _parse_iso(str(value))
     if when < now - timedelta(seconds=1):
         raise DurationError(f"the delay {value!s} is in the past")
+    if when > now + timedelta(seconds=MAX_DURATION_S):
+        raise DurationError(f"the delay {value!s} is more than 10 years away")
     return when
 
 
 def _parse_iso(text: str) -> datetime:
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise DurationError(
             f"not a duration or ISO date: {text!r} (use e.g. 30s, 1h30m or 2026-12-01T09:00:00Z)"
         ) from exc

@@ -5,7 +5,8 @@
     │   └── DuplicateTaskError     two tasks share an id
     ├── AbortTaskRunError          raised by task code: fail the run now, no retry
     ├── InvalidInputError          a value given to trigger/replay/… is unusable (names the field)
-    │   ├── MetadataTooLargeError  run metadata over its size limit
+    │   ├── MetadataTooLargeError  run metadata over its size limit (413)
+    │   ├── ValueTooLargeError     a payload or output over its limit (413, in limits)
     │   ├── PayloadSchemaError     a payload that does not fit the deployed task's schema
     │   └── InvalidScheduleError   a bad cron expression, time zone or scheduled task
     ├── OutsideTaskError           a helper that only works inside task code was called outside
@@ -82,7 +83,9 @@ class ResumeMismatchError(DurableRunsError):
 
 
 class MetadataTooLargeError(InvalidInputError):
-    """Run metadata would exceed its size limit."""
+    """Run metadata would exceed its size limit (HTTP 413, as other values over theirs)."""
+
+    status = 413
 
 
 class PayloadSchemaError(InvalidInputError):

@@ -11,15 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 from durableruns.errors import MetadataTooLargeError
-
-MAX_METADATA_BYTES = 256 * 1024
+from durableruns.limits import MAX_METADATA_BYTES, json_size
 
 
 def check_metadata_size(metadata: dict[str, Any] | None, field: str = "metadata") -> None:
     """Raise MetadataTooLargeError when ``metadata`` serializes to more than the limit."""
     if metadata is None:
         return
-    size = len(json.dumps(metadata, separators=(",", ":")).encode())
+    size = json_size(metadata, field)
     if size > MAX_METADATA_BYTES:
         raise MetadataTooLargeError(
             field, f"{size} bytes exceeds the limit of {MAX_METADATA_BYTES} bytes (256 KiB)"

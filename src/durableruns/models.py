@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from durableruns.limits import MAX_ERROR_MESSAGE_BYTES, MAX_STACK_TRACE_BYTES, truncate_text
 from durableruns.status import AttemptStatus, RunStatus
 
 
@@ -46,11 +47,24 @@ class RetryOptions(Frozen):
 
 
 class RunError(Frozen):
-    """An error as users see it: a name, a message and a stack trace."""
+    """An error as users see it: a name, a message and a stack trace. Message and stack
+    are cut to ``limits.MAX_ERROR_MESSAGE_BYTES`` / ``MAX_STACK_TRACE_BYTES`` wherever an
+    error is made, so task code raising a 10 MB message fails its attempt clearly instead
+    of making the run's record unrecordable (issue 15)."""
 
     name: str = "Error"
     message: str
     stack_trace: str = ""
+
+    @field_validator("message")
+    @classmethod
+    def _cut_message(cls, message: str) -> str:
+        return truncate_text(message, MAX_ERROR_MESSAGE_BYTES)
+
+    @field_validator("stack_trace")
+    @classmethod
+    def _cut_stack_trace(cls, stack_trace: str) -> str:
+        return truncate_text(stack_trace, MAX_STACK_TRACE_BYTES)
 
 
 class RunOptions(Frozen):
@@ -107,6 +121,10 @@ class RunInput(Frozen):
     created_at: datetime
     task_queue_prefix: str
     """Prefix of the Temporal task queues; attempts go to ``<prefix>:task/<task id>``."""
+    record_limit_bytes: int | None = None
+    """The most the run's final record may encode to, when values are kept inline in
+    history (no payload storage); None when payload storage keeps them outside. The
+    workflow fits its record with ``record_fit.fit_record`` (issue 15)."""
 
 
 class AttemptInput(Frozen):

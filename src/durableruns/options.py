@@ -12,6 +12,7 @@ from typing import Literal
 
 from durableruns.durations import DurationError, parse_delay, parse_duration
 from durableruns.errors import InvalidInputError
+from durableruns.limits import check_text
 from durableruns.metadata import check_metadata_size
 from durableruns.models import RunOptions
 from durableruns.wire import TriggerOptions
@@ -55,6 +56,7 @@ def run_options(
     no TTL was given, and is 0 when the caller disabled it.
     """
     check_metadata_size(opts.metadata, "options.metadata")
+    _check_strings(opts)
     user_key, key_hash, key_expires = _idempotency(opts, now, parent)
     return RunOptions(
         tags=tuple(opts.tags or ()),
@@ -76,6 +78,19 @@ def run_options(
         depth=parent.depth + 1 if parent else 0,
         trigger_function=trigger_function,
     )
+
+
+def _check_strings(opts: TriggerOptions) -> None:
+    """Every string option is stored in Temporal (search attributes, ids): valid Unicode
+    without NUL, or a 400 naming the option."""
+    for number, tag in enumerate(opts.tags or ()):
+        check_text(tag, f"options.tags[{number}]")
+    check_text(opts.idempotency_key, "options.idempotencyKey")
+    check_text(opts.concurrency_key, "options.concurrencyKey")
+    check_text(opts.queue.name if opts.queue else None, "options.queue.name")
+    check_text(opts.lock_to_version, "options.lockToVersion")
+    if opts.idempotency_key_options is not None:
+        check_text(opts.idempotency_key_options.key, "options.idempotencyKeyOptions.key")
 
 
 def _delay(opts: TriggerOptions, now: datetime) -> datetime | None:

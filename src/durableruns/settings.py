@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -67,6 +68,22 @@ class Settings(BaseSettings):
     temporal_ui_url: str = "http://127.0.0.1:8233"
     version: str | None = None
     """Version a worker serves; defaults to today's date, e.g. ``20261128.1``."""
+    payload_storage: Literal["file", "s3", "none"] = "file"
+    """Where payloads and outputs over ``payload_storage_threshold`` are kept, outside
+    Temporal's history (which holds a reference): ``file`` under ``state_dir/payloads``
+    (one machine, the dev default), ``s3`` in ``s3_bucket`` (deployments: every worker
+    and facade must reach it), or ``none`` (inline; history refuses values over 2 MiB).
+    Every process of one deployment must use the same storage."""
+    payload_storage_threshold: int = 256 * 1024
+    """Bytes from which a value is stored outside history."""
+    payload_storage_dir: Path | None = None
+    """The ``file`` storage's directory; default ``state_dir/payloads``."""
+    s3_bucket: str | None = None
+    """The ``s3`` storage's bucket (it must exist)."""
+    s3_endpoint_url: str | None = None
+    """An S3-compatible endpoint (MinIO, moto, …); default AWS's."""
+    s3_region: str | None = None
+    """The bucket's region; default from the AWS configuration."""
     isolation: bool = True
     """Run each attempt's code in a task process of its own (crash isolation); off, it
     runs in the worker's process, which is easier to debug but dies with a crash."""

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from durableruns import status as st
-from durableruns.durations import format_duration
+from durableruns.durations import MAX_DURATION_S, format_duration
 from durableruns.ids import derived_run_id
 from durableruns.models import RunRecord
 from durableruns.status import AttemptStatus, RunStatus
@@ -58,7 +58,7 @@ class TriggerOptions(WireModel):
     tags: list[str] | None = None
     metadata: dict[str, Any] | None = None
     max_attempts: int | None = Field(default=None, ge=1, le=100)
-    max_duration: float | None = Field(default=None, gt=0)
+    max_duration: float | None = Field(default=None, gt=0, le=MAX_DURATION_S, allow_inf_nan=False)
     test: bool | None = None
     delay: str | datetime | None = None
     """A duration (``"30s"``, ``"1h30m"``) or an ISO date."""
@@ -70,9 +70,9 @@ class TriggerOptions(WireModel):
     )
     idempotency_key_options: IdempotencyKeyOptions | None = None
     queue: QueueOption | None = None
-    concurrency_key: str | None = None
-    priority: float | None = Field(default=None, ge=0)
-    lock_to_version: str | None = None
+    concurrency_key: str | None = Field(default=None, max_length=1024)
+    priority: float | None = Field(default=None, ge=0, le=MAX_DURATION_S, allow_inf_nan=False)
+    lock_to_version: str | None = Field(default=None, max_length=128)
 
     @field_validator("tags", mode="before")
     @classmethod

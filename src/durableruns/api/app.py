@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from temporalio.client import Client
@@ -17,6 +18,7 @@ from durableruns.api.routes import (
     batches,
     health,
     logs,
+    packets,
     queues,
     realtime,
     runs,
@@ -26,7 +28,24 @@ from durableruns.api.routes import (
 )
 from durableruns.dashboard import routes as dashboard
 from durableruns.engine.client import connect
+from durableruns.engine.packet_store import packet_store
 from durableruns.settings import Settings
+from durableruns.wire import ErrorBody
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "Malformed request; the error names the field"),
+        (401, "Missing or wrong secret key"),
+        (403, "These credentials may not do this"),
+        (404, "No such run, batch or queue"),
+        (413, "A payload, output or metadata over its limit; the error names limit and size"),
+        (422, "Well-formed, but a value was refused; the error names the field"),
+        (503, "The run engine is unavailable"),
+    )
+}
+"""Every route answers errors in the one shape: documented so, instead of FastAPI's
+``HTTPValidationError`` (our 422 is ``{"error": …}`` too)."""
 
 
 def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
@@ -49,22 +68,26 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.secret_key = settings.dev_secret_key()
     app.state.environments = []
+    app.state.packet_store = packet_store(settings)
     if client is not None:
         _bind_services(app, client, settings)
     install_error_handlers(app)
     install_docs(app)
     app.include_router(health.router)  # probes: no key
     authed = [Depends(require_secret_key)]
-    app.include_router(tasks.router, dependencies=authed)
-    app.include_router(runs.router, dependencies=authed)
-    app.include_router(logs.router, dependencies=authed)
-    app.include_router(runs_list.router, dependencies=authed)
-    app.include_router(realtime.router, dependencies=authed)
-    app.include_router(batches.router, dependencies=authed)
-    app.include_router(queues.router, dependencies=authed)
-    app.include_router(schedules.router, dependencies=authed)
+    app.include_router(tasks.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(runs.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(logs.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(runs_list.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(realtime.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(batches.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(queues.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(schedules.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(packets.router, dependencies=authed, responses=ERROR_RESPONSES)
     # The official client asks for the time zones without a key.
     app.include_router(schedules.public_router)
+    # The official client PUTs to an upload URL as to an object store, with no key.
+    app.include_router(packets.upload_router, responses=ERROR_RESPONSES)
     # Pages check the session themselves: without one they show the login, not a 401.
     app.include_router(dashboard.router)
     return app

@@ -4,6 +4,7 @@ never 409 for a business rule, since the official client retries 409."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,12 @@ from starlette.exceptions import HTTPException
 from durableruns.engine.schedules import ScheduleNotFoundError
 from durableruns.engine.service import EngineUnavailableError, RunNotFoundError, RunStateError
 from durableruns.errors import InvalidInputError
+
+logger = logging.getLogger(__name__)
+
+BODY_PARSE_FAILURE = "There was an error parsing the body"
+"""FastAPI's detail when the body is not parsable at all (e.g. nested past Python's
+recursion limit)."""
 
 
 class ApiHTTPError(Exception):
@@ -29,8 +36,10 @@ class ApiHTTPError(Exception):
 def error_response(
     status: int, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    """The one error shape."""
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+    """The one error shape. A message quoting the caller's bad input (a lone surrogate)
+    is escaped, so the error itself can always be encoded."""
+    safe = message.encode("utf-8", "backslashreplace").decode("utf-8")
+    return JSONResponse({"error": safe}, status_code=status, headers=headers)
 
 
 def describe_validation_error(error: dict[str, Any]) -> str:
@@ -74,8 +83,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(EngineUnavailableError)
     async def _engine(_: Request, exc: EngineUnavailableError) -> JSONResponse:
-        return error_response(503, str(exc))
+        # Temporal's own words (gRPC statuses, blob limits) never reach a caller.
+        logger.warning("engine unavailable: %s", exc)
+        action = str(exc).partition(": ")[0]
+        return error_response(503, f"{action}: the run engine is unavailable, try again")
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == BODY_PARSE_FAILURE:
+            return error_response(400, "body: not valid JSON (nested too deeply to parse)")
         return error_response(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # A bug: logged with its traceback; the caller sees the error shape, no internals.
+        logger.error("unhandled error", exc_info=exc)
+        return error_response(500, "Internal error")

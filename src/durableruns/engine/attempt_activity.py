@@ -33,6 +33,7 @@ from durableruns.engine.service import RunService
 from durableruns.engine.task_executor import Cancelled, Completed, Outcome, execute
 from durableruns.engine.task_process import CANCEL_GRACE_S
 from durableruns.engine.task_runtime import DEFAULT_SHORT_WAIT_S, AttemptRuntime
+from durableruns.limits import MAX_OUTPUT_BYTES, ValueTooLargeError, check_value
 from durableruns.logs import capture_task_output
 from durableruns.metadata import RunMetadata
 from durableruns.models import (
@@ -44,6 +45,7 @@ from durableruns.models import (
     RetryOptions,
     Suspension,
 )
+from durableruns.status import AttemptStatus
 from durableruns.task_definitions import Task, TaskRegistry
 
 HEARTBEAT_EVERY_S = 0.5
@@ -185,12 +187,25 @@ class AttemptActivity:
                 raise outcome.timed_out(max_duration, task.retry) from exc
             raise
         if isinstance(result, Completed):
-            return result.output
+            return self._checked_output(result.output, task)
         if isinstance(result, Cancelled):  # only ever an answer to our own stop
             raise outcome.system_failure(
                 "UnexpectedCancel", "The task's process stopped on its own", task.retry
             )
         raise outcome.failure_of(result, task.retry)
+
+    def _checked_output(self, output: Any, task: Task[Any, Any]) -> Any:
+        """The output if it can be recorded: within 10 MiB, and within what the run's
+        record may hold when values stay inline in history; else the attempt fails, not
+        retried (the same code gives the same output)."""
+        record_limit = self._service(activity.client()).record_limit_bytes
+        limit = min(MAX_OUTPUT_BYTES, record_limit or MAX_OUTPUT_BYTES)
+        try:
+            check_value(output, "output", limit)
+        except ValueTooLargeError as exc:
+            error = outcome.run_error(exc, name="TaskOutputTooLargeError")
+            raise outcome.failure(AttemptStatus.FAILED, error, task.retry, False) from exc
+        return output
 
     async def _outcome(self, task: Task[Any, Any], payload: Any, ctx: TaskContext) -> Outcome:
         """In a task process when there is a pool (and it can import the task), else here."""

@@ -121,6 +121,7 @@ class BatchService:
                     options,
                     run_id=self.item_run_id(batch.id, item.index),
                     default_ttl_s=default_ttl_s,
+                    payload_checked=True,  # items come decoded (and checked) by the facade
                 )
                 # An item with an idempotency key gets its key's run, not the derived id.
                 return item.index, triggered.run_id

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from temporalio.client import Client
 
-from durableruns.engine.converter import DATA_CONVERTER
+from durableruns.engine.converter import data_converter
 from durableruns.engine.temporal_config import temporal_target
 from durableruns.settings import Settings
 
@@ -16,8 +16,9 @@ QUERY_TIMEOUT = timedelta(seconds=2)
 
 
 async def connect(settings: Settings) -> Client:
-    """A Temporal client for the settings' address, namespace, TLS and API key."""
+    """A Temporal client for the settings' address, namespace, TLS and API key, with
+    their payload storage (large values outside history)."""
     target = temporal_target(settings)
     return await Client.connect(
-        target.address, data_converter=DATA_CONVERTER, **target.connect_kwargs()
+        target.address, data_converter=data_converter(settings), **target.connect_kwargs()
     )

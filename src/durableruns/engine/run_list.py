@@ -48,9 +48,10 @@ FIRST_WINDOW = timedelta(milliseconds=250)
 CLOCK_SKEW = timedelta(minutes=1)
 """How far past our clock a backward page keeps looking for newer runs."""
 MICROSECOND = timedelta(microseconds=1)
-UNSUPPORTED_CHARACTERS = frozenset('"\\')
+UNSUPPORTED_CHARACTERS = frozenset('"\\\x00')
 """The dev server's SQL visibility mis-parses these inside a string literal (an
-'unterminated string' error that the client retries for seconds), so they are refused."""
+'unterminated string' error, or for NUL an 'unrecognized token', that the client
+retries for seconds, then a 503), so they are refused with a 400."""
 
 
 class UnsupportedValueError(ValueError):
@@ -279,7 +280,7 @@ def check_searchable(value: str) -> str:
     """``value`` if visibility can search for it; raises UnsupportedValueError if not."""
     bad = sorted(UNSUPPORTED_CHARACTERS & set(value))
     if bad:
-        raise UnsupportedValueError(f"cannot search for a value containing {bad[0]}")
+        raise UnsupportedValueError(f"cannot search for a value containing {bad[0]!r}")
     return value
 
 

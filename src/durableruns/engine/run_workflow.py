@@ -59,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         Suspension,
         WaitSpec,
     )
+    from durableruns.record_fit import fit_record
     from durableruns.status import RUN_STATUS_AFTER_ATTEMPT, AttemptStatus, RunStatus, is_completed
 
 ATTEMPT_ACTIVITY = "durableruns.attempt"
@@ -100,12 +101,27 @@ class RunWorkflow(LegacyWaitUpdates):
             self._finish(RunStatus.CANCELED, RunError(name="Canceled", message="Run canceled"))
             await self._slots.give_back(input)
             if workflow.patched(CLOSE_STATUS_PATCH):
-                workflow.upsert_memo({RECORD_MEMO: run.model_dump(mode="json")})
+                workflow.upsert_memo({RECORD_MEMO: self._fitted().model_dump(mode="json")})
                 raise  # the workflow closes Canceled, as the run did
-            return run
+            return self._fitted()
+        run = self._fitted()
         if closes_failed(run.status) and workflow.patched(CLOSE_STATUS_PATCH):
             raise closing_error(run)  # the workflow closes Failed, as the run did
         return run
+
+    def _fitted(self) -> RunRecord:
+        """The final record, made to fit what Temporal can record (``record_fit``): a
+        run is never stuck by its own data, it ends SYSTEM_FAILURE saying what was too
+        big. A record that fits (every run before this rule) is returned unchanged."""
+        run = self._record()
+        fitted = fit_record(run, self._run_input().record_limit_bytes)
+        if fitted is not run:
+            if fitted.status is not run.status:  # _set_status refuses after a final status
+                workflow.upsert_search_attributes(
+                    [sa.TRIGGER_STATUS.value_set(fitted.status.value)]
+                )
+            self._run = fitted
+        return fitted
 
     # --- queries, signals and updates -------------------------------------------------
     @workflow.query

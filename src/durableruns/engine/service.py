@@ -43,10 +43,14 @@ from durableruns.engine.search_attributes import initial_search_attributes
 from durableruns.engine.task_queues import runs_queue
 from durableruns.errors import DurableRunsError
 from durableruns.ids import derived_run_id, is_run_id, new_run_id
+from durableruns.limits import HISTORY_BLOB_LIMIT_BYTES, UnrecordableValueError, check_payload
 from durableruns.models import ChildRunSpec, RunError, RunInput, RunOptions, RunRecord
 from durableruns.status import RunStatus, is_completed
 
 MAX_KEY_GENERATIONS = 1000
+RECORD_ENVELOPE_BYTES = 64 * 1024
+"""Room left under the blob limit for what wraps a record in history (payload metadata,
+the pydantic envelope)."""
 KEY_REUSABLE_AFTER = frozenset({RunStatus.COMPLETED, RunStatus.CANCELED})
 """A keyed run that ended this way keeps its key; any other final status frees it."""
 
@@ -61,7 +65,17 @@ CLOSED_WITHOUT_RECORD = {
 
 
 class EngineUnavailableError(DurableRunsError):
-    """Temporal could not be reached."""
+    """Temporal could not be reached. The message is ``<what failed>: <Temporal's
+    reason>``; the facade shows callers only the part before the colon."""
+
+
+def is_size_refusal(exc: RPCError) -> bool:
+    """Temporal refused a request for its size (a blob over 2 MiB, a gRPC message over
+    4 MiB), not for being unreachable."""
+    text = exc.message.lower()
+    return exc.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.RESOURCE_EXHAUSTED) and (
+        "size exceeds" in text or "larger than max" in text or "too large" in text
+    )
 
 
 class RunNotFoundError(DurableRunsError):
@@ -100,6 +114,14 @@ class RunService:
         return RunLogReader(self._client)
 
     @property
+    def record_limit_bytes(self) -> int | None:
+        """What a run's record may encode to: Temporal's blob limit less an envelope
+        margin when values stay inline in history, None with payload storage."""
+        if self._client.data_converter.external_storage is not None:
+            return None
+        return HISTORY_BLOB_LIMIT_BYTES - RECORD_ENVELOPE_BYTES
+
+    @property
     def task_queue_prefix(self) -> str:
         """Prefix of this environment's task queues."""
         return self._prefix
@@ -130,6 +152,7 @@ class RunService:
         *,
         run_id: str | None = None,
         default_ttl_s: float | None = None,
+        payload_checked: bool = False,
     ) -> Triggered:
         """Start a run; returns once its workflow exists.
 
@@ -137,8 +160,12 @@ class RunService:
         and its payload checked against that version's schema; ``default_ttl_s`` (the
         environment's) applies when the trigger gave no TTL and the task has none.
         ``run_id`` makes the trigger idempotent on that id (batch items, retried
-        requests): if the run exists already it is returned, cached.
+        requests): if the run exists already it is returned, cached. The payload is
+        checked against the limits (``limits.check_payload``) unless the caller did
+        (``payload_checked``, the facade): triggers from task code are checked here.
         """
+        if not payload_checked:
+            check_payload(payload)
         options = resolve_options(
             await self.catalog.get(), task_id, payload, options, default_ttl_s=default_ttl_s
         )
@@ -153,7 +180,13 @@ class RunService:
 
     async def resolve_child(self, child: ChildRunSpec, version: str) -> ChildRunSpec:
         """A waited-for child's options: on ``version`` (its parent's) when that version
-        serves the child's task, else like any trigger (the latest version, or none)."""
+        serves the child's task, else like any trigger (the latest version, or none).
+        The payload must be within the limits (ValueTooLargeError fails the parent's
+        attempt, which task code may catch)."""
+        size = check_payload(child.payload)
+        limit = self.record_limit_bytes
+        if limit is not None and size > limit:  # the Update carrying it would be refused
+            raise UnrecordableValueError("payload")
         catalog = await self.catalog.get()
         pinned = version if catalog.find(child.task_id, version) else None
         options = resolve_options(
@@ -198,6 +231,7 @@ class RunService:
             options=options,
             created_at=datetime.now(UTC),
             task_queue_prefix=self._prefix,
+            record_limit_bytes=self.record_limit_bytes,
         )
         try:
             await self._client.start_workflow(
@@ -211,6 +245,8 @@ class RunService:
                 static_summary=f"{task_id} run",
             )
         except RPCError as exc:
+            if is_size_refusal(exc):
+                raise UnrecordableValueError("payload") from exc
             raise EngineUnavailableError(f"Could not start the run: {exc.message}") from exc
         return run_id
 

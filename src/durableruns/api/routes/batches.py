@@ -10,8 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import ValidationError
 
-from durableruns.api.deps import BatchServiceDep, SecretKeyDep, SettingsDep
+from durableruns.api.deps import BatchServiceDep, EnvironmentDep, SecretKeyDep, SettingsDep
+from durableruns.api.environments import Environment
 from durableruns.api.errors import ApiHTTPError, describe_validation_error
+from durableruns.api.routes.packets import resolve_packet
 from durableruns.api.tokens import public_token_for_batch
 from durableruns.engine.batch_service import MAX_BATCH_ITEMS, BatchItemRun
 from durableruns.errors import InvalidInputError
@@ -61,13 +63,34 @@ async def create_batch(
     )
 
 
+ITEMS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-ndjson": {
+                "schema": {
+                    "type": "string",
+                    "description": "One JSON object {index, task, payload, options} per line",
+                }
+            }
+        },
+    }
+}
+"""The items body for the OpenAPI document (the route reads the raw stream)."""
+
+
 @router.post(
     "/api/v3/batches/{batch_id}/items",
     response_model=StreamBatchItemsResponse,
     response_model_exclude_none=True,
+    openapi_extra=ITEMS_BODY,
 )
 async def stream_batch_items(
-    batch_id: BatchId, request: Request, batches: BatchServiceDep, settings: SettingsDep
+    batch_id: BatchId,
+    request: Request,
+    batches: BatchServiceDep,
+    settings: SettingsDep,
+    environment: EnvironmentDep,
 ) -> StreamBatchItemsResponse:
     """Phase 2: the items as NDJSON (one ``{index, task, payload, options}`` per line).
 
@@ -77,7 +100,7 @@ async def stream_batch_items(
     raw = b""
     async for chunk in request.stream():
         raw += chunk
-    items = _parse_items(raw, batch)
+    items = await _parse_items(raw, batch, request, environment)
     result = await batches.add_items(batch, items, default_ttl_s=settings.default_ttl_s)
     return StreamBatchItemsResponse(
         id=batch.id,
@@ -112,7 +135,9 @@ async def _require(batches: BatchServiceDep, batch_id: str) -> BatchRecord:
     return batch
 
 
-def _parse_items(raw: bytes, batch: BatchRecord) -> list[BatchItemRun]:
+async def _parse_items(
+    raw: bytes, batch: BatchRecord, request: Request, environment: Environment
+) -> list[BatchItemRun]:
     """Every NDJSON line as a run to create; a 400 naming the first bad line otherwise."""
     lines = [line for line in raw.decode("utf-8", errors="replace").splitlines() if line.strip()]
     if len(lines) > MAX_BATCH_ITEMS:
@@ -130,14 +155,21 @@ def _parse_items(raw: bytes, batch: BatchRecord) -> list[BatchItemRun]:
         except ValidationError as exc:
             detail = describe_validation_error(dict(exc.errors()[0]))
             raise ApiHTTPError(400, f"{where}: {detail}") from exc
+        except (RecursionError, ValueError):  # too deep to parse; a 4,300-digit integer
+            raise ApiHTTPError(
+                400, f"{where}: not valid JSON (nested too deeply, or a number too long)"
+            ) from None
         if item.index >= batch.run_count:
             raise ApiHTTPError(
                 400, f"{where}: index {item.index} is outside the batch's {batch.run_count} items"
             )
         try:
-            payload = decode_packet(item.payload, item.options.payload_type)
+            data, packet_type = await resolve_packet(
+                request, environment, item.payload, item.options.payload_type
+            )
+            payload = decode_packet(data, packet_type)
             options = run_options(item.options, now=now)
         except InvalidInputError as exc:
-            raise ApiHTTPError(400, f"{where}: {exc}") from exc
+            raise ApiHTTPError(exc.status, f"{where}: {exc}") from exc
         items.append(BatchItemRun(item.index, item.task, payload, options))
     return items

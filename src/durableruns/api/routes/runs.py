@@ -6,10 +6,11 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Response
+from fastapi import APIRouter, Body, Path, Request, Response
 
 from durableruns.api.deps import EnvironmentDep, SecretKeyDep, ServiceDep, SettingsDep
 from durableruns.api.errors import ApiHTTPError
+from durableruns.api.routes.packets import resolve_packet
 from durableruns.api.routes.schedules import run_schedule
 from durableruns.api.tokens import public_token_for_run
 from durableruns.durations import DurationError, parse_delay
@@ -81,6 +82,8 @@ async def replay_run(
     settings: SettingsDep,
     secret_key: SecretKeyDep,
     response: Response,
+    http_request: Request,
+    environment: EnvironmentDep,
     body: Annotated[ReplayRunRequest | None, Body()] = None,
 ) -> TriggerTaskResponse:
     """A new run of the same task, with the same payload or the overrides given."""
@@ -92,9 +95,12 @@ async def replay_run(
         for wire_field, field in _REPLAY_OVERRIDES.items()
         if wire_field in given
     }
+    data, packet_type = await resolve_packet(
+        http_request, environment, request.payload, request.payload_type
+    )
     triggered = await service.replay(
         run_id,
-        payload=decode_packet(request.payload, request.payload_type),
+        payload=decode_packet(data, packet_type),
         has_payload="payload" in given,
         **overrides,
     )

@@ -52,6 +52,29 @@ LEGACY_STATUSES = {
 """Trigger.dev's v1 status names, still accepted by its list filter."""
 IGNORED_FILTERS = frozenset({"filter[machine]", "filter[region]"})
 """Accepted for the official client's sake; runs have no machine or region here."""
+_KNOWN_KEYS = frozenset(
+    {
+        "filter[status]",
+        "filter[taskIdentifier]",
+        "filter[version]",
+        "filter[tag]",
+        "filter[batch]",
+        "filter[schedule]",
+        "filter[bulkAction]",
+        "filter[queue]",
+        "filter[idempotencyKey]",
+        "filter[parentRunId]",
+        "filter[createdAt][from]",
+        "filter[createdAt][to]",
+        "filter[createdAt][period]",
+        "filter[isTest]",
+        "page[size]",
+        "page[after]",
+        "page[before]",
+        *IGNORED_FILTERS,
+    }
+)
+"""Every query key the list understands; any other ``filter[…]``/``page[…]`` is a 400."""
 
 
 def get_run_lister(request: Request) -> RunLister:
@@ -63,7 +86,41 @@ def get_run_lister(request: Request) -> RunLister:
     return lister
 
 
-@router.get("/api/v1/runs", response_model=RunListResponse, response_model_exclude_none=True)
+def _query_parameters() -> list[dict[str, object]]:
+    """The list's bracketed query keys for the OpenAPI document (the route reads them
+    from the raw query string, so FastAPI cannot derive them)."""
+    described = {
+        "filter[status]": "Statuses, comma-separated (Trigger.dev's, v1 names too)",
+        "filter[createdAt][from]": "Created at or after, epoch milliseconds",
+        "filter[createdAt][to]": "Created at or before, epoch milliseconds",
+        "filter[createdAt][period]": "Created within this duration, e.g. 30m, 1d, 7d",
+        "filter[isTest]": "true or false",
+        "page[size]": f"Runs per page, 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})",
+        "page[after]": "The cursor of the next page",
+        "page[before]": "The cursor of the previous page",
+    }
+    schemas: dict[str, dict[str, object]] = {
+        "filter[isTest]": {"type": "string", "enum": ["true", "false"]},
+        "page[size]": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+    }
+    return [
+        {
+            "name": key,
+            "in": "query",
+            "required": False,
+            "description": described.get(key, "Comma-separated values to match"),
+            "schema": schemas.get(key, {"type": "string"}),
+        }
+        for key in sorted(_KNOWN_KEYS)
+    ]
+
+
+@router.get(
+    "/api/v1/runs",
+    response_model=RunListResponse,
+    response_model_exclude_none=True,
+    openapi_extra={"parameters": _query_parameters()},
+)
 async def list_runs(
     request: Request,
     lister: Annotated[RunLister, Depends(get_run_lister)],
@@ -228,30 +285,6 @@ def _page_size(value: str | None) -> int:
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise ApiHTTPError(400, f"page[size]: expected a number from 1 to {MAX_PAGE_SIZE}")
     return size
-
-
-_KNOWN_KEYS = frozenset(
-    {
-        "filter[status]",
-        "filter[taskIdentifier]",
-        "filter[version]",
-        "filter[tag]",
-        "filter[batch]",
-        "filter[schedule]",
-        "filter[bulkAction]",
-        "filter[queue]",
-        "filter[idempotencyKey]",
-        "filter[parentRunId]",
-        "filter[createdAt][from]",
-        "filter[createdAt][to]",
-        "filter[createdAt][period]",
-        "filter[isTest]",
-        "page[size]",
-        "page[after]",
-        "page[before]",
-        *IGNORED_FILTERS,
-    }
-)
 
 
 # --- cursors -------------------------------------------------------------------------

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Path, Response
+from fastapi import APIRouter, Body, Header, Path, Request, Response
 
-from durableruns.api.deps import SecretKeyDep, ServiceDep, SettingsDep
+from durableruns.api.deps import EnvironmentDep, SecretKeyDep, ServiceDep, SettingsDep
+from durableruns.api.routes.packets import resolve_packet
 from durableruns.api.tokens import public_token_for_run
 from durableruns.catalog_models import TaskDescriptor
 from durableruns.options import run_options
@@ -34,6 +35,8 @@ async def trigger_task(
     settings: SettingsDep,
     secret_key: SecretKeyDep,
     response: Response,
+    http_request: Request,
+    environment: EnvironmentDep,
     body: Annotated[TriggerTaskRequest | None, Body()] = None,
     request_key: Annotated[str | None, Header(alias="x-trigger-request-idempotency-key")] = None,
 ) -> TriggerTaskResponse:
@@ -42,11 +45,19 @@ async def trigger_task(
     A repeated ``x-trigger-request-idempotency-key`` returns the first request's run.
     """
     request = body or TriggerTaskRequest()
-    payload = decode_packet(request.payload, request.options.payload_type)
+    data, packet_type = await resolve_packet(
+        http_request, environment, request.payload, request.options.payload_type
+    )
+    payload = decode_packet(data, packet_type)
     options = run_options(request.options, now=datetime.now(UTC))
     run_id = service.request_run_id(task_id, request_key) if request_key else None
     triggered = await service.trigger(
-        task_id, payload, options, run_id=run_id, default_ttl_s=settings.default_ttl_s
+        task_id,
+        payload,
+        options,
+        run_id=run_id,
+        default_ttl_s=settings.default_ttl_s,
+        payload_checked=True,  # by decode_packet
     )
     response.headers["x-trigger-jwt"] = public_token_for_run(
         secret_key, settings.environment, triggered.run_id
