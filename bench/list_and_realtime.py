@@ -14,14 +14,17 @@ One in-memory Temporal dev server (started here with the tests' flags), two part
   that walk and of the 50th page re-fetched by its cursor, of a page after a cursor at
   the middle of the list (built for the middle creation time), and of the backward
   page before that cursor.
-* **realtime**: ``--realtime-runs`` (200) real ``bench-sleepy`` runs (0.3 s) through a
-  real worker and the facade served by uvicorn, ``--concurrency`` (10) at a time. Each
-  run has one SSE subscriber (``/api/v1/runs/{id}/events``) and one Electric
-  long-poller (``/realtime/v1/runs/{id}``), sharing one poller. Reported: p50/p95 of
-  the time from a status change (the run's ``updatedAt``, stamped by the workflow) to
-  its arrival at the subscriber.
+* **realtime**: real ``bench-sleepy`` runs (0.3 s) through a real worker and the facade
+  served by uvicorn, for each ``--followers`` level (50, 10, 2) that many at a time
+  (``--realtime-runs``, 100, runs per level, at least the level). Each run has one SSE
+  subscriber (``/api/v1/runs/{id}/events``) and one Electric long-poller
+  (``/realtime/v1/runs/{id}``), sharing one history long-poll. Reported: p50/p95 of the
+  time from a status change (the run's ``updatedAt``, stamped by the workflow) to its
+  arrival at the subscriber. Then ``--idle`` (500) SSE subscriptions to as many DELAYED
+  runs: this process's CPU over ``--idle-seconds`` with them against without.
 
-Run: ``.venv/bin/python bench/list_and_realtime.py [--runs 10000] [--realtime-runs 200]``.
+Run: ``.venv/bin/python bench/list_and_realtime.py [--runs 10000] [--followers 50,10,2]
+[--idle 500]`` (``--runs 0`` for the realtime part alone).
 """
 
 from __future__ import annotations
@@ -270,36 +273,90 @@ async def realtime_part(client: Client, args: argparse.Namespace) -> None:
     prefix = f"bench-rt-{uuid.uuid4().hex[:6]}"
     settings = settings_for(prefix)
     registry = TaskRegistry([bench_sleepy])
-    sse: list[float] = []
-    electric: list[float] = []
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     async with (
         running_worker(client, registry, task_queue_prefix=prefix, version=VERSION),
         serving(create_app(settings, client=client)) as url,
         httpx.AsyncClient(
-            base_url=url, headers={"Authorization": f"Bearer {SECRET_KEY}"}, timeout=60
+            base_url=url,
+            headers={"Authorization": f"Bearer {SECRET_KEY}"},
+            timeout=60,
+            limits=limits,
         ) as http,
     ):
-        semaphore = asyncio.Semaphore(args.concurrency)
+        for followers in args.followers:
+            await followed_at_once(http, followers, max(args.realtime_runs, followers))
+        if args.idle:
+            await idle_cost(http, args.idle, args.idle_seconds)
 
-        async def one(i: int) -> None:
-            async with semaphore:
-                await asyncio.sleep(random.random() * 0.05)
-                response = await http.post(
-                    "/api/v1/tasks/bench-sleepy/trigger", json={"payload": {"seconds": 0.3}}
-                )
-                run_id = response.json()["id"]
-                got_sse, got_electric = await asyncio.gather(
-                    sse_delays(http, run_id), electric_delays(http, run_id)
-                )
-                sse.extend(got_sse)
-                electric.extend(got_electric)
 
-        started = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(args.realtime_runs)))
-        seconds = time.perf_counter() - started
-    print(f"{args.realtime_runs} sleepy runs followed in {seconds:.1f} s")
-    print(f"status change -> SSE event                     {percentiles(sse)}")
-    print(f"status change -> Electric live response        {percentiles(electric)}")
+async def followed_at_once(http: httpx.AsyncClient, followers: int, total: int) -> None:
+    """``total`` sleepy runs, ``followers`` of them followed (SSE + Electric) at a time."""
+    sse: list[float] = []
+    electric: list[float] = []
+    semaphore = asyncio.Semaphore(followers)
+
+    async def one() -> None:
+        async with semaphore:
+            await asyncio.sleep(random.random() * 0.05)
+            response = await http.post(
+                "/api/v1/tasks/bench-sleepy/trigger", json={"payload": {"seconds": 0.3}}
+            )
+            run_id = response.json()["id"]
+            got_sse, got_electric = await asyncio.gather(
+                sse_delays(http, run_id), electric_delays(http, run_id)
+            )
+            sse.extend(got_sse)
+            electric.extend(got_electric)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(total)))
+    seconds = time.perf_counter() - started
+    print(f"{followers:3d} followed at once: {total} sleepy runs in {seconds:.1f} s")
+    print(f"    status change -> SSE event                 {percentiles(sse)}")
+    print(f"    status change -> Electric live response    {percentiles(electric)}")
+
+
+async def idle_cost(http: httpx.AsyncClient, count: int, seconds: float) -> None:
+    """Process CPU with ``count`` idle SSE subscriptions (one per DELAYED run, so one
+    held history long-poll each) against the same window with none."""
+    ids = []
+    for _ in range(count):
+        response = await http.post(
+            "/api/v1/tasks/bench-sleepy/trigger",
+            json={"payload": {"seconds": 0}, "options": {"delay": "1h"}},
+        )
+        ids.append(response.json()["id"])
+    await asyncio.sleep(1.0)
+    baseline = await cpu_percent(seconds)
+
+    async def subscribe(run_id: str, opened: asyncio.Event) -> None:
+        async with http.stream("GET", f"/api/v1/runs/{run_id}/events") as response:
+            async for line in response.aiter_lines():
+                if line.startswith("data: "):
+                    opened.set()
+
+    events = [asyncio.Event() for _ in ids]
+    subscribers = [asyncio.create_task(subscribe(i, e)) for i, e in zip(ids, events, strict=True)]
+    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in events)), 120)
+    await asyncio.sleep(1.0)  # let the first history reads settle
+    loaded = await cpu_percent(seconds)
+    for subscriber in subscribers:
+        subscriber.cancel()
+    await asyncio.gather(*subscribers, return_exceptions=True)
+    for run_id in ids:
+        await http.post(f"/api/v2/runs/{run_id}/cancel")
+    print(
+        f"process CPU over {seconds:.0f} s: no subscription {baseline:5.2f} %, "
+        f"{count} idle subscriptions {loaded:5.2f} % (added {loaded - baseline:+.2f} % of a core)"
+    )
+
+
+async def cpu_percent(seconds: float) -> float:
+    """This process's CPU use (facade, worker and bench clients) over ``seconds``."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    await asyncio.sleep(seconds)
+    return (time.process_time() - cpu) / (time.perf_counter() - wall) * 100
 
 
 # --- main ------------------------------------------------------------------------------
@@ -314,7 +371,7 @@ async def main(args: argparse.Namespace) -> None:
     try:
         if args.runs:
             await list_part(env.client, args)
-        if args.realtime_runs:
+        if args.followers or args.idle:
             await realtime_part(env.client, args)
     finally:
         await env.shutdown()
@@ -324,8 +381,17 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10_000, help="finished runs to list")
     parser.add_argument("--repeat", type=int, default=40, help="samples per list figure")
-    parser.add_argument("--realtime-runs", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=10, help="runs followed at once")
+    parser.add_argument(
+        "--realtime-runs", type=int, default=100, help="runs per follower level (at least it)"
+    )
+    parser.add_argument(
+        "--followers",
+        type=lambda v: [int(n) for n in v.split(",") if n],
+        default=[50, 10, 2],
+        help="runs followed at once, one level after another (comma list)",
+    )
+    parser.add_argument("--idle", type=int, default=500, help="idle subscriptions (0: skip)")
+    parser.add_argument("--idle-seconds", type=float, default=10.0)
     return parser.parse_args()
 
 

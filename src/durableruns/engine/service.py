@@ -95,23 +95,6 @@ class RunService:
         """Prefix of this environment's task queues."""
         return self._prefix
 
-    async def change_marker(self, run_id: str) -> int | None:
-        """A number that moves whenever the run's record may have changed (its history
-        length), or None when there is no such run.
-
-        One ``describe``, answered by the history service alone: far cheaper than
-        :meth:`retrieve` (which also asks a worker), so realtime watchers poll this
-        often and retrieve only when it moved. Every change of a run's record happens in
-        workflow code and so appends history events. Exact, unlike visibility.
-        """
-        try:
-            description = await self._handle(run_id).describe()
-        except RPCError as exc:
-            if exc.status is RPCStatusCode.NOT_FOUND:
-                return None
-            raise EngineUnavailableError(f"Could not read the run: {exc.message}") from exc
-        return description.history_length
-
     # --- trigger -------------------------------------------------------------------------
     async def trigger(
         self,
