@@ -12,7 +12,16 @@ from temporalio.client import Client
 from durableruns.api.deps import require_secret_key
 from durableruns.api.environments import Environment
 from durableruns.api.errors import install_error_handlers
-from durableruns.api.routes import batches, queues, realtime, runs, runs_list, tasks
+from durableruns.api.routes import (
+    auth,
+    batches,
+    queues,
+    realtime,
+    realtime_sets,
+    runs,
+    runs_list,
+    tasks,
+)
 from durableruns.dashboard import routes as dashboard
 from durableruns.engine.client import connect
 from durableruns.settings import Settings
@@ -44,6 +53,8 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(runs.router, dependencies=authed)
     app.include_router(runs_list.router, dependencies=authed)
     app.include_router(realtime.router, dependencies=authed)
+    app.include_router(realtime_sets.router, dependencies=authed)
+    app.include_router(auth.router, dependencies=authed)
     app.include_router(batches.router, dependencies=authed)
     app.include_router(queues.router, dependencies=authed)
     # Pages check the session themselves: without one they show the login, not a 401.

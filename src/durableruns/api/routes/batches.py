@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from durableruns.api.deps import BatchServiceDep, SecretKeyDep, SettingsDep
 from durableruns.api.errors import ApiHTTPError, describe_validation_error
+from durableruns.api.scopes import require_batch
 from durableruns.api.tokens import public_token_for_batch
 from durableruns.engine.batch_service import MAX_BATCH_ITEMS, BatchItemRun
 from durableruns.errors import InvalidInputError
@@ -90,8 +91,9 @@ async def stream_batch_items(
 
 
 @router.get("/api/v2/batches/{batch_id}", response_model=Batch, response_model_exclude_none=True)
-async def retrieve_batch(batch_id: BatchId, batches: BatchServiceDep) -> Batch:
+async def retrieve_batch(batch_id: BatchId, request: Request, batches: BatchServiceDep) -> Batch:
     """A batch and its run ids, in item order."""
+    require_batch(request, batch_id)
     batch = await _require(batches, batch_id)
     return Batch(
         id=batch.id,

@@ -6,10 +6,11 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Response
+from fastapi import APIRouter, Body, Path, Request, Response
 
 from durableruns.api.deps import SecretKeyDep, ServiceDep, SettingsDep
 from durableruns.api.errors import ApiHTTPError
+from durableruns.api.scopes import require_run
 from durableruns.api.tokens import public_token_for_run
 from durableruns.durations import DurationError, parse_delay
 from durableruns.engine.service import RunService
@@ -34,9 +35,10 @@ RUN_RESPONSE = {"response_model": Run[Any, Any], "response_model_exclude_none": 
 
 
 @router.get("/api/v3/runs/{run_id}", **RUN_RESPONSE)  # type: ignore[arg-type]
-async def retrieve_run(run_id: RunId, service: ServiceDep) -> Run[Any, Any]:
+async def retrieve_run(run_id: RunId, request: Request, service: ServiceDep) -> Run[Any, Any]:
     """Retrieve a run: status, payload, output or error, attempts, related runs."""
     record = await service.require(run_id)
+    require_run(request, record)
     run = Run.from_record(record)
     run.related_runs = await _related_runs(service, record)
     return run
