@@ -7,18 +7,19 @@ service hold the request until such events are written, so a follower learns of 
 within a round trip of Temporal recording it, and a workflow that does nothing costs one
 held request per long-poll expiry (about 20 s), not a read per tick.
 
-:func:`workflow_changes` yields once per history page that holds a relevant event; the
-caller then reads the record (a query, or the memo). The first page replays the history
-so far, so a caller that read the record just before starting never misses a change in
-between. It ends once the workflow has closed (after following a continue-as-new to the
-new execution) and raises :class:`WorkflowGone` when there is no such workflow.
+:func:`workflow_changes` yields each history page that holds a relevant event; the
+caller then reads the record (a query, the memo, or the result in the close event). The
+first page replays the history so far, so a caller that read the record just before
+starting never misses a change in between. It ends once the workflow has closed (after
+following a continue-as-new to the new execution) and raises :class:`WorkflowGone` when
+there is no such workflow.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import timedelta
 
 from temporalio.api.common.v1 import WorkflowExecution
@@ -60,8 +61,10 @@ def changes_in(events: Iterable[HistoryEvent]) -> bool:
     return any(event.event_type in CHANGE_EVENTS for event in events)
 
 
-async def workflow_changes(client: Client, workflow_id: str) -> AsyncIterator[None]:
-    """One item each time the workflow's record may have changed; see the module doc."""
+async def workflow_changes(
+    client: Client, workflow_id: str
+) -> AsyncIterator[Sequence[HistoryEvent]]:
+    """The new events, each time the workflow's record may have changed; see the module doc."""
     token = b""
     while True:
         request = GetWorkflowExecutionHistoryRequest(
@@ -86,7 +89,7 @@ async def workflow_changes(client: Client, workflow_id: str) -> AsyncIterator[No
             continue
         events = response.history.events
         if changes_in(events):
-            yield None
+            yield events
         if not response.next_page_token:  # closed, and every event read
             if events and events[-1].event_type == CONTINUED:
                 token = b""  # follow the new execution from its start

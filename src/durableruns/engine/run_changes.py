@@ -1,13 +1,14 @@
-"""Per-run change notification for realtime: one history long-poll per watched run,
-shared by every subscriber of that run in the process.
+"""Per-run change notification for realtime: one history long-poll per watched run, shared
+by every subscriber of that run in the process.
 
 A watched run has one follower task (:func:`history_watch.workflow_changes`): it holds a
 ``GetWorkflowExecutionHistory(wait_new_event)`` request open on the history service and,
 when the run's workflow records a change, reads the run's exact record once
-(``RunService.retrieve``) and wakes the subscribers that wait for it. A run nobody
-watches costs nothing; a watched run that does nothing costs one held request per
-long-poll expiry, whatever its number of subscribers. The follower exists only while at
-least one subscriber watches the run (plus a short linger) and stops at a final status.
+(``RunService.read_after``: from the close event, or one query) and wakes the
+subscribers that wait for it. A run nobody watches costs nothing; a watched run that
+does nothing costs one held request per long-poll expiry, whatever its number of
+subscribers. The follower exists only while at least one subscriber watches the run
+(plus a short linger) and stops at a final status.
 
 The realtime routes (``api.run_feed``) consume these feeds; they never speak Temporal.
 """
@@ -17,10 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from temporalio.api.history.v1 import HistoryEvent
 
 from durableruns.engine.history_watch import ERROR_BACKOFF_S, WorkflowGone, workflow_changes
 from durableruns.engine.service import RunService
+from durableruns.ids import is_run_id
 from durableruns.models import RunRecord
 from durableruns.status import is_completed
 
@@ -49,6 +53,15 @@ class RunFeed:
         if self.record is None:
             self.record = record
 
+    async def current(self) -> RunRecord | None:
+        """The run's record: the latest known, else the follower's first read (one query,
+        from the history page it holds anyway); None when there is no such run."""
+        if self.record is None and not is_run_id(self.run_id):
+            return None
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.record is not None or not self.following)
+        return self.record
+
     async def wait_for(
         self, predicate: Callable[[RunRecord], bool], timeout: float | None
     ) -> RunRecord | None:
@@ -70,7 +83,7 @@ class RunFeed:
 
     def _start(self) -> None:
         finished = self.record is not None and is_completed(self.record.status)
-        if not self.following and not finished:
+        if not self.following and not finished and is_run_id(self.run_id):
             self._follower = asyncio.create_task(self._follow(), name=f"run-feed:{self.run_id}")
 
     def _stop(self) -> None:
@@ -79,17 +92,21 @@ class RunFeed:
 
     async def _follow(self) -> None:
         try:
-            async for _ in workflow_changes(self._service.client, self.run_id):
-                await self._read()
+            async for events in workflow_changes(self._service.client, self.run_id):
+                await self._read(events)
                 if self.record is not None and is_completed(self.record.status):
                     return  # a final run never changes again
         except WorkflowGone:
             return
+        finally:
+            self._follower = None
+            async with self._changed:
+                self._changed.notify_all()  # wakes current() of a run that does not exist
 
-    async def _read(self) -> None:
+    async def _read(self, events: Sequence[HistoryEvent]) -> None:
         while True:
             try:
-                record = await self._service.retrieve(self.run_id)
+                record = await self._service.read_after(self.run_id, events)
                 self.reads += 1
                 break
             except Exception:  # an engine hiccup must not end every subscription

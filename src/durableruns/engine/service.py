@@ -14,11 +14,13 @@ ended FAILED (or worse), or whose key expired, moves the key to the next generat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import (
     Client,
     WorkflowExecutionDescription,
@@ -42,6 +44,16 @@ from durableruns.ids import derived_run_id, is_run_id, new_run_id
 from durableruns.models import ChildRunSpec, RunError, RunInput, RunOptions, RunRecord
 from durableruns.status import RunStatus, is_completed
 
+CLOSE_EVENTS = frozenset(
+    {
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+    }
+)
 MAX_KEY_GENERATIONS = 1000
 KEY_REUSABLE_AFTER = frozenset({RunStatus.COMPLETED, RunStatus.CANCELED})
 """A keyed run that ended this way keeps its key; any other final status frees it."""
@@ -208,6 +220,29 @@ class RunService:
             except (RPCError, WorkflowQueryFailedError):
                 pass  # no worker to answer: rebuild from history below
         return await self._rebuild(handle, description)
+
+    async def read_after(self, run_id: str, events: Sequence[HistoryEvent]) -> RunRecord | None:
+        """The record after ``events`` (a page of the run's history, just read), as cheaply
+        as they allow: a run that completed carries its record in the close event (no
+        call at all); a run still going answers its query (no ``describe`` first);
+        anything else is :meth:`retrieve`.
+
+        Realtime reads a watched run this way each time its history grows.
+        """
+        last = events[-1] if events else None
+        completed = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+        if last is not None and last.event_type == completed:
+            payloads = last.workflow_execution_completed_event_attributes.result.payloads
+            if len(payloads) == 1:
+                [record] = await self._client.data_converter.decode(payloads, [RunRecord])
+                if isinstance(record, RunRecord):
+                    return record
+        if last is not None and last.event_type not in CLOSE_EVENTS:
+            try:
+                return await self._handle(run_id).query(RunWorkflow.get, rpc_timeout=QUERY_TIMEOUT)
+            except (RPCError, WorkflowQueryFailedError):
+                pass  # no worker to answer (or it just closed): read it the long way
+        return await self.retrieve(run_id)
 
     async def require(self, run_id: str) -> RunRecord:
         """:meth:`retrieve`, or RunNotFoundError."""

@@ -18,7 +18,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from durableruns.api.deps import ServiceDep
 from durableruns.api.realtime_rows import (
     MUST_REFETCH,
     UP_TO_DATE,
@@ -31,6 +30,7 @@ from durableruns.api.routes.runs_list import get_run_lister
 from durableruns.api.run_feed import RunFeeds, get_run_feeds
 from durableruns.api.scopes import require_run
 from durableruns.engine.run_list import RunLister
+from durableruns.engine.service import RunNotFoundError
 from durableruns.models import RunRecord
 from durableruns.status import is_completed
 from durableruns.wire import Run
@@ -58,9 +58,7 @@ KEEPALIVE = b": keep-alive\n\n"
 
 # --- Electric (the official client) --------------------------------------------------
 @router.get("/realtime/v1/runs/{run_id}")
-async def run_shape(
-    run_id: str, request: Request, service: ServiceDep, feeds: FeedsDep
-) -> JSONResponse:
+async def run_shape(run_id: str, request: Request, feeds: FeedsDep) -> JSONResponse:
     """The run as an Electric shape: a snapshot, or (``live=true``) the next change."""
     params = request.query_params
     offset = params.get("offset", "-1")
@@ -68,7 +66,7 @@ async def run_shape(
     handle = shape_handle(run_id)
     refetch = JSONResponse([MUST_REFETCH], status_code=409, headers={"electric-handle": handle})
     if offset == "-1" or params.get("live") != "true":
-        record = await service.require(run_id)
+        record = await current_record(feeds, run_id)
         require_run(request, record)
         if offset != "-1" and params.get("handle") != handle:
             return refetch
@@ -78,15 +76,26 @@ async def run_shape(
         return refetch
     hold: float = getattr(request.app.state, "realtime_hold_s", HOLD_SECONDS)
     async with feeds.watch(run_id) as feed:
-        if feed.record is None:  # else the feed is fresh from this client's last poll
-            feed.offer(await service.require(run_id))
-        if feed.record is not None:
-            require_run(request, feed.record)
+        # Fresh from this client's last poll, or the follower's first read.
+        known = await feed.current()
+        if known is None:
+            raise RunNotFoundError(run_id)
+        require_run(request, known)
         changed = await feed.wait_for(lambda r: offset_of(r) != offset, hold)
     cursor = {"electric-cursor": str(time.time_ns() // 1_000_000)}
     if changed is None:
         return _shape([UP_TO_DATE], handle, offset, cursor)
     return _shape(change_messages(changed, "update", skip), handle, offset_of(changed), cursor)
+
+
+async def current_record(feeds: RunFeeds, run_id: str) -> RunRecord:
+    """The run's record through its feed (whose follower reads it once for every
+    subscriber), or RunNotFoundError."""
+    async with feeds.watch(run_id) as feed:
+        record = await feed.current()
+    if record is None:
+        raise RunNotFoundError(run_id)
+    return record
 
 
 def _shape(
@@ -104,11 +113,9 @@ def _shape(
 
 # --- server-sent events --------------------------------------------------------------
 @router.get("/api/v1/runs/{run_id}/events")
-async def run_events(
-    run_id: str, request: Request, service: ServiceDep, feeds: FeedsDep
-) -> StreamingResponse:
+async def run_events(run_id: str, request: Request, feeds: FeedsDep) -> StreamingResponse:
     """Server-sent events: the whole run now and after every change, until it is final."""
-    record = await service.require(run_id)
+    record = await current_record(feeds, run_id)
     require_run(request, record)
     events = _run_events(record, feeds)
     return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
