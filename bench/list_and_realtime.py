@@ -222,9 +222,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def facade_and_worker(client: Client, prefix: str) -> Iterator[tuple[str, int]]:
+def facade_and_worker(client: Client, prefix: str) -> Iterator[tuple[str, int, int]]:
     """``durableruns worker`` (the example tasks) and ``durableruns api``, each in its
-    own process as deployed; yields the facade's URL and its process id."""
+    own process as deployed; yields the facade's URL and the two process ids."""
     port = _free_port()
     state = tempfile.mkdtemp(prefix="durableruns-bench-")
     env = {
@@ -246,7 +246,7 @@ def facade_and_worker(client: Client, prefix: str) -> Iterator[tuple[str, int]]:
     )
     api = subprocess.Popen([command, "api"], stdout=subprocess.DEVNULL, cwd=ROOT, env=env)
     try:
-        yield f"http://127.0.0.1:{port}", api.pid
+        yield f"http://127.0.0.1:{port}", api.pid, worker.pid
     finally:
         for process in (api, worker):
             process.terminate()
@@ -310,7 +310,7 @@ async def electric_delays(http: httpx.AsyncClient, run_id: str) -> list[float]:
 async def realtime_part(client: Client, args: argparse.Namespace) -> None:
     prefix = f"bench-rt-{uuid.uuid4().hex[:6]}"
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    with facade_and_worker(client, prefix) as (url, api_pid):
+    with facade_and_worker(client, prefix) as (url, api_pid, worker_pid):
         async with httpx.AsyncClient(
             base_url=url,
             headers={"Authorization": f"Bearer {SECRET_KEY}"},
@@ -319,7 +319,17 @@ async def realtime_part(client: Client, args: argparse.Namespace) -> None:
         ) as http:
             await wait_ready(http)
             for followers in args.followers:
+                cpu = _cpu_seconds(api_pid), _cpu_seconds(worker_pid), time.process_time()
                 await followed_at_once(http, followers, max(args.realtime_runs, followers))
+                api_s, worker_s, bench_s = (
+                    _cpu_seconds(api_pid) - cpu[0],
+                    _cpu_seconds(worker_pid) - cpu[1],
+                    time.process_time() - cpu[2],
+                )
+                print(
+                    f"    CPU seconds: facade {api_s:.1f}, worker {worker_s:.1f}, "
+                    f"subscribers {bench_s:.1f}"
+                )
             if args.idle:
                 await idle_cost(http, api_pid, args.idle, args.idle_seconds)
 
