@@ -30,6 +30,7 @@ from tests.test_realtime import (
 )
 
 ORDER = {
+    "PENDING_VERSION": 0,
     "DELAYED": 0,
     "QUEUED": 0,
     "PENDING": 0,
