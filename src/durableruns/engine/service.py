@@ -68,6 +68,19 @@ CLOSED_WITHOUT_RECORD = {
 }
 
 
+def _not_run_yet(first: HistoryEvent, events: Sequence[HistoryEvent]) -> bool:
+    """Whether a page from a fresh start (not a continue-as-new) holds no completed
+    workflow task and no close: no workflow code has changed the record yet."""
+    if first.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        return False
+    if first.workflow_execution_started_event_attributes.continued_execution_run_id:
+        return False
+    return not any(
+        e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED or e.event_type in CLOSE_EVENTS
+        for e in events
+    )
+
+
 class EngineUnavailableError(DurableRunsError):
     """Temporal could not be reached."""
 
@@ -223,21 +236,30 @@ class RunService:
 
     async def read_after(self, run_id: str, events: Sequence[HistoryEvent]) -> RunRecord | None:
         """The record after ``events`` (a page of the run's history, just read), as cheaply
-        as they allow: a run that completed carries its record in the close event (no
-        call at all); a run still going answers its query (no ``describe`` first);
-        anything else is :meth:`retrieve`.
+        as they allow: a run whose workflow code has not run yet is its start input, and
+        a run that completed carries its record in the close event (no call at all); a
+        run still going answers its query (no ``describe`` first); anything else is
+        :meth:`retrieve`.
 
         Realtime reads a watched run this way each time its history grows.
         """
-        last = events[-1] if events else None
+        if not events:
+            return await self.retrieve(run_id)
+        first, last = events[0], events[-1]
+        if _not_run_yet(first, events):
+            # No workflow code has run: the record is the one the run starts with.
+            payloads = first.workflow_execution_started_event_attributes.input.payloads
+            [run_input] = await self._client.data_converter.decode(payloads, [RunInput])
+            if isinstance(run_input, RunInput):
+                return RunRecord.from_input(run_input)
         completed = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
-        if last is not None and last.event_type == completed:
+        if last.event_type == completed:
             payloads = last.workflow_execution_completed_event_attributes.result.payloads
             if len(payloads) == 1:
                 [record] = await self._client.data_converter.decode(payloads, [RunRecord])
                 if isinstance(record, RunRecord):
                     return record
-        if last is not None and last.event_type not in CLOSE_EVENTS:
+        if last.event_type not in CLOSE_EVENTS:
             try:
                 return await self._handle(run_id).query(RunWorkflow.get, rpc_timeout=QUERY_TIMEOUT)
             except (RPCError, WorkflowQueryFailedError):
