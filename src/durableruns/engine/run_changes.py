@@ -32,6 +32,10 @@ LINGER = 2.0
 """Seconds a feed outlives its last watcher: the official client's long polls come one
 after another, and each finds the feed (and its latest record) still there."""
 
+FIRST_READ_TIMEOUT = 10.0
+"""How long :meth:`RunFeed.current` waits for the follower's first read before reading
+the run itself (which raises if the engine is unavailable)."""
+
 log = logging.getLogger(__name__)
 
 
@@ -58,8 +62,11 @@ class RunFeed:
         from the history page it holds anyway); None when there is no such run."""
         if self.record is None and not is_run_id(self.run_id):
             return None
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.record is not None or not self.following)
+        try:
+            async with self._changed, asyncio.timeout(FIRST_READ_TIMEOUT):
+                await self._changed.wait_for(lambda: self.record is not None or not self.following)
+        except TimeoutError:  # the follower keeps failing: let the caller see why
+            return await self._service.retrieve(self.run_id)
         return self.record
 
     async def wait_for(
