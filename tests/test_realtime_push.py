@@ -277,3 +277,20 @@ async def test_realtime_refuses_a_caller_without_a_key(push_stack: tuple[Stack, 
     ) as anonymous:
         for path in ("/realtime/v1/runs?tags=a", "/realtime/v1/batches/batch_x"):
             assert (await anonymous.get(path)).status_code == 401
+
+
+async def test_subscriptions_to_one_tag_share_one_visibility_poll(
+    push_stack: tuple[Stack, str, Any],
+) -> None:
+    stack, url, app = push_stack
+    tag = f"push-shared-{time.time_ns()}"
+    run_id = await stack.trigger("hello-world", {"name": "shared"}, tags=[tag])
+    await stack.wait_final(run_id)
+    streams = [sse_events(url, f"/api/v1/runs/events?tag={tag}") for _ in range(3)]
+    for stream in streams:  # each gets the run, found by the one poll
+        assert (await asyncio.wait_for(anext(stream), 10))["id"] == run_id
+    discoverers = app.state.environments[0].cache["tag_discoverers"]
+    assert len(discoverers) == 1
+    for stream in streams:
+        await stream.aclose()
+    await eventually(lambda: _value(len(discoverers)), lambda n: n == 0)

@@ -1,13 +1,13 @@
 """Sets of runs followed together: the runs with a tag, or the runs of a batch.
 
-A :class:`RunSet` finds its runs (a *discovery*: visibility for a tag, the batch
-workflow's history long-poll for a batch), follows each through the shared per-run
-feeds (``engine.run_changes``) and keeps a change log: every change of a member bumps
-the set's sequence number and stamps the member with it. A reader holding a position
-asks for everything after it (:meth:`RunSet.changes_after`) and gets the latest record
-of each member that changed since, in the order they last changed: nothing is lost or
-duplicated across reconnects as long as the set lives, and a reader that comes back
-after the set is gone starts again from a snapshot.
+A :class:`RunSet` finds its runs (a *discovery*: visibility for a tag, shared by
+``engine.tag_discovery``; the batch workflow's history long-poll for a batch), follows
+each through the shared per-run feeds (``engine.run_changes``) and keeps a change log:
+every change of a member bumps the set's sequence number and stamps the member with it.
+A reader holding a position asks for everything after it (:meth:`RunSet.changes_after`)
+and gets the latest record of each member that changed since, in the order they last
+changed: nothing is lost or duplicated across reconnects as long as the set lives, and a
+reader that comes back after the set is gone starts again from a snapshot.
 
 Both realtime protocols read sets: the Electric shapes of the official client's
 ``runs.subscribeToRunsWithTag`` / ``runs.subscribeToBatch`` (one set per shape handle,
@@ -23,22 +23,16 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
-from datetime import timedelta
+from dataclasses import dataclass
 
 from durableruns.engine.batch_service import BatchService
 from durableruns.engine.history_watch import WorkflowGone, workflow_changes
 from durableruns.engine.run_changes import RunChanges
-from durableruns.engine.run_list import RunFilter, RunLister
 from durableruns.models import RunRecord
 from durableruns.status import is_completed
 
 MAX_RUNS_PER_SET = 1000
 """Members a set follows at most (the oldest found first)."""
-TAG_DISCOVERY_INTERVAL = 1.0
-"""How often a tag set asks visibility for new runs (visibility lags about a second)."""
-DISCOVERY_OVERLAP = timedelta(seconds=5)
-"""Each tag discovery looks back this far before the newest run it knows."""
 READY_TIMEOUT = 10.0
 """How long a first snapshot waits for its members' first records."""
 SET_IDLE_S = 60.0
@@ -167,28 +161,6 @@ def _other_than(seen: RunRecord | None) -> Callable[[RunRecord], bool]:
 
 
 # --- discoveries ---------------------------------------------------------------------
-def tag_discovery(lister: RunLister, run_filter: RunFilter) -> Discovery:
-    """The runs matching ``run_filter`` (tags, creation time), old ones then new ones,
-    found by asking visibility every :data:`TAG_DISCOVERY_INTERVAL`."""
-
-    async def discover(run_set: RunSet) -> None:
-        floor = run_filter.created_from
-        while True:
-            try:
-                page = await lister.page(replace(run_filter, created_from=floor), 100)
-            except Exception:  # a visibility hiccup: try again next round
-                log.warning("discovering runs for %s failed", run_set.key, exc_info=True)
-            else:
-                for row in reversed(page.rows):
-                    run_set.add(row.run_id)
-                if page.rows and floor is not None:
-                    floor = max(floor, page.rows[0].created_at - DISCOVERY_OVERLAP)
-            await run_set.discovered()
-            await asyncio.sleep(TAG_DISCOVERY_INTERVAL)
-
-    return discover
-
-
 def batch_discovery(batches: BatchService, batch_id: str) -> Discovery:
     """The runs of a batch as its items are created, learnt from the batch workflow's
     history long-poll; done once the batch is sealed."""

@@ -31,7 +31,8 @@ from durableruns.api.scopes import require_batch, require_tags
 from durableruns.durations import DurationError, parse_duration
 from durableruns.engine.run_list import RunFilter, RunLister, UnsupportedValueError
 from durableruns.engine.run_list import check_searchable as searchable
-from durableruns.engine.run_sets import Discovery, RunSet, RunSets, batch_discovery, tag_discovery
+from durableruns.engine.run_sets import Discovery, RunSet, RunSets, batch_discovery
+from durableruns.engine.tag_discovery import TagDiscoverers
 
 router = APIRouter(tags=["realtime"])
 
@@ -49,7 +50,17 @@ def get_run_sets(request: Request) -> RunSets:
     return sets
 
 
+def get_tag_discoverers(request: Request) -> TagDiscoverers:
+    """The caller's environment's tag discoverers (one visibility poll per tag filter)."""
+    environment = get_environment(request)
+    found: TagDiscoverers | None = environment.cache.get("tag_discoverers")
+    if found is None:
+        found = environment.cache["tag_discoverers"] = TagDiscoverers()
+    return found
+
+
 SetsDep = Annotated[RunSets, Depends(get_run_sets)]
+TagsDep = Annotated[TagDiscoverers, Depends(get_tag_discoverers)]
 ListerDep = Annotated[RunLister, Depends(get_run_lister)]
 
 
@@ -72,7 +83,9 @@ def _split(value: str | None) -> list[str]:
 
 # --- Electric ------------------------------------------------------------------------
 @router.get("/realtime/v1/runs")
-async def runs_with_tags_shape(request: Request, sets: SetsDep, lister: ListerDep) -> JSONResponse:
+async def runs_with_tags_shape(
+    request: Request, sets: SetsDep, tags_found: TagsDep, lister: ListerDep
+) -> JSONResponse:
     """The runs with any of ``tags`` (created within ``createdAt``) as an Electric shape."""
     params = request.query_params
     tags = _split(params.get("tags"))
@@ -81,7 +94,8 @@ async def runs_with_tags_shape(request: Request, sets: SetsDep, lister: ListerDe
     require_tags(request, tags)
     run_filter = _tag_filter(tags, params.get("createdAt"))
     key = f"tags={','.join(sorted(tags))}&createdAt={params.get('createdAt', '')}"
-    return await _set_shape(request, sets, key, tag_discovery(lister, run_filter))
+    discovery = tags_found.discovery(lister, run_filter, key)
+    return await _set_shape(request, sets, key, discovery)
 
 
 @router.get("/realtime/v1/batches/{batch_id}")
@@ -151,6 +165,7 @@ def _seq(offset: str) -> int | None:
 async def runs_with_tag_events(
     request: Request,
     sets: SetsDep,
+    tags_found: TagsDep,
     lister: ListerDep,
     tag: Annotated[str, Query(description="Follow the runs that have this tag")],
     created_at: Annotated[
@@ -160,7 +175,8 @@ async def runs_with_tag_events(
     """Server-sent events: each run with the tag (existing, then new), again on every change."""
     run_filter = _tag_filter([tag], created_at)
     require_tags(request, [tag])
-    run_set = RunSet(sets.feeds, tag_discovery(lister, run_filter), f"tag={tag}")
+    key = f"tags={tag}&createdAt={created_at}"
+    run_set = RunSet(sets.feeds, tags_found.discovery(lister, run_filter, key), key)
     return _sse(run_set)
 
 
