@@ -14,14 +14,18 @@ One in-memory Temporal dev server (started here with the tests' flags), two part
   that walk and of the 50th page re-fetched by its cursor, of a page after a cursor at
   the middle of the list (built for the middle creation time), and of the backward
   page before that cursor.
-* **realtime**: ``--realtime-runs`` (200) real ``bench-sleepy`` runs (0.3 s) through a
-  real worker and the facade served by uvicorn, ``--concurrency`` (10) at a time. Each
-  run has one SSE subscriber (``/api/v1/runs/{id}/events``) and one Electric
-  long-poller (``/realtime/v1/runs/{id}``), sharing one poller. Reported: p50/p95 of
-  the time from a status change (the run's ``updatedAt``, stamped by the workflow) to
-  its arrival at the subscriber.
+* **realtime**: ``durableruns worker`` (the example tasks) and ``durableruns api`` each in
+  its own process, as deployed, and the subscribers here. Real ``sleepy`` runs (0.3 s),
+  for each ``--followers`` level (50, 10, 2) that many at a time (``--realtime-runs``,
+  100, runs per level, at least the level). Each run has one SSE subscriber
+  (``/api/v1/runs/{id}/events``) and one Electric long-poller (``/realtime/v1/runs/{id}``),
+  sharing one history long-poll in the facade. Reported: p50/p95 of the time from a
+  status change (the run's ``updatedAt``, stamped by the workflow) to its arrival at the
+  subscriber. Then ``--idle`` (500) SSE subscriptions to as many DELAYED runs: the facade
+  process's CPU (from /proc) over ``--idle-seconds`` with them against without.
 
-Run: ``.venv/bin/python bench/list_and_realtime.py [--runs 10000] [--realtime-runs 200]``.
+Run: ``.venv/bin/python bench/list_and_realtime.py [--runs 10000] [--followers 50,10,2]
+[--idle 500]`` (``--runs 0`` for the realtime part alone).
 """
 
 from __future__ import annotations
@@ -30,19 +34,22 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
 import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import traceback
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
-from fastapi import FastAPI
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -60,11 +67,9 @@ from durableruns.engine.dev_server import (
 )
 from durableruns.engine.run_list import Position
 from durableruns.engine.task_queues import runs_queue
-from durableruns.engine.worker import running_worker
 from durableruns.ids import new_run_id
 from durableruns.process import exit_process
 from durableruns.settings import Settings
-from durableruns.task_definitions import TaskRegistry, task
 
 SECRET_KEY = "tr_dev_bench_secret_key"
 VERSION = "20261128.1"
@@ -206,21 +211,64 @@ async def _oldest_and_newest(
 
 
 # --- realtime --------------------------------------------------------------------------
-@contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(app, lifespan="off", log_level="warning", timeout_graceful_shutdown=2)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def facade_and_worker(client: Client, prefix: str) -> Iterator[tuple[str, int, int]]:
+    """``durableruns worker`` (the example tasks) and ``durableruns api``, each in its
+    own process as deployed; yields the facade's URL and the two process ids."""
+    port = _free_port()
+    state = tempfile.mkdtemp(prefix="durableruns-bench-")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DURABLERUNS_TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "DURABLERUNS_TASK_QUEUE_PREFIX": prefix,
+        "DURABLERUNS_SECRET_KEY": SECRET_KEY,
+        "DURABLERUNS_STATE_DIR": state,
+        "DURABLERUNS_ENVIRONMENTS": '["dev"]',
+        "DURABLERUNS_API_PORT": str(port),
+    }
+    command = str(Path(sys.executable).parent / "durableruns")
+    worker = subprocess.Popen(
+        [command, "worker", "--tasks", "activities", "--version", VERSION],
+        stdout=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
     )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.01)
+    api = subprocess.Popen([command, "api"], stdout=subprocess.DEVNULL, cwd=ROOT, env=env)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        yield f"http://127.0.0.1:{port}", api.pid, worker.pid
     finally:
-        server.should_exit = True
-        await task
+        for process in (api, worker):
+            process.terminate()
+        for process in (api, worker):
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def wait_ready(http: httpx.AsyncClient) -> None:
+    """Until the facade answers and a trigger finds the worker's version."""
+    for _ in range(600):
+        with contextlib.suppress(httpx.TransportError):
+            response = await http.post(
+                "/api/v1/tasks/sleepy/trigger", json={"payload": {"seconds": 0}}
+            )
+            if response.status_code == 200:
+                return
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the facade or the worker did not come up")
 
 
 def _delay_ms(updated_at: str, received: float) -> float:
@@ -259,47 +307,104 @@ async def electric_delays(http: httpx.AsyncClient, run_id: str) -> list[float]:
                     return delays
 
 
-@task(id="bench-sleepy")
-async def bench_sleepy(payload: dict[str, float]) -> dict[str, float]:
-    """Sleeps ``seconds``: long enough to see QUEUED, EXECUTING and COMPLETED apart."""
-    await asyncio.sleep(payload["seconds"])
-    return payload
-
-
 async def realtime_part(client: Client, args: argparse.Namespace) -> None:
     prefix = f"bench-rt-{uuid.uuid4().hex[:6]}"
-    settings = settings_for(prefix)
-    registry = TaskRegistry([bench_sleepy])
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    with facade_and_worker(client, prefix) as (url, api_pid, worker_pid):
+        async with httpx.AsyncClient(
+            base_url=url,
+            headers={"Authorization": f"Bearer {SECRET_KEY}"},
+            timeout=60,
+            limits=limits,
+        ) as http:
+            await wait_ready(http)
+            for followers in args.followers:
+                cpu = _cpu_seconds(api_pid), _cpu_seconds(worker_pid), time.process_time()
+                await followed_at_once(http, followers, max(args.realtime_runs, followers))
+                api_s, worker_s, bench_s = (
+                    _cpu_seconds(api_pid) - cpu[0],
+                    _cpu_seconds(worker_pid) - cpu[1],
+                    time.process_time() - cpu[2],
+                )
+                print(
+                    f"    CPU seconds: facade {api_s:.1f}, worker {worker_s:.1f}, "
+                    f"subscribers {bench_s:.1f}"
+                )
+            if args.idle:
+                await idle_cost(http, api_pid, args.idle, args.idle_seconds)
+
+
+async def followed_at_once(http: httpx.AsyncClient, followers: int, total: int) -> None:
+    """``total`` sleepy runs, ``followers`` of them followed (SSE + Electric) at a time."""
     sse: list[float] = []
     electric: list[float] = []
-    async with (
-        running_worker(client, registry, task_queue_prefix=prefix, version=VERSION),
-        serving(create_app(settings, client=client)) as url,
-        httpx.AsyncClient(
-            base_url=url, headers={"Authorization": f"Bearer {SECRET_KEY}"}, timeout=60
-        ) as http,
-    ):
-        semaphore = asyncio.Semaphore(args.concurrency)
+    semaphore = asyncio.Semaphore(followers)
 
-        async def one(i: int) -> None:
-            async with semaphore:
-                await asyncio.sleep(random.random() * 0.05)
-                response = await http.post(
-                    "/api/v1/tasks/bench-sleepy/trigger", json={"payload": {"seconds": 0.3}}
-                )
-                run_id = response.json()["id"]
-                got_sse, got_electric = await asyncio.gather(
-                    sse_delays(http, run_id), electric_delays(http, run_id)
-                )
-                sse.extend(got_sse)
-                electric.extend(got_electric)
+    async def one() -> None:
+        async with semaphore:
+            await asyncio.sleep(random.random() * 0.05)
+            response = await http.post(
+                "/api/v1/tasks/sleepy/trigger", json={"payload": {"seconds": 0.3}}
+            )
+            run_id = response.json()["id"]
+            got_sse, got_electric = await asyncio.gather(
+                sse_delays(http, run_id), electric_delays(http, run_id)
+            )
+            sse.extend(got_sse)
+            electric.extend(got_electric)
 
-        started = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(args.realtime_runs)))
-        seconds = time.perf_counter() - started
-    print(f"{args.realtime_runs} sleepy runs followed in {seconds:.1f} s")
-    print(f"status change -> SSE event                     {percentiles(sse)}")
-    print(f"status change -> Electric live response        {percentiles(electric)}")
+    started = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(total)))
+    seconds = time.perf_counter() - started
+    print(f"{followers:3d} followed at once: {total} sleepy runs in {seconds:.1f} s")
+    print(f"    status change -> SSE event                 {percentiles(sse)}")
+    print(f"    status change -> Electric live response    {percentiles(electric)}")
+
+
+async def idle_cost(http: httpx.AsyncClient, api_pid: int, count: int, seconds: float) -> None:
+    """The facade process's CPU with ``count`` idle SSE subscriptions (one per DELAYED
+    run, so one held history long-poll each) against the same window with none."""
+    ids = []
+    for _ in range(count):
+        response = await http.post(
+            "/api/v1/tasks/sleepy/trigger",
+            json={"payload": {"seconds": 0}, "options": {"delay": "1h"}},
+        )
+        ids.append(response.json()["id"])
+    await asyncio.sleep(1.0)
+    baseline = await cpu_percent(api_pid, seconds)
+
+    async def subscribe(run_id: str, opened: asyncio.Event) -> None:
+        async with http.stream("GET", f"/api/v1/runs/{run_id}/events") as response:
+            async for line in response.aiter_lines():
+                if line.startswith("data: "):
+                    opened.set()
+
+    events = [asyncio.Event() for _ in ids]
+    subscribers = [asyncio.create_task(subscribe(i, e)) for i, e in zip(ids, events, strict=True)]
+    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in events)), 120)
+    await asyncio.sleep(2.0)  # let the first history reads settle
+    loaded = await cpu_percent(api_pid, seconds)
+    for subscriber in subscribers:
+        subscriber.cancel()
+    await asyncio.gather(*subscribers, return_exceptions=True)
+    print(
+        f"facade process CPU over {seconds:.0f} s: no subscription {baseline:5.2f} %, "
+        f"{count} idle subscriptions {loaded:5.2f} % (added {loaded - baseline:+.2f} % of a core)"
+    )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def cpu_percent(pid: int, seconds: float) -> float:
+    """Process ``pid``'s CPU use over ``seconds``, in % of one core."""
+    cpu, wall = _cpu_seconds(pid), time.perf_counter()
+    await asyncio.sleep(seconds)
+    return (_cpu_seconds(pid) - cpu) / (time.perf_counter() - wall) * 100
 
 
 # --- main ------------------------------------------------------------------------------
@@ -314,7 +419,7 @@ async def main(args: argparse.Namespace) -> None:
     try:
         if args.runs:
             await list_part(env.client, args)
-        if args.realtime_runs:
+        if args.followers or args.idle:
             await realtime_part(env.client, args)
     finally:
         await env.shutdown()
@@ -324,8 +429,17 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10_000, help="finished runs to list")
     parser.add_argument("--repeat", type=int, default=40, help="samples per list figure")
-    parser.add_argument("--realtime-runs", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=10, help="runs followed at once")
+    parser.add_argument(
+        "--realtime-runs", type=int, default=100, help="runs per follower level (at least it)"
+    )
+    parser.add_argument(
+        "--followers",
+        type=lambda v: [int(n) for n in v.split(",") if n],
+        default=[50, 10, 2],
+        help="runs followed at once, one level after another (comma list)",
+    )
+    parser.add_argument("--idle", type=int, default=500, help="idle subscriptions (0: skip)")
+    parser.add_argument("--idle-seconds", type=float, default=10.0)
     return parser.parse_args()
 
 

@@ -15,12 +15,14 @@ from durableruns.api.docs import install_docs
 from durableruns.api.environments import Environment
 from durableruns.api.errors import install_error_handlers
 from durableruns.api.routes import (
+    auth,
     batches,
     health,
     logs,
     packets,
     queues,
     realtime,
+    realtime_sets,
     runs,
     runs_list,
     schedules,
@@ -80,6 +82,8 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(logs.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(runs_list.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(realtime_sets.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(auth.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(batches.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(queues.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(schedules.router, dependencies=authed, responses=ERROR_RESPONSES)

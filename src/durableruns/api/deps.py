@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from durableruns.api.environments import Environment, authenticate
 from durableruns.api.errors import ApiHTTPError
+from durableruns.api.scopes import RUN_DENIED
 from durableruns.dashboard import session
 from durableruns.engine.batch_service import BatchService
 from durableruns.engine.service import RunService
@@ -43,15 +44,26 @@ def get_batch_service(request: Request) -> BatchService:
 
 
 PUBLIC_TOKEN_ROUTES = frozenset(
-    {"/api/v3/runs/{run_id}", "/realtime/v1/runs/{run_id}", "/api/v1/runs/{run_id}/events"}
+    {
+        "/api/v3/runs/{run_id}",
+        "/api/v2/batches/{batch_id}",
+        "/realtime/v1/runs/{run_id}",
+        "/realtime/v1/runs",
+        "/realtime/v1/batches/{batch_id}",
+        "/api/v1/runs/{run_id}/events",
+        "/api/v1/runs/events",
+        "/api/v1/batches/{batch_id}/events",
+    }
 )
-"""The only routes a public access token may call, for the run it names."""
+"""The only routes a public access token may call; each checks the token's scopes
+against what it reads (``api.scopes``)."""
 
 
 def require_secret_key(request: Request) -> None:
-    """401 unless ``Authorization: Bearer <an environment's secret key>``, or a public
-    access token on a route that reads its run (403 for any other run or route), or,
-    from the dashboard, a valid session cookie (403 if a write fails the CSRF check)."""
+    """401 unless ``Authorization: Bearer <an environment's secret key>``, or an
+    unexpired public access token on a route that reads runs (403 on any other route;
+    the route itself refuses, 403, what the token's scopes do not cover), or, from the
+    dashboard, a valid session cookie (403 if a write fails the CSRF check)."""
     environments: list[Environment] = request.app.state.environments
     dev = environments[0]
     if "authorization" not in request.headers and session.has_session(request, dev.secret_key):
@@ -63,13 +75,11 @@ def require_secret_key(request: Request) -> None:
     principal = authenticate(environments, token.strip()) if scheme.lower() == "bearer" else None
     if principal is None:
         raise ApiHTTPError(401, "Invalid or Missing API key")
-    if principal.readable_runs is not None:
+    if principal.scopes is not None:
         route = request.scope.get("route")
-        run_id = request.path_params.get("run_id")
-        if getattr(route, "path", None) not in PUBLIC_TOKEN_ROUTES or (
-            run_id not in principal.readable_runs
-        ):
-            raise ApiHTTPError(403, "This public access token may only read its own run")
+        if getattr(route, "path", None) not in PUBLIC_TOKEN_ROUTES:
+            raise ApiHTTPError(403, RUN_DENIED)
+        request.state.scopes = principal.scopes
     request.state.environment = principal.environment
 
 

@@ -3,8 +3,9 @@
 A request's bearer key picks its environment; every service a route uses is that
 environment's, so a key sees and triggers the runs of its own environment only (a run
 of another environment is simply not found). Public access tokens (the
-``x-trigger-jwt`` of a trigger) are JWTs signed with an environment's key, scoped to
-reading one run.
+``x-trigger-jwt`` of a trigger, or those Trigger.dev's ``auth.createPublicToken`` mints)
+are JWTs signed with an environment's key, scoped to reading some runs (``api.tokens``,
+``api.scopes``).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
 from temporalio.client import Client
 
-from durableruns.api.tokens import signing_key
+from durableruns.api.scopes import Scopes
+from durableruns.api.tokens import ExpiredTokenError, verify_public_token
 from durableruns.engine.batch_service import BatchService
 from durableruns.engine.queue_service import QueueService
 from durableruns.engine.schedules import ScheduleService
@@ -76,23 +77,20 @@ class Principal:
     """Who is calling: an environment's key (full access) or a public access token."""
 
     environment: Environment
-    readable_runs: frozenset[str] | None = None
-    """None for a secret key; the run ids a public access token may read."""
+    scopes: Scopes | None = None
+    """None for a secret key; what a public access token may read."""
 
 
 def authenticate(environments: list[Environment], token: str) -> Principal | None:
-    """The principal a bearer token stands for, or None."""
+    """The principal a bearer token stands for, or None (unknown, or expired)."""
     for environment in environments:
         if hmac.compare_digest(token, environment.secret_key):
             return Principal(environment)
     for environment in environments:
         try:
-            claims = jwt.decode(token, signing_key(environment.secret_key), algorithms=["HS256"])
-        except jwt.PyJWTError:
-            continue
-        if claims.get("sub") != environment.name:
-            continue
-        scopes = [str(s) for s in claims.get("scopes", [])]
-        runs = {s.removeprefix("read:runs:") for s in scopes if s.startswith("read:runs:")}
-        return Principal(environment, frozenset(runs))
+            scopes = verify_public_token(token, environment.secret_key, environment.name)
+        except ExpiredTokenError:
+            return None
+        if scopes is not None:
+            return Principal(environment, Scopes.of(scopes))
     return None

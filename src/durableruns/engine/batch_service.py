@@ -55,6 +55,11 @@ class BatchService:
         self._runs = runs
         self._prefix = task_queue_prefix
 
+    @property
+    def client(self) -> Client:
+        """The Temporal client (realtime follows a batch workflow's history through it)."""
+        return self._client
+
     async def create(
         self, run_count: int, task_identifiers: list[str], idempotency_key: str | None = None
     ) -> tuple[BatchRecord, bool]:

@@ -14,11 +14,13 @@ ended FAILED (or worse), or whose key expired, moves the key to the next generat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import (
     Client,
     WorkflowExecutionDescription,
@@ -47,6 +49,16 @@ from durableruns.limits import HISTORY_BLOB_LIMIT_BYTES, UnrecordableValueError,
 from durableruns.models import ChildRunSpec, RunError, RunInput, RunOptions, RunRecord
 from durableruns.status import RunStatus, is_completed
 
+CLOSE_EVENTS = frozenset(
+    {
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+    }
+)
 MAX_KEY_GENERATIONS = 1000
 RECORD_ENVELOPE_BYTES = 64 * 1024
 """Room left under the blob limit for what wraps a record in history (payload metadata,
@@ -62,6 +74,19 @@ CLOSED_WITHOUT_RECORD = {
     WorkflowExecutionStatus.TIMED_OUT: RunStatus.TIMED_OUT,
     WorkflowExecutionStatus.FAILED: RunStatus.SYSTEM_FAILURE,
 }
+
+
+def _not_run_yet(first: HistoryEvent, events: Sequence[HistoryEvent]) -> bool:
+    """Whether a page from a fresh start (not a continue-as-new) holds no completed
+    workflow task and no close: no workflow code has changed the record yet."""
+    if first.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        return False
+    if first.workflow_execution_started_event_attributes.continued_execution_run_id:
+        return False
+    return not any(
+        e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED or e.event_type in CLOSE_EVENTS
+        for e in events
+    )
 
 
 class EngineUnavailableError(DurableRunsError):
@@ -125,23 +150,6 @@ class RunService:
     def task_queue_prefix(self) -> str:
         """Prefix of this environment's task queues."""
         return self._prefix
-
-    async def change_marker(self, run_id: str) -> int | None:
-        """A number that moves whenever the run's record may have changed (its history
-        length), or None when there is no such run.
-
-        One ``describe``, answered by the history service alone: far cheaper than
-        :meth:`retrieve` (which also asks a worker), so realtime watchers poll this
-        often and retrieve only when it moved. Every change of a run's record happens in
-        workflow code and so appends history events. Exact, unlike visibility.
-        """
-        try:
-            description = await self._handle(run_id).describe()
-        except RPCError as exc:
-            if exc.status is RPCStatusCode.NOT_FOUND:
-                return None
-            raise EngineUnavailableError(f"Could not read the run: {exc.message}") from exc
-        return description.history_length
 
     # --- trigger -------------------------------------------------------------------------
     async def trigger(
@@ -272,6 +280,38 @@ class RunService:
             except (RPCError, WorkflowQueryFailedError):
                 pass  # no worker to answer: rebuild from history below
         return await self._rebuild(handle, description)
+
+    async def read_after(self, run_id: str, events: Sequence[HistoryEvent]) -> RunRecord | None:
+        """The record after ``events`` (a page of the run's history, just read), as cheaply
+        as they allow: a run whose workflow code has not run yet is its start input, and
+        a run that completed carries its record in the close event (no call at all); a
+        run still going answers its query (no ``describe`` first); anything else is
+        :meth:`retrieve`.
+
+        Realtime reads a watched run this way each time its history grows.
+        """
+        if not events:
+            return await self.retrieve(run_id)
+        first, last = events[0], events[-1]
+        if _not_run_yet(first, events):
+            # No workflow code has run: the record is the one the run starts with.
+            payloads = first.workflow_execution_started_event_attributes.input.payloads
+            [run_input] = await self._client.data_converter.decode(payloads, [RunInput])
+            if isinstance(run_input, RunInput):
+                return RunRecord.from_input(run_input)
+        completed = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+        if last.event_type == completed:
+            payloads = last.workflow_execution_completed_event_attributes.result.payloads
+            if len(payloads) == 1:
+                [record] = await self._client.data_converter.decode(payloads, [RunRecord])
+                if isinstance(record, RunRecord):
+                    return record
+        if last.event_type not in CLOSE_EVENTS:
+            try:
+                return await self._handle(run_id).query(RunWorkflow.get, rpc_timeout=QUERY_TIMEOUT)
+            except (RPCError, WorkflowQueryFailedError):
+                pass  # no worker to answer (or it just closed): read it the long way
+        return await self.retrieve(run_id)
 
     async def require(self, run_id: str) -> RunRecord:
         """:meth:`retrieve`, or RunNotFoundError."""

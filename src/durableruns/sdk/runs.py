@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 
@@ -17,9 +18,13 @@ from durableruns.sdk.client import request, stream
 from durableruns.sdk.handles import RunHandle
 from durableruns.sdk.run_logs import follow_logs as follow_logs  # runs.follow_logs
 from durableruns.sdk.run_logs import logs as logs  # runs.logs
+from durableruns.sdk.subscriptions import Subscription
 from durableruns.status import RunStatus
 from durableruns.task_definitions import Task
 from durableruns.wire import RETRIEVE_ONLY_FIELDS, Run, WireModel
+
+if TYPE_CHECKING:
+    from durableruns.sdk.batch import BatchHandle
 
 
 async def retrieve(run: RunHandle | str, *, task: Task[Any, Any] | None = None) -> Run[Any, Any]:
@@ -293,9 +298,9 @@ RESUBSCRIBE_DELAY_S = 0.5
 """Pause before re-opening a run's event stream that ended early."""
 
 
-async def subscribe_to_run(
+def subscribe_to_run(
     run: RunHandle | str, *, task: Task[Any, Any] | None = None
-) -> AsyncIterator[Run[Any, Any]]:
+) -> Subscription[Run[Any, Any]]:
     """The run now and after every change, ending once it reaches a final status.
 
     Example::
@@ -306,21 +311,29 @@ async def subscribe_to_run(
     Reads the facade's server-sent events (``GET /api/v1/runs/{id}/events``); changes
     arrive within about half a second.
     """
-    run_id = _run_id(run)
     task = task or (run.task if isinstance(run, RunHandle) else None)
+    return Subscription(_run_changes(_run_id(run), task))
+
+
+async def _run_changes(
+    run_id: str, task: Task[Any, Any] | None
+) -> AsyncGenerator[Run[Any, Any], None]:
     while True:
-        async for data in _server_sent_events(f"/api/v1/runs/{run_id}/events", {}):
-            current = _typed_run(data, task)
-            yield current
-            if current.is_completed:
-                return
+        async with contextlib.aclosing(
+            _server_sent_events(f"/api/v1/runs/{run_id}/events", {})
+        ) as events:
+            async for data in events:
+                current = _typed_run(data, task)
+                yield current
+                if current.is_completed:
+                    return
         # The stream ended before a final status (the facade restarted): pick up again.
         await asyncio.sleep(RESUBSCRIBE_DELAY_S)
 
 
-async def subscribe_to_runs_with_tag(
+def subscribe_to_runs_with_tag(
     tag: str, *, created_at: str | None = None
-) -> AsyncIterator[Run[Any, Any]]:
+) -> Subscription[Run[Any, Any]]:
     """Runs with ``tag``: those created in the last ``created_at`` (default a day),
     then new ones, each again after every change. Runs forever; ``break`` to stop.
 
@@ -330,8 +343,27 @@ async def subscribe_to_runs_with_tag(
             print(run.id, run.status)
     """
     params = {"tag": tag, **({"createdAt": created_at} if created_at else {})}
-    async for data in _server_sent_events("/api/v1/runs/events", params):
-        yield Run[Any, Any].model_validate(data)
+    return Subscription(_runs_of("/api/v1/runs/events", params))
+
+
+def subscribe_to_batch(batch: BatchHandle | str) -> Subscription[Run[Any, Any]]:
+    """The runs of a batch (a ``BatchHandle`` or its id) as they are created, each again
+    after every change. Runs forever; ``break`` to stop.
+
+    Example::
+
+        handle = await batch.trigger("hello-world", [{"name": "a"}, {"name": "b"}])
+        async for run in runs.subscribe_to_batch(handle):
+            print(run.id, run.status)
+    """
+    batch_id = batch if isinstance(batch, str) else batch.id
+    return Subscription(_runs_of(f"/api/v1/batches/{batch_id}/events", {}))
+
+
+async def _runs_of(path: str, params: dict[str, str]) -> AsyncGenerator[Run[Any, Any], None]:
+    async with contextlib.aclosing(_server_sent_events(path, params)) as events:
+        async for data in events:
+            yield Run[Any, Any].model_validate(data)
 
 
 def _typed_run(data: dict[str, Any], task: Task[Any, Any] | None) -> Run[Any, Any]:
@@ -343,7 +375,7 @@ def _typed_run(data: dict[str, Any], task: Task[Any, Any] | None) -> Run[Any, An
     return model.model_validate(data)
 
 
-async def _server_sent_events(path: str, params: dict[str, str]) -> AsyncIterator[Any]:
+async def _server_sent_events(path: str, params: dict[str, str]) -> AsyncGenerator[Any, None]:
     """The JSON ``data`` of each event of a ``text/event-stream`` response."""
     async with stream("GET", path, params=params) as response:
         data: builtins.list[str] = []

@@ -14,6 +14,7 @@ from durableruns.api.deps import BatchServiceDep, EnvironmentDep, SecretKeyDep, 
 from durableruns.api.environments import Environment
 from durableruns.api.errors import ApiHTTPError, describe_validation_error
 from durableruns.api.routes.packets import resolve_packet
+from durableruns.api.scopes import require_batch
 from durableruns.api.tokens import public_token_for_batch
 from durableruns.engine.batch_service import MAX_BATCH_ITEMS, BatchItemRun
 from durableruns.errors import InvalidInputError
@@ -113,8 +114,9 @@ async def stream_batch_items(
 
 
 @router.get("/api/v2/batches/{batch_id}", response_model=Batch, response_model_exclude_none=True)
-async def retrieve_batch(batch_id: BatchId, batches: BatchServiceDep) -> Batch:
+async def retrieve_batch(batch_id: BatchId, request: Request, batches: BatchServiceDep) -> Batch:
     """A batch and its run ids, in item order."""
+    require_batch(request, batch_id)
     batch = await _require(batches, batch_id)
     return Batch(
         id=batch.id,

@@ -1,28 +1,23 @@
-"""Realtime: the official client's ``runs.subscribeToRun`` (Electric long-polling at
-``/realtime/v1/runs/{id}``) and our own server-sent events, for one run
-(``/api/v1/runs/{id}/events``) or for the runs with a tag (``/api/v1/runs/events``).
+"""Realtime for one run: the official client's ``runs.subscribeToRun`` (Electric
+long-polling at ``/realtime/v1/runs/{id}``) and our own server-sent events
+(``/api/v1/runs/{id}/events``). Sets of runs (a tag, a batch) are in ``realtime_sets``.
 
-All of them learn of changes from the shared per-run feeds (``api.run_feed``); the tag
-stream finds new runs through visibility, so a new run shows up there within about a
-second, and its changes after that as fast as a single run's.
+Both learn of changes from the shared per-run feeds (``api.run_feed``, one history
+long-poll per watched run), so a change reaches them as soon as Temporal records it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from durableruns.api.deps import ServiceDep
-from durableruns.api.errors import ApiHTTPError
 from durableruns.api.realtime_rows import (
     MUST_REFETCH,
     UP_TO_DATE,
@@ -33,9 +28,9 @@ from durableruns.api.realtime_rows import (
 )
 from durableruns.api.routes.runs_list import get_run_lister
 from durableruns.api.run_feed import RunFeeds, get_run_feeds
-from durableruns.durations import DurationError, parse_duration
-from durableruns.engine.run_list import RunFilter, RunLister, UnsupportedValueError
-from durableruns.engine.run_list import check_searchable as searchable
+from durableruns.api.scopes import require_run
+from durableruns.engine.run_list import RunLister
+from durableruns.engine.service import RunNotFoundError
 from durableruns.models import RunRecord
 from durableruns.status import is_completed
 from durableruns.wire import Run
@@ -63,9 +58,7 @@ KEEPALIVE = b": keep-alive\n\n"
 
 # --- Electric (the official client) --------------------------------------------------
 @router.get("/realtime/v1/runs/{run_id}")
-async def run_shape(
-    run_id: str, request: Request, service: ServiceDep, feeds: FeedsDep
-) -> JSONResponse:
+async def run_shape(run_id: str, request: Request, feeds: FeedsDep) -> JSONResponse:
     """The run as an Electric shape: a snapshot, or (``live=true``) the next change."""
     params = request.query_params
     offset = params.get("offset", "-1")
@@ -73,7 +66,8 @@ async def run_shape(
     handle = shape_handle(run_id)
     refetch = JSONResponse([MUST_REFETCH], status_code=409, headers={"electric-handle": handle})
     if offset == "-1" or params.get("live") != "true":
-        record = await service.require(run_id)
+        record = await current_record(feeds, run_id)
+        require_run(request, record)
         if offset != "-1" and params.get("handle") != handle:
             return refetch
         body = change_messages(record, "insert", skip)
@@ -82,13 +76,26 @@ async def run_shape(
         return refetch
     hold: float = getattr(request.app.state, "realtime_hold_s", HOLD_SECONDS)
     async with feeds.watch(run_id) as feed:
-        if feed.record is None:  # else the feed is fresh from this client's last poll
-            feed.offer(await service.require(run_id))
+        # Fresh from this client's last poll, or the follower's first read.
+        known = await feed.current()
+        if known is None:
+            raise RunNotFoundError(run_id)
+        require_run(request, known)
         changed = await feed.wait_for(lambda r: offset_of(r) != offset, hold)
     cursor = {"electric-cursor": str(time.time_ns() // 1_000_000)}
     if changed is None:
         return _shape([UP_TO_DATE], handle, offset, cursor)
     return _shape(change_messages(changed, "update", skip), handle, offset_of(changed), cursor)
+
+
+async def current_record(feeds: RunFeeds, run_id: str) -> RunRecord:
+    """The run's record through its feed (whose follower reads it once for every
+    subscriber), or RunNotFoundError."""
+    async with feeds.watch(run_id) as feed:
+        record = await feed.current()
+    if record is None:
+        raise RunNotFoundError(run_id)
+    return record
 
 
 def _shape(
@@ -105,32 +112,11 @@ def _shape(
 
 
 # --- server-sent events --------------------------------------------------------------
-@router.get("/api/v1/runs/events")
-async def runs_with_tag_events(
-    feeds: FeedsDep,
-    lister: ListerDep,
-    tag: Annotated[str, Query(description="Follow the runs that have this tag")],
-    created_at: Annotated[
-        str, Query(alias="createdAt", description="How far back to start, e.g. 1h")
-    ] = "1d",
-) -> StreamingResponse:
-    """Server-sent events: each run with the tag (existing, then new), again on every change."""
-    try:
-        since = datetime.now(UTC) - timedelta(seconds=parse_duration(created_at))
-    except DurationError as exc:
-        raise ApiHTTPError(400, f"createdAt: {exc}") from exc
-    try:
-        run_filter = RunFilter(tags=(searchable(tag),), created_from=since)
-    except UnsupportedValueError as exc:
-        raise ApiHTTPError(400, f"tag: {exc}") from exc
-    events = _tag_events(run_filter, lister, feeds)
-    return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
-
-
 @router.get("/api/v1/runs/{run_id}/events")
-async def run_events(run_id: str, service: ServiceDep, feeds: FeedsDep) -> StreamingResponse:
+async def run_events(run_id: str, request: Request, feeds: FeedsDep) -> StreamingResponse:
     """Server-sent events: the whole run now and after every change, until it is final."""
-    record = await service.require(run_id)
+    record = await current_record(feeds, run_id)
+    require_run(request, record)
     events = _run_events(record, feeds)
     return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
 
@@ -148,54 +134,6 @@ async def _run_events(record: RunRecord, feeds: RunFeeds) -> AsyncIterator[bytes
             yield _event(sent)
             if is_completed(current.status):
                 return
-
-
-async def _tag_events(
-    run_filter: RunFilter, lister: RunLister, feeds: RunFeeds
-) -> AsyncIterator[bytes]:
-    changes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    first_reads = asyncio.Semaphore(FIRST_READS_AT_ONCE)
-    followers: dict[str, asyncio.Task[None]] = {}
-
-    async def follow(run_id: str) -> None:
-        async with feeds.watch(run_id) as feed:
-            async with first_reads:
-                current = await feed.wait_for(lambda r: True, None)
-            sent: dict[str, Any] | None = None
-            while current is not None:
-                sent = _wire(current)
-                await changes.put(sent)
-                if is_completed(current.status):
-                    return
-                current = await feed.wait_for(_differs_from(sent), None)
-
-    async def discover() -> None:
-        floor = run_filter.created_from
-        while True:
-            try:
-                page = await lister.page(replace(run_filter, created_from=floor), 100)
-            except Exception:  # a visibility hiccup: try again next round
-                log.warning("discovering runs for a tag stream failed", exc_info=True)
-            else:
-                for row in reversed(page.rows):
-                    if row.run_id not in followers and len(followers) < MAX_FOLLOWED_RUNS:
-                        followers[row.run_id] = asyncio.create_task(follow(row.run_id))
-                if page.rows and floor is not None:
-                    floor = max(floor, page.rows[0].created_at - DISCOVERY_OVERLAP)
-            await asyncio.sleep(DISCOVERY_INTERVAL)
-
-    discoverer = asyncio.create_task(discover())
-    try:
-        while True:
-            try:
-                body = await asyncio.wait_for(changes.get(), KEEPALIVE_SECONDS)
-            except TimeoutError:
-                yield KEEPALIVE
-                continue
-            yield _event(body)
-    finally:
-        for task in [discoverer, *followers.values()]:
-            task.cancel()
 
 
 def _differs_from(sent: dict[str, Any] | None) -> Callable[[RunRecord], bool]:

@@ -12,6 +12,7 @@ from durableruns.api.deps import EnvironmentDep, SecretKeyDep, ServiceDep, Setti
 from durableruns.api.errors import ApiHTTPError
 from durableruns.api.routes.packets import resolve_packet
 from durableruns.api.routes.schedules import run_schedule
+from durableruns.api.scopes import require_run
 from durableruns.api.tokens import public_token_for_run
 from durableruns.durations import DurationError, parse_delay
 from durableruns.engine.service import RunService
@@ -37,10 +38,11 @@ RUN_RESPONSE = {"response_model": Run[Any, Any], "response_model_exclude_none": 
 
 @router.get("/api/v3/runs/{run_id}", **RUN_RESPONSE)  # type: ignore[arg-type]
 async def retrieve_run(
-    run_id: RunId, service: ServiceDep, environment: EnvironmentDep
+    run_id: RunId, request: Request, service: ServiceDep, environment: EnvironmentDep
 ) -> Run[Any, Any]:
     """Retrieve a run: status, payload, output or error, attempts, related runs, schedule."""
     record = await service.require(run_id)
+    require_run(request, record)
     run = Run.from_record(record)
     run.related_runs, run.schedule = await asyncio.gather(
         _related_runs(service, record), run_schedule(environment, record.options.schedule_id)

@@ -1,0 +1,96 @@
+"""What a public access token may read, by Trigger.dev's scope strings.
+
+A token carries scopes like ``read:runs:run_1``, ``read:tags:user_42``,
+``read:batch:batch_1`` (the official client's ``auth.createPublicToken({scopes: {read:
+{runs, tags, batch}}})`` flattens to these), type-wide ``read:runs`` / ``read:tags`` /
+``read:batch``, or the super scopes ``read:all`` and ``admin``. As in Trigger.dev a run
+is readable when its id, one of its tags, its batch or its task is granted; a batch when
+its id is. A tag subscription is stricter than Trigger.dev's (which lets one granted tag
+open a subscription to several): every tag asked for must be granted, so a token for one
+tag never reads a run that only has another.
+
+Kept pure (no request, no Temporal) so the rules are testable on their own; the routes
+call :func:`require_run`, :func:`require_tags` and :func:`require_batch`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from durableruns.api.errors import ApiHTTPError
+from durableruns.models import RunRecord
+
+SUPER_SCOPES = frozenset({"read:all", "admin"})
+RUN_DENIED = "This public access token may only read its own run"
+
+
+@dataclass(frozen=True)
+class Scopes:
+    """The scopes of one public access token."""
+
+    granted: frozenset[str]
+
+    @classmethod
+    def of(cls, scopes: Iterable[object]) -> Scopes:
+        """From a token's ``scopes`` claim (non-strings are ignored)."""
+        return cls(frozenset(s for s in scopes if isinstance(s, str)))
+
+    def _grants(self, kind: str, value: str | None) -> bool:
+        if value is None:
+            return False
+        return f"read:{kind}" in self.granted or f"read:{kind}:{value}" in self.granted
+
+    @property
+    def _super(self) -> bool:
+        return bool(self.granted & SUPER_SCOPES)
+
+    def can_read_run(self, run: RunRecord) -> bool:
+        """The run by id, one of its tags, its batch or its task."""
+        return (
+            self._super
+            or self._grants("runs", run.id)
+            or any(self._grants("tags", tag) for tag in run.options.tags)
+            or self._grants("batch", run.options.batch_id)
+            or self._grants("tasks", run.task_id)
+        )
+
+    def can_read_tags(self, tags: Iterable[str]) -> bool:
+        """The runs having any of ``tags``: every one of them must be granted."""
+        wanted = list(tags)
+        if self._super or "read:runs" in self.granted:
+            return True
+        return bool(wanted) and all(self._grants("tags", tag) for tag in wanted)
+
+    def can_read_batch(self, batch_id: str) -> bool:
+        """A batch and its runs."""
+        return self._super or self._grants("batch", batch_id)
+
+
+def token_scopes(request: Request) -> Scopes | None:
+    """The caller's token scopes, or None for a secret key or a dashboard session."""
+    scopes: Scopes | None = getattr(request.state, "scopes", None)
+    return scopes
+
+
+def require_run(request: Request, run: RunRecord) -> None:
+    """403 unless the caller may read ``run``."""
+    scopes = token_scopes(request)
+    if scopes is not None and not scopes.can_read_run(run):
+        raise ApiHTTPError(403, RUN_DENIED)
+
+
+def require_tags(request: Request, tags: Iterable[str]) -> None:
+    """403 unless the caller may read the runs with ``tags``."""
+    scopes = token_scopes(request)
+    if scopes is not None and not scopes.can_read_tags(tags):
+        raise ApiHTTPError(403, "This public access token may not read runs with these tags")
+
+
+def require_batch(request: Request, batch_id: str) -> None:
+    """403 unless the caller may read the batch."""
+    scopes = token_scopes(request)
+    if scopes is not None and not scopes.can_read_batch(batch_id):
+        raise ApiHTTPError(403, "This public access token may not read this batch")
