@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from durableruns.errors import OutsideTaskError
+from durableruns.log_models import LogLine
 from durableruns.metadata import RunMetadata
-from durableruns.models import ChildRunResult, ChildRunSpec, LogLine, RunOptions
+from durableruns.models import ChildRunResult, ChildRunSpec, RunOptions
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from durableruns.context import current_context
-from durableruns.models import LogLevel, LogLine
+from durableruns.log_models import LogLevel, LogLine
 
 MAX_MESSAGE_CHARS = 8_192
 """A longer message is cut (with a note): a log line is not a place for payloads."""

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from durableruns.debounce import Debounce
 from durableruns.limits import MAX_ERROR_MESSAGE_BYTES, MAX_STACK_TRACE_BYTES, truncate_text
 from durableruns.status import AttemptStatus, RunStatus
 
@@ -101,6 +102,8 @@ class RunOptions(Frozen):
     priority_s: float = 0
     lock_to_version: str | None = None
     """The version that runs it; None when no deployed version served the task."""
+    debounce: Debounce | None = None
+    """Set on a debounced run (``durableruns.debounce``)."""
     schedule_id: str | None = None
     """The schedule (``sched_…``) whose tick made this run."""
 
@@ -281,27 +284,6 @@ class AttemptState(Frozen):
     payload: Any = None
     metadata: dict[str, Any] | None = None
     journal: tuple[JournalEntry, ...] = ()
-
-
-LogLevel = Literal["DEBUG", "LOG", "INFO", "WARN", "ERROR"]
-"""Trigger.dev's log levels (``print`` to stdout is LOG, to stderr WARN)."""
-
-
-class LogLine(Frozen):
-    """One line of a run's log, as task code wrote it."""
-
-    timestamp: datetime
-    level: LogLevel = "LOG"
-    message: str
-    attributes: dict[str, Any] = {}
-    attempt: int = 0
-    """The attempt number (set by the worker)."""
-
-
-class LogBatch(Frozen):
-    """Log lines an execution sends its run (a ``log_lines`` signal, kept in history)."""
-
-    lines: tuple[LogLine, ...]
 
 
 class AttemptFailure(Frozen):

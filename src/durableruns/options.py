@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from durableruns.debounce import parse_debounce
 from durableruns.durations import DurationError, parse_delay, parse_duration
 from durableruns.errors import InvalidInputError
 from durableruns.limits import check_text
@@ -58,13 +59,19 @@ def run_options(
     check_metadata_size(opts.metadata, "options.metadata")
     _check_strings(opts)
     user_key, key_hash, key_expires = _idempotency(opts, now, parent)
+    debounce = parse_debounce(opts.debounce)
+    delay_until = _delay(opts, now)
+    if debounce is not None:
+        check_text(debounce.key, "options.debounce.key")
+        delay_until = delay_until or now + timedelta(seconds=debounce.delay_s)
     return RunOptions(
         tags=tuple(opts.tags or ()),
         metadata=opts.metadata,
         max_attempts=opts.max_attempts,
         max_duration_s=opts.max_duration,
         is_test=bool(opts.test),
-        delay_until=_delay(opts, now),
+        delay_until=delay_until,
+        debounce=debounce,
         ttl_s=_ttl(opts),
         idempotency_key=user_key,
         idempotency_key_hash=key_hash,

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from durableruns import status as st
+from durableruns.debounce import DebounceOption
 from durableruns.durations import MAX_DURATION_S, format_duration
 from durableruns.ids import derived_run_id
 from durableruns.models import RunRecord
@@ -73,6 +74,7 @@ class TriggerOptions(WireModel):
     concurrency_key: str | None = Field(default=None, max_length=1024)
     priority: float | None = Field(default=None, ge=0, le=MAX_DURATION_S, allow_inf_nan=False)
     lock_to_version: str | None = Field(default=None, max_length=128)
+    debounce: DebounceOption | None = None
 
     @field_validator("tags", mode="before")
     @classmethod

@@ -107,6 +107,13 @@ async def _canceled_executing(stack: Stack) -> list[str]:
     return [run_id]
 
 
+async def _debounced(stack: Stack) -> list[str]:
+    options = {"debounce": {"key": uuid.uuid4().hex, "delay": "1s", "mode": "trailing"}}
+    run_ids = [await stack.trigger("hello-world", {"name": n}, **options) for n in "ab"]
+    await stack.wait_final(run_ids[0])
+    return [run_ids[0]]
+
+
 SCENARIOS: dict[str, Scenario] = {
     "hello-world": lambda s: _one(s, "hello-world", {"name": "Replay"}),
     "sleepy": lambda s: _one(s, "sleepy", {"seconds": 0.5}),
@@ -135,6 +142,7 @@ SCENARIOS: dict[str, Scenario] = {
     "closed-expired": lambda s: _one(s, "no-worker-serves-this", {}, ttl="1s"),
     "closed-canceled": _canceled_executing,
     "closed-failed-child": lambda s: _one(s, "parent-child-fails", {}),
+    "debounced": _debounced,
 }
 
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from durableruns.context import AttemptInfo, RunInfo, TaskInfo
 from durableruns.engine.task_executor import Outcome
-from durableruns.models import LogLine
+from durableruns.log_models import LogLine
 
 _HEADER = struct.Struct("!Q")
 RuntimeMethod = Literal["trigger", "wait_for_runs", "wait_until", "begin_step", "end_step"]

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from durableruns.engine import search_attributes as sa
 from durableruns.models import RunRecord
+from durableruns.record_fit import fit_record
 from durableruns.status import RunStatus
 
 RUN_ENDED_TYPE = "durableruns.RunEnded"
@@ -52,3 +55,13 @@ def record_from_failure(failure: BaseException | None) -> RunRecord | None:
 def closes_failed(status: RunStatus) -> bool:
     """Whether a run ending with ``status`` fails its workflow."""
     return status not in (RunStatus.COMPLETED, RunStatus.CANCELED)
+
+
+def fitted_record(run: RunRecord, limit: int | None) -> RunRecord:
+    """``run`` made to fit what Temporal can record (``record_fit``), from workflow code:
+    a run is never stuck by its own data, it ends SYSTEM_FAILURE saying what was too
+    big. A record that fits (every run before this rule) comes back unchanged."""
+    fitted = fit_record(run, limit)
+    if fitted.status is not run.status:  # the run workflow's _set_status refuses now
+        workflow.upsert_search_attributes([sa.TRIGGER_STATUS.value_set(fitted.status.value)])
+    return fitted

@@ -17,7 +17,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from durableruns.errors import InvalidInputError
-from durableruns.models import LogBatch, LogLevel, LogLine
+from durableruns.log_models import LogBatch, LogLevel, LogLine
 
 LOG_SIGNAL = "log_lines"
 MAX_PAGE = 1_000

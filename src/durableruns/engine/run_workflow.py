@@ -40,10 +40,13 @@ with workflow.unsafe.imports_passed_through():
         RECORD_MEMO,
         closes_failed,
         closing_error,
+        fitted_record,
     )
+    from durableruns.engine.run_control import RunControlUpdates
     from durableruns.engine.run_slots import RunSlots
     from durableruns.engine.run_waits import RunWaits
     from durableruns.engine.task_queues import task_queue
+    from durableruns.log_models import LogBatch
     from durableruns.models import (
         AttemptFailure,
         AttemptInput,
@@ -51,7 +54,6 @@ with workflow.unsafe.imports_passed_through():
         AttemptRecord,
         AttemptStarted,
         AttemptState,
-        LogBatch,
         RunError,
         RunInput,
         RunRecord,
@@ -59,7 +61,6 @@ with workflow.unsafe.imports_passed_through():
         Suspension,
         WaitSpec,
     )
-    from durableruns.record_fit import fit_record
     from durableruns.status import RUN_STATUS_AFTER_ATTEMPT, AttemptStatus, RunStatus, is_completed
 
 ATTEMPT_ACTIVITY = "durableruns.attempt"
@@ -75,7 +76,7 @@ Outcome = AttemptFailure | Suspension | None
 
 
 @workflow.defn(name="durableruns.run")
-class RunWorkflow(LegacyWaitUpdates):
+class RunWorkflow(RunControlUpdates, LegacyWaitUpdates):
     """Runs a task: delay, TTL, attempts with retries, waits, and the run's status."""
 
     @workflow.init
@@ -96,7 +97,8 @@ class RunWorkflow(LegacyWaitUpdates):
         run = self._record()
         try:
             await self._stay_delayed()
-            await self._attempt_until_done(input)
+            # After the delay: a trailing debounce may have replaced the input meanwhile.
+            await self._attempt_until_done(self._run_input())
         except asyncio.CancelledError:
             self._finish(RunStatus.CANCELED, RunError(name="Canceled", message="Run canceled"))
             await self._slots.give_back(input)
@@ -110,18 +112,9 @@ class RunWorkflow(LegacyWaitUpdates):
         return run
 
     def _fitted(self) -> RunRecord:
-        """The final record, made to fit what Temporal can record (``record_fit``): a
-        run is never stuck by its own data, it ends SYSTEM_FAILURE saying what was too
-        big. A record that fits (every run before this rule) is returned unchanged."""
-        run = self._record()
-        fitted = fit_record(run, self._run_input().record_limit_bytes)
-        if fitted is not run:
-            if fitted.status is not run.status:  # _set_status refuses after a final status
-                workflow.upsert_search_attributes(
-                    [sa.TRIGGER_STATUS.value_set(fitted.status.value)]
-                )
-            self._run = fitted
-        return fitted
+        """The final record, made to fit what Temporal can record (``run_close``)."""
+        self._run = fitted_record(self._record(), self._run_input().record_limit_bytes)
+        return self._run
 
     # --- queries, signals and updates -------------------------------------------------
     @workflow.query
@@ -177,30 +170,10 @@ class RunWorkflow(LegacyWaitUpdates):
         """The run's queue granted it a slot."""
         self._slots.granted = True
 
-    @workflow.update
-    def reschedule(self, delay_until: datetime) -> RunRecord:
-        """Move a DELAYED run's start."""
-        run = self._record()
-        run.delayed_until = delay_until
-        run.updated_at = workflow.now()
-        self._delay_moved = True
-        return run
-
-    @reschedule.validator
-    def _only_delayed_runs_reschedule(self, delay_until: datetime) -> None:
-        if self._record().status is not RunStatus.DELAYED:
-            raise ValueError("Cannot reschedule a run that is not delayed")
-
     @workflow.signal
     def metadata_flushed(self, metadata: dict[str, Any]) -> None:
         """Task code changed the run's metadata (sent by its attempt)."""
         self._set_metadata(metadata)
-
-    @workflow.update
-    def replace_metadata(self, metadata: dict[str, Any]) -> dict[str, Any]:
-        """Replace the run's metadata (from the API)."""
-        self._set_metadata(metadata)
-        return metadata
 
     # --- the phases of a run -----------------------------------------------------------
     async def _stay_delayed(self) -> None:
@@ -393,7 +366,7 @@ class RunWorkflow(LegacyWaitUpdates):
         attempt.error = error
         attempt.finished_at = workflow.now()
 
-    def _set_metadata(self, metadata: dict[str, Any]) -> None:
+    def _set_metadata(self, metadata: dict[str, Any] | None) -> None:
         run = self._record()
         run.metadata = metadata
         run.updated_at = workflow.now()

@@ -6,16 +6,13 @@ start event and search attributes); a finished run is read from its workflow res
 so it is retrievable with no worker running. Cancel, reschedule and metadata changes
 are Temporal cancellation and Updates of the run workflow.
 
-Idempotency is atomic because it rests on workflow-id uniqueness: a keyed run's id is
-derived from (namespace, queues, task, key hash, generation). Racing triggers all try
-to start generation 0; Temporal lets exactly one win and the others find it. A run that
-ended FAILED (or worse), or whose key expired, moves the key to the next generation.
+Idempotency and debounce are atomic because they rest on workflow-id uniqueness
+(``engine/keyed_triggers.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,10 +31,12 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from durableruns.engine import keyed_triggers as keyed
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.catalog import CatalogReader
 from durableruns.engine.client import QUERY_TIMEOUT
 from durableruns.engine.deployments import resolve_options
+from durableruns.engine.keyed_triggers import Triggered as Triggered  # the trigger's answer
 from durableruns.engine.run_close import RECORD_MEMO, record_from_failure
 from durableruns.engine.run_logs import RunLogReader
 from durableruns.engine.run_workflow import RunWorkflow
@@ -59,12 +58,9 @@ CLOSE_EVENTS = frozenset(
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
     }
 )
-MAX_KEY_GENERATIONS = 1000
 RECORD_ENVELOPE_BYTES = 64 * 1024
 """Room left under the blob limit for what wraps a record in history (payload metadata,
 the pydantic envelope)."""
-KEY_REUSABLE_AFTER = frozenset({RunStatus.COMPLETED, RunStatus.CANCELED})
-"""A keyed run that ended this way keeps its key; any other final status frees it."""
 
 # How a run that ended outside its own workflow code (terminated from the Temporal UI,
 # workflow timeout, a bug) is reported.
@@ -109,14 +105,6 @@ class RunNotFoundError(DurableRunsError):
 
 class RunStateError(DurableRunsError):
     """The run is not in a state that allows this (e.g. reschedule of a non-delayed run)."""
-
-
-@dataclass(frozen=True)
-class Triggered:
-    """A trigger's answer: the run id, and whether an existing run was returned."""
-
-    run_id: str
-    is_cached: bool = False
 
 
 class RunService:
@@ -178,13 +166,15 @@ class RunService:
             await self.catalog.get(), task_id, payload, options, default_ttl_s=default_ttl_s
         )
         if options.idempotency_key_hash:
-            return await self._trigger_keyed(task_id, payload, options)
+            return await keyed.trigger_idempotent(self, task_id, payload, options)
+        if options.debounce:
+            return await keyed.trigger_debounced(self, task_id, payload, options)
         if run_id is not None:
             try:
-                return Triggered(await self._start(run_id, task_id, payload, options))
+                return Triggered(await self.start_run(run_id, task_id, payload, options))
             except WorkflowAlreadyStartedError:
                 return Triggered(run_id, is_cached=True)
-        return Triggered(await self._start(new_run_id(), task_id, payload, options))
+        return Triggered(await self.start_run(new_run_id(), task_id, payload, options))
 
     async def resolve_child(self, child: ChildRunSpec, version: str) -> ChildRunSpec:
         """A waited-for child's options: on ``version`` (its parent's) when that version
@@ -210,28 +200,7 @@ class RunService:
         """The run id a request-idempotency key maps to (``x-trigger-request-idempotency-key``)."""
         return derived_run_id(self._client.namespace, self._prefix, task_id, "request", request_key)
 
-    async def _trigger_keyed(self, task_id: str, payload: Any, options: RunOptions) -> Triggered:
-        key_hash = options.idempotency_key_hash or ""
-        now = datetime.now(UTC)
-        for generation in range(MAX_KEY_GENERATIONS):
-            run_id = derived_run_id(
-                self._client.namespace, self._prefix, task_id, "key", key_hash, str(generation)
-            )
-            try:
-                return Triggered(await self._start(run_id, task_id, payload, options))
-            except WorkflowAlreadyStartedError:
-                pass
-            existing = await self.retrieve(run_id)
-            if existing is None:  # removed by retention meanwhile: try this generation again
-                return await self._trigger_keyed(task_id, payload, options)
-            expires = existing.options.idempotency_key_expires_at
-            if expires is not None and expires <= now:
-                continue
-            if not is_completed(existing.status) or existing.status in KEY_REUSABLE_AFTER:
-                return Triggered(run_id, is_cached=True)
-        raise EngineUnavailableError(f"idempotency key {key_hash[:12]}… has too many generations")
-
-    async def _start(self, run_id: str, task_id: str, payload: Any, options: RunOptions) -> str:
+    async def start_run(self, run_id: str, task_id: str, payload: Any, options: RunOptions) -> str:
         run = RunInput(
             run_id=run_id,
             task_id=task_id,

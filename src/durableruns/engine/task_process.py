@@ -39,7 +39,8 @@ from durableruns.engine.isolation_protocol import (
 )
 from durableruns.engine.task_executor import Failed, Outcome
 from durableruns.errors import DurableRunsError
-from durableruns.models import LogLine, RunError
+from durableruns.log_models import LogLine
+from durableruns.models import RunError
 
 CANCEL_GRACE_S = 1.0
 """How long stopped code may take to end before its process is killed."""

@@ -26,12 +26,11 @@ from durableruns.context import StepLookup
 from durableruns.engine.service import RunService
 from durableruns.errors import ResumeMismatchError
 from durableruns.ids import derived_run_id
+from durableruns.log_models import LogBatch, LogLine
 from durableruns.models import (
     ChildRunResult,
     ChildRunSpec,
     JournalEntry,
-    LogBatch,
-    LogLine,
     RunOptions,
     StepRecord,
     WaitSpec,

@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 from durableruns.api.deps import ServiceDep
 from durableruns.api.errors import ApiHTTPError
 from durableruns.engine.run_logs import MAX_PAGE, LogEntry, LogFilter
-from durableruns.models import LogLevel
+from durableruns.log_models import LogLevel
 from durableruns.wire_logs import LogLineBody, LogPage, LogPagination
 
 router = APIRouter(tags=["logs"])
