@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from temporalio.client import Client
 from durableruns.api import create_app
 from durableruns.engine.worker import running_worker
 from durableruns.task_definitions import TaskRegistry
-from tests.conftest import EXAMPLE_MODULES, SECRET_KEY, new_settings
+from tests.conftest import EXAMPLE_MODULES, SECRET_KEY, new_settings, node_binary
 from tests.test_cli import free_port
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
@@ -70,9 +69,7 @@ async def serving_facade(client: Client) -> AsyncIterator[str]:
 
 
 async def test_the_official_client_works_against_the_facade(client: Client) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
+    node = node_binary()
     if not (NODE_DIR / "node_modules" / "@trigger.dev" / "sdk").is_dir():
         pytest.fail("@trigger.dev/sdk is not installed: run `npm ci --prefix tests/node`")
     async with serving_facade(client) as api_url:

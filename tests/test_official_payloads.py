@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 
 import pytest
 import uvicorn
@@ -16,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from durableruns.api import create_app
 from durableruns.engine.worker import running_worker
 from durableruns.task_definitions import TaskRegistry
-from tests.conftest import SECRET_KEY, new_settings
+from tests.conftest import SECRET_KEY, new_settings, node_binary
 from tests.test_cli import free_port
 from tests.test_official_client import NODE_DIR, _Server
 from tests.test_payloads import storage_client
@@ -29,9 +28,7 @@ SCRIPT_TIMEOUT_S = 150
 async def test_the_official_client_offloads_and_reads_big_payloads(
     temporal_env: WorkflowEnvironment,
 ) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
+    node = node_binary()
     if not (NODE_DIR / "node_modules" / "@trigger.dev" / "sdk").is_dir():
         pytest.fail("@trigger.dev/sdk is not installed: run `npm ci --prefix tests/node`")
     port = free_port()

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 
 import pytest
 from temporalio.client import Client
 
-from tests.conftest import SECRET_KEY
+from tests.conftest import SECRET_KEY, node_binary
 from tests.test_official_client import NODE_DIR, serving_facade
 
 SCRIPT = "official_realtime.mjs"
@@ -23,9 +22,7 @@ SCRIPT_TIMEOUT_S = 120
 async def test_the_official_client_subscribes_to_tags_and_batches_with_public_tokens(
     client: Client,
 ) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
+    node = node_binary()
     if not (NODE_DIR / "node_modules" / "@trigger.dev" / "sdk").is_dir():
         pytest.fail("@trigger.dev/sdk is not installed: run `npm ci --prefix tests/node`")
     async with serving_facade(client) as api_url:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 from typing import Any
 
 import httpx
 import pytest
 from temporalio.client import Client
 
-from tests.conftest import SECRET_KEY, eventually
+from tests.conftest import SECRET_KEY, eventually, node_binary
 from tests.test_official_client import NODE_DIR, serving_facade
 
 SCRIPT = "official_schedules.mjs"
@@ -47,9 +46,7 @@ async def _ticked_run(client: Client, http: httpx.AsyncClient) -> tuple[str, str
 
 
 async def test_the_official_client_manages_schedules(client: Client) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
+    node = node_binary()
     if not (NODE_DIR / "node_modules" / "@trigger.dev" / "sdk").is_dir():
         pytest.fail("@trigger.dev/sdk is not installed: run `npm ci --prefix tests/node`")
     async with serving_facade(client) as api_url:

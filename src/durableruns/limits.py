@@ -1,4 +1,4 @@
-"""The size and shape limits of the values a run carries, as Trigger.dev states them.
+r"""The size and shape limits of the values a run carries, as Trigger.dev states them.
 
 A payload may be at most 3 MiB and an output at most 10 MiB, measured as compact UTF-8
 JSON (what Trigger.dev measures too); above them the caller gets a 413 naming the limit

@@ -224,7 +224,7 @@ class WaitSpec(Frozen):
 
     @property
     def call(self) -> str:
-        """What the call was, for the resume guard: ``wait``, ``trigger_and_wait(a)`` …"""
+        """The call, as the resume guard names it (``trigger_and_wait('a')`` and so on)."""
         if self.kind == "timer":
             return "wait.for_/wait.until"
         return run_call(self.batch, [item.task_id for item in self.items])

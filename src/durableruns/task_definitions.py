@@ -188,7 +188,8 @@ def task(
         queue: The queue (and its concurrency limit) the task's runs wait in.
         ttl: Default TTL of the task's runs (``"10m"`` or seconds), over the environment's.
         cron: Make it a scheduled task with this declarative schedule (5-field cron,
-            Trigger.dev's format), evaluated in ``timezone`` (IANA, default UTC).
+            Trigger.dev's format), evaluated in ``timezone``.
+        timezone: The IANA time zone of ``cron`` (default UTC).
 
     Example::
 

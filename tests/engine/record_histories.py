@@ -5,6 +5,10 @@ files instead of rewriting old ones (a red replay test is never re-recorded gree
 
     .venv/bin/python -m tests.engine.record_histories [NAME ...]
 
+Files ending ``--pre-d400ebb`` were recorded by the first engine (an Update announced
+an attempt's start, the TTL was a timer); they were overwritten once by mistake and are
+restored from git, since runs of that engine must still replay.
+
 Each scenario triggers runs through the facade against a fresh dev server and saves
 every workflow the scenario made (parents, children, batches) as
 ``histories/<scenario>--<n>.json``.

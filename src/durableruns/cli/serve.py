@@ -166,6 +166,7 @@ class ApiServer(uvicorn.Server):
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
+        """Leave signals to the CLI (uvicorn would install its own handlers)."""
         yield
 
     async def serve_or_fail(self) -> None:

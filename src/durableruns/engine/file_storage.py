@@ -41,9 +41,11 @@ class FileStorageDriver(StorageDriver):
         self._name = name
 
     def name(self) -> str:
+        """The driver's name, recorded in each claim."""
         return self._name
 
     def type(self) -> str:
+        """The driver's type."""
         return "durableruns.file"
 
     @property
@@ -54,12 +56,14 @@ class FileStorageDriver(StorageDriver):
     async def store(
         self, context: StorageDriverStoreContext, payloads: Sequence[Payload]
     ) -> list[StorageDriverClaim]:
+        """Write the payloads' files (content-addressed); their claims."""
         data = [payload.SerializeToString() for payload in payloads]
         return await asyncio.to_thread(self._store_all, data)
 
     async def retrieve(
         self, context: StorageDriverRetrieveContext, claims: Sequence[StorageDriverClaim]
     ) -> list[Payload]:
+        """Read the claimed payloads back, checking their hashes."""
         digests = [claim.claim_data["sha256"] for claim in claims]
         blobs = await asyncio.to_thread(lambda: [self._read(d) for d in digests])
         payloads = []

@@ -231,7 +231,7 @@ class ProcessPool:
 
 
 def _context(preload: tuple[str, ...]) -> ForkServerContext | SpawnContext:
-    """forkserver with the task modules preloaded where available, else spawn."""
+    """The forkserver context with the task modules preloaded where available, else spawn."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")

@@ -1,4 +1,4 @@
-"""Payloads the official client uploads before triggering ("application/store" packets).
+r"""Payloads the official client uploads before triggering ("application/store" packets).
 
 ``@trigger.dev/sdk`` (4.x) offloads a trigger payload of 128 KiB or more itself: it asks
 ``PUT /api/v2/packets/{filename}`` for an upload URL, PUTs the serialized payload there,

@@ -83,9 +83,11 @@ class LazyS3Client(S3StorageDriverClient):
         await self._stack.aclose()
 
     def describe(self) -> Mapping[str, str]:
+        """Where the client points (for logs)."""
         return {"endpoint": self._endpoint_url or "aws", "region": self._region or "default"}
 
     async def object_exists(self, *, bucket: str, key: str) -> bool:
+        """Whether ``key`` exists in ``bucket``."""
         from botocore.exceptions import ClientError
 
         client = await self._open()
@@ -98,10 +100,12 @@ class LazyS3Client(S3StorageDriverClient):
         return True
 
     async def put_object(self, *, bucket: str, key: str, data: bytes) -> None:
+        """Store ``data`` at ``key``."""
         client = await self._open()
         await client.put_object(Bucket=bucket, Key=key, Body=data)
 
     async def get_object(self, *, bucket: str, key: str) -> bytes:
+        """The bytes at ``key``."""
         client = await self._open()
         response = await client.get_object(Bucket=bucket, Key=key)
         body: bytes = await response["Body"].read()

@@ -14,7 +14,7 @@ It owns the run's Trigger-level state and every rule about time:
   with it (parent close policy REQUEST_CANCEL).
 
 Queue slots are :mod:`.run_slots`; the Updates of attempts that waited while alive
-(runs started before suspensions) are :mod:`.legacy_waits`. The status is published as
+(and the first engine's TTL and start) are :mod:`.legacy`. The status is published as
 search attributes on every change; ``get`` answers the whole record.
 """
 
@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.durations import format_duration
     from durableruns.engine import search_attributes as sa
     from durableruns.engine.attempt_outcome import failure_from_activity_error
-    from durableruns.engine.legacy_waits import LegacyWaitUpdates
+    from durableruns.engine.legacy import LegacyHandlers, started_by_first_engine
     from durableruns.engine.queue_slots import SLOT_GRANTED_SIGNAL
     from durableruns.engine.run_close import (
         CLOSE_STATUS_PATCH,
@@ -76,7 +76,7 @@ Outcome = AttemptFailure | Suspension | None
 
 
 @workflow.defn(name="durableruns.run")
-class RunWorkflow(RunControlUpdates, LegacyWaitUpdates):
+class RunWorkflow(RunControlUpdates, LegacyHandlers):
     """Runs a task: delay, TTL, attempts with retries, waits, and the run's status."""
 
     @workflow.init
@@ -205,10 +205,16 @@ class RunWorkflow(RunControlUpdates, LegacyWaitUpdates):
             first = number == 1
             if not await self._take_slot(deadline if first else None):
                 return self._expire(ttl or 0)
-            if first and deadline and deadline <= workflow.now():
+            ttl_timer = first and deadline is not None and started_by_first_engine(input)
+            if first and deadline and deadline <= workflow.now() and not ttl_timer:
                 await self._slots.give_back(input)
                 return self._expire(ttl or 0)
-            execution = self._start_execution(input, number, 0, deadline if first else None)
+            start_by = deadline if first and not ttl_timer else None
+            execution = self._start_execution(input, number, 0, start_by)
+            if ttl_timer and deadline and not await self._started_before(execution, deadline):
+                execution.cancel()
+                await self._slots.give_back(input)
+                return self._expire(ttl or 0)
             try:
                 outcome = await self._outcome(execution, number)
             except _NotStartedInTime:

@@ -50,7 +50,7 @@ def dev_server_flags() -> list[str]:
 
 
 def type_name(key: SearchAttributeKey[Any]) -> str:
-    """The CLI's name of a key's type: Keyword, KeywordList, Bool …"""
+    """The CLI's name of a key's type: Keyword, KeywordList, Bool and so on."""
     return {
         "KEYWORD": "Keyword",
         "KEYWORD_LIST": "KeywordList",

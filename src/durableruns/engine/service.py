@@ -201,6 +201,7 @@ class RunService:
         return derived_run_id(self._client.namespace, self._prefix, task_id, "request", request_key)
 
     async def start_run(self, run_id: str, task_id: str, payload: Any, options: RunOptions) -> str:
+        """Start the run workflow for ``run_id`` (WorkflowAlreadyStartedError if it exists)."""
         run = RunInput(
             run_id=run_id,
             task_id=task_id,

@@ -46,6 +46,7 @@ class PacketUploadResponse(WireModel):
 
 
 def get_packet_store(request: Request) -> PacketStore:
+    """The app's packet store (official-client uploads)."""
     store: PacketStore = request.app.state.packet_store
     return store
 

@@ -127,7 +127,7 @@ async def list_runs(
     settings: SettingsDep,
     secret_key: SecretKeyDep,
 ) -> JSONResponse:
-    """List runs, newest first, by status, task, tag, version, batch, creation time …"""
+    """List runs, newest first, by status, task, tag, version, batch or creation time."""
     params = request.query_params
     run_filter = parse_filter(params, now=datetime.now(UTC))
     size = _page_size(params.get("page[size]"))
