@@ -17,12 +17,20 @@
         ├── AuthenticationError    401
         ├── PermissionDeniedError  403
         ├── NotFoundError          404
-        └── UnprocessableEntityError 422
+        ├── ConflictError          409
+        ├── PayloadTooLargeError   413
+        ├── UnprocessableEntityError 422
+        ├── RateLimitError         429
+        ├── InternalServerError    5xx
+        └── ApiConnectionError     the facade could not be reached
 
 ``ApiError`` carries the HTTP status as data, like Trigger.dev's client errors.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 
 class DurableRunsError(Exception):
@@ -115,29 +123,42 @@ class ChildRunFailedError(DurableRunsError):
 
 
 class ApiError(DurableRunsError):
-    """The facade answered with a non-2xx status."""
+    """The facade answered with a non-2xx status (SDK side), like Trigger.dev's client
+    errors: one class per status family, with the status, body and headers as data."""
 
     status: int = 0
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         if status is not None:
             self.status = status
+        self.body = body
+        self.headers: dict[str, str] = dict(headers or {})
 
     @classmethod
-    def for_status(cls, status: int, message: str) -> ApiError:
+    def for_status(
+        cls,
+        status: int,
+        message: str,
+        *,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ApiError:
         """The most specific subclass for an HTTP status."""
-        for sub in (
-            BadRequestError,
-            AuthenticationError,
-            PermissionDeniedError,
-            NotFoundError,
-            UnprocessableEntityError,
-        ):
-            if sub.status == status:
-                return sub(message)
-        return cls(message, status=status)
+        sub: type[ApiError] = cls
+        if status >= 500:
+            sub = InternalServerError
+        else:
+            sub = next((c for c in _BY_STATUS if c.status == status), cls)
+        return sub(message, status=status, body=body, headers=headers)
 
 
 class BadRequestError(ApiError):
@@ -147,7 +168,7 @@ class BadRequestError(ApiError):
 
 
 class AuthenticationError(ApiError):
-    """401: missing or wrong secret key."""
+    """401: missing or wrong secret key (or an expired public token)."""
 
     status = 401
 
@@ -159,12 +180,52 @@ class PermissionDeniedError(ApiError):
 
 
 class NotFoundError(ApiError):
-    """404: no such run (or batch)."""
+    """404: no such run (or batch, schedule, token)."""
 
     status = 404
+
+
+class ConflictError(ApiError):
+    """409: the request conflicts with the resource's state."""
+
+    status = 409
+
+
+class PayloadTooLargeError(ApiError):
+    """413: a payload, output or metadata over its limit."""
+
+    status = 413
 
 
 class UnprocessableEntityError(ApiError):
     """422: the request was well-formed but its values were refused."""
 
     status = 422
+
+
+class RateLimitError(ApiError):
+    """429: too many requests."""
+
+    status = 429
+
+
+class InternalServerError(ApiError):
+    """5xx: the facade or the engine behind it failed (503: Temporal unreachable)."""
+
+    status = 500
+
+
+class ApiConnectionError(ApiError):
+    """The facade could not be reached at all (no HTTP status)."""
+
+
+_BY_STATUS: tuple[type[ApiError], ...] = (
+    BadRequestError,
+    AuthenticationError,
+    PermissionDeniedError,
+    NotFoundError,
+    ConflictError,
+    PayloadTooLargeError,
+    UnprocessableEntityError,
+    RateLimitError,
+)

@@ -11,8 +11,10 @@ status.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from durableruns.errors import ApiError, DurableRunsError
+from durableruns.errors import ApiConnectionError, ApiError, DurableRunsError
 
 DEFAULT_BASE_URL = "http://127.0.0.1:3030"
 
@@ -84,6 +86,34 @@ def _dev_key() -> str | None:
         return None
 
 
+_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, str, int], httpx.AsyncClient]
+] = weakref.WeakKeyDictionary()
+
+
+def _client() -> httpx.AsyncClient:
+    """One pooled client per configuration and event loop (connections are reused; a
+    client never crosses event loops, which httpx does not allow)."""
+    base_url, key = _base_url(), _secret_key()
+    by_config = _clients.setdefault(asyncio.get_running_loop(), {})
+    config = (base_url, key, id(_config.transport))
+    client = by_config.get(config)
+    if client is None or client.is_closed:
+        client = by_config[config] = httpx.AsyncClient(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {key}"},
+            transport=_config.transport,
+            timeout=30.0,
+        )
+    return client
+
+
+async def aclose() -> None:
+    """Close this event loop's pooled clients (optional: they close with the loop)."""
+    for client in _clients.pop(asyncio.get_running_loop(), {}).values():
+        await client.aclose()
+
+
 async def request(
     method: str,
     path: str,
@@ -92,21 +122,29 @@ async def request(
     content: bytes | None = None,
     headers: dict[str, str] | None = None,
 ) -> httpx.Response:
-    """Send one request to the facade; raises ApiError on a non-2xx answer."""
-    async with httpx.AsyncClient(
-        base_url=_base_url(),
-        headers={"Authorization": f"Bearer {_secret_key()}"},
-        transport=_config.transport,
-        timeout=30.0,
-    ) as client:
-        response = await client.request(method, path, json=json, content=content, headers=headers)
+    """Send one request to the facade; raises ApiError on a non-2xx answer and
+    ApiConnectionError when it cannot be reached."""
+    try:
+        response = await _client().request(
+            method, path, json=json, content=content, headers=headers
+        )
+    except httpx.TransportError as exc:
+        raise ApiConnectionError(f"Could not reach the facade at {_base_url()}: {exc}") from exc
     if response.is_success:
         return response
-    try:
-        message = str(response.json().get("error", response.text))
-    except ValueError:
-        message = response.text or response.reason_phrase
-    raise ApiError.for_status(response.status_code, message)
+    raise _api_error(response)
+
+
+def _api_error(response: httpx.Response) -> ApiError:
+    body: Any = response.text
+    message = response.text or response.reason_phrase
+    with contextlib.suppress(ValueError):
+        body = response.json()
+        if isinstance(body, dict):
+            message = str(body.get("error", message))
+    return ApiError.for_status(
+        response.status_code, message, body=body, headers=dict(response.headers)
+    )
 
 
 @contextlib.asynccontextmanager
@@ -115,19 +153,18 @@ async def stream(
 ) -> AsyncIterator[httpx.Response]:
     """A streamed request (server-sent events): no read timeout, the body read as it
     arrives; raises ApiError on a non-2xx answer."""
-    async with (
-        httpx.AsyncClient(
-            base_url=_base_url(),
-            headers={"Authorization": f"Bearer {_secret_key()}", "Accept": "text/event-stream"},
-            transport=_config.transport,
+    client = _client()
+    try:
+        async with client.stream(
+            method,
+            path,
+            params=params,
+            headers={"Accept": "text/event-stream"},
             timeout=httpx.Timeout(30.0, read=None),
-        ) as client,
-        client.stream(method, path, params=params) as response,
-    ):
-        if not response.is_success:
-            await response.aread()
-            message = response.text
-            with contextlib.suppress(ValueError):
-                message = str(response.json().get("error", message))
-            raise ApiError.for_status(response.status_code, message)
-        yield response
+        ) as response:
+            if not response.is_success:
+                await response.aread()
+                raise _api_error(response)
+            yield response
+    except httpx.TransportError as exc:
+        raise ApiConnectionError(f"Could not reach the facade at {_base_url()}: {exc}") from exc
