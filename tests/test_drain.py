@@ -115,11 +115,11 @@ async def test_an_attempt_still_running_when_the_grace_ends_is_handed_back_not_f
         )
         run_id = response.json()["id"]
         await eventually(lambda: _run(http, run_id), lambda r: r["status"] == "EXECUTING", 30)
-        second = worker("b")
-        await asyncio.to_thread(second.wait_joined)
-        first.process.send_signal(signal.SIGTERM)
+        first.process.send_signal(signal.SIGTERM)  # long before the attempt could finish
         status = await asyncio.to_thread(first.process.wait, 30)
-        run = await eventually(lambda: _run(http, run_id), lambda r: r["isCompleted"], 30)
+        second = worker("b")  # the handed-back attempt waits on its queue for this one
+        await asyncio.to_thread(second.wait_joined)
+        run = await eventually(lambda: _run(http, run_id), lambda r: r["isCompleted"], 60)
     finally:
         for proc in workers:
             proc.stop(signal.SIGKILL if proc.process.poll() is None else signal.SIGTERM)

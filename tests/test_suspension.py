@@ -120,6 +120,7 @@ async def test_canceling_a_suspended_parent_cancels_it_at_once_and_its_child(
     assert (await two_slots.wait_status(child["id"], "CANCELED", timeout=5))["isCancelled"]
 
 
+@pytest.mark.timeout(300)  # 200 children, one after the other: ~80 s idle, more when loaded
 async def test_two_hundred_sequential_children_complete(stack_for_many: Stack) -> None:
     run_id = await stack_for_many.trigger("many-children", {"count": 200})
     run = await stack_for_many.wait_final(run_id, timeout=240)

@@ -20,7 +20,9 @@ from typing import Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from durableruns.errors import DurableRunsError
+from durableruns.errors import (
+    DevConfigError as DevConfigError,  # defined in errors.py (the one tree)
+)
 
 T = TypeVar("T")
 
@@ -45,10 +47,6 @@ ENV = {
     "config": "DURABLERUNS_CONFIG",
 }
 """The environment variable behind each setting of ``durableruns dev``."""
-
-
-class DevConfigError(DurableRunsError):
-    """``temporal-dev.yml``, a flag or an environment variable has an invalid value."""
 
 
 class UiConfig(BaseModel):

@@ -8,16 +8,14 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from durableruns.errors import DurationError as DurationError  # defined in errors.py (the one tree)
+
 _UNITS = {"w": 604_800, "d": 86_400, "hr": 3600, "h": 3600, "m": 60, "s": 1}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(w|d|hr|h|m|s)")
 MAX_DURATION_S = 10 * 365 * 86_400.0
 """Longest accepted duration (10 years): anything longer is a mistake, and past Python's
 ``timedelta`` range it could not even be computed."""
 _FORMAT_UNITS = (("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60), ("s", 1))
-
-
-class DurationError(ValueError):
-    """A duration or date that cannot be understood."""
 
 
 def parse_duration(value: str | int | float) -> float:

@@ -1,17 +1,34 @@
-"""Errors raised by durableruns, one root with the tree drawn here.
+"""Errors raised by durableruns, one root with the tree drawn here (a test keeps the
+drawing complete). The facade answers each with the HTTP status in brackets.
 
     DurableRunsError
     ├── TaskDefinitionError        a task is defined wrongly (bad id, bad signature)
     │   └── DuplicateTaskError     two tasks share an id
     ├── AbortTaskRunError          raised by task code: fail the run now, no retry
-    ├── InvalidInputError          a value given to trigger/replay/… is unusable (names the field)
-    │   ├── MetadataTooLargeError  run metadata over its size limit (413)
-    │   ├── ValueTooLargeError     a payload or output over its limit (413, in limits)
-    │   ├── PayloadSchemaError     a payload that does not fit the deployed task's schema
-    │   └── InvalidScheduleError   a bad cron expression, time zone or scheduled task
+    ├── InvalidInputError          a value given is unusable (names the field) [400]
+    │   ├── MetadataTooLargeError  run metadata over its size limit [413]
+    │   ├── ValueTooLargeError     a payload or output over its limit [413]
+    │   ├── UnrecordableValueError too large to keep without payload storage [413]
+    │   ├── InvalidValueError      too deeply nested, or not valid Unicode [400]
+    │   ├── PacketError            a payload packet that cannot be decoded [400]
+    │   ├── PayloadSchemaError     a payload that does not fit the deployed task's schema [422]
+    │   ├── InvalidScheduleError   a bad cron expression, time zone or scheduled task [422]
+    │   └── KeyExhaustedError      an idempotency or debounce key made too many runs [422]
+    ├── DurationError              a duration or date that cannot be understood (also a ValueError)
+    ├── UnsupportedValueError      a list filter value visibility cannot search for [400]
     ├── OutsideTaskError           a helper that only works inside task code was called outside
     ├── ResumeMismatchError        a resumed attempt made another call than the one recorded
     ├── ChildRunFailedError        ``result.unwrap()`` on a child run that did not complete
+    ├── RunNotFoundError           no run has this id [404]
+    ├── ScheduleNotFoundError      no schedule has this id [404]
+    ├── UnknownQueueError          no deployed task uses this queue [404]
+    ├── RunStateError              the run's state does not allow this [400]
+    ├── EngineUnavailableError     Temporal could not be reached [503]
+    ├── ExpiredTokenError          a well-signed public token past its expiry [401]
+    ├── TaskProcessError           a task process could not be started
+    ├── TemporalConfigError        the Temporal connection settings are unusable
+    ├── DevServerError             the dev server could not be started
+    ├── DevConfigError             temporal-dev.yml, a flag or a variable has a bad value
     └── ApiError                   the facade answered with an error (SDK side)
         ├── BadRequestError        400
         ├── AuthenticationError    401
@@ -24,7 +41,12 @@
         ├── InternalServerError    5xx
         └── ApiConnectionError     the facade could not be reached
 
-``ApiError`` carries the HTTP status as data, like Trigger.dev's client errors.
+``ApiError`` carries the HTTP status, body and headers as data, like Trigger.dev's
+client errors. Not in the tree, on purpose: signals that never leave their module —
+``RemoteError`` (an error crossing from a task process, rebuilt as the original),
+``WorkflowGone`` (a watched workflow has no history), ``PacketNotFoundError`` (a
+``LookupError``), ``ApiHTTPError`` (the facade's way to answer a status) and the run
+workflow's private ``_NotStartedInTime``.
 """
 
 from __future__ import annotations
@@ -120,6 +142,103 @@ class ChildRunFailedError(DurableRunsError):
         self.run_id = run_id
         self.task_id = task_id
         self.status = status
+
+
+class DurationError(DurableRunsError, ValueError):
+    """A duration or date that cannot be understood."""
+
+
+class PacketError(InvalidInputError):
+    """A payload packet that cannot be decoded; names the field at fault."""
+
+
+class ValueTooLargeError(InvalidInputError):
+    """A value over its size limit (HTTP 413); ``limit`` and ``size`` are in bytes."""
+
+    status = 413
+
+    def __init__(self, field: str, size: int, limit: int) -> None:
+        super().__init__(
+            field, f"{size} bytes exceeds the limit of {limit} bytes ({bytes_in_words(limit)})"
+        )
+        self.size = size
+        self.limit = limit
+
+
+class UnrecordableValueError(InvalidInputError):
+    """Under our limits but refused by the engine's own per-value limit (2 MiB blobs)
+    because payload storage is off (``DURABLERUNS_PAYLOAD_STORAGE=none``): HTTP 413."""
+
+    status = 413
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            field,
+            "too large to record without payload storage (the engine keeps at most 2 MiB "
+            "per value in history; set DURABLERUNS_PAYLOAD_STORAGE to file or s3)",
+        )
+
+
+class InvalidValueError(InvalidInputError):
+    """A value that no run could record: too deeply nested, or not valid Unicode."""
+
+
+class UnsupportedValueError(DurableRunsError, ValueError):
+    """A filter value visibility cannot search for."""
+
+
+class EngineUnavailableError(DurableRunsError):
+    """Temporal could not be reached. The message is ``<what failed>: <Temporal's
+    reason>``; the facade shows callers only the part before the colon."""
+
+
+class RunNotFoundError(DurableRunsError):
+    """No run has this id."""
+
+
+class RunStateError(DurableRunsError):
+    """The run is not in a state that allows this (e.g. reschedule of a non-delayed run)."""
+
+
+class UnknownQueueError(DurableRunsError):
+    """No deployed task uses this queue."""
+
+
+class ScheduleNotFoundError(DurableRunsError):
+    """No schedule has this id (in this environment)."""
+
+
+class TaskProcessError(DurableRunsError):
+    """A task process could not be started (the attempt ends SYSTEM_FAILURE)."""
+
+
+class TemporalConfigError(DurableRunsError):
+    """The Temporal configuration is unusable, or Temporal refused us for good."""
+
+
+class DevServerError(DurableRunsError):
+    """The dev server could not be configured or started, or died while starting."""
+
+
+class DevConfigError(DurableRunsError):
+    """``temporal-dev.yml``, a flag or an environment variable has an invalid value."""
+
+
+class ExpiredTokenError(DurableRunsError):
+    """A well-signed token past its ``exp``."""
+
+
+class KeyExhaustedError(InvalidInputError):
+    """An idempotency or debounce key has made as many runs as one key may (HTTP 422;
+    not 409, which the official client retries)."""
+
+    status = 422
+
+
+def bytes_in_words(limit: int) -> str:
+    """``3145728`` → ``3 MiB``, ``262144`` → ``256 KiB``."""
+    mib = 1024 * 1024
+    return f"{limit // mib} MiB" if limit % mib == 0 else f"{limit // 1024} KiB"
 
 
 class ApiError(DurableRunsError):

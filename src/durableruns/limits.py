@@ -21,7 +21,11 @@ from typing import Any
 
 import pydantic_core
 
-from durableruns.errors import InvalidInputError
+from durableruns.errors import InvalidValueError as InvalidValueError
+from durableruns.errors import UnrecordableValueError as UnrecordableValueError
+from durableruns.errors import (  # defined in errors.py (the one tree)
+    ValueTooLargeError as ValueTooLargeError,
+)
 
 MIB = 1024 * 1024
 MAX_PAYLOAD_BYTES = 3 * MIB
@@ -39,37 +43,6 @@ MAX_STACK_TRACE_BYTES = 64 * 1024
 HISTORY_BLOB_LIMIT_BYTES = 2 * MIB
 """Temporal's default per-payload limit in history (``BlobSizeLimitError``); without
 payload storage a run record past it cannot be recorded at all."""
-
-
-class ValueTooLargeError(InvalidInputError):
-    """A value over its size limit (HTTP 413); ``limit`` and ``size`` are in bytes."""
-
-    status = 413
-
-    def __init__(self, field: str, size: int, limit: int) -> None:
-        super().__init__(
-            field, f"{size} bytes exceeds the limit of {limit} bytes ({_human(limit)})"
-        )
-        self.size = size
-        self.limit = limit
-
-
-class UnrecordableValueError(InvalidInputError):
-    """Under our limits but refused by the engine's own per-value limit (2 MiB blobs)
-    because payload storage is off (``DURABLERUNS_PAYLOAD_STORAGE=none``): HTTP 413."""
-
-    status = 413
-
-    def __init__(self, field: str) -> None:
-        super().__init__(
-            field,
-            "too large to record without payload storage (the engine keeps at most 2 MiB "
-            "per value in history; set DURABLERUNS_PAYLOAD_STORAGE to file or s3)",
-        )
-
-
-class InvalidValueError(InvalidInputError):
-    """A value that no run could record: too deeply nested, or not valid Unicode."""
 
 
 def json_size(value: Any, field: str = "value") -> int:
@@ -180,7 +153,3 @@ def _check_text(text: str, path: str) -> None:
         raise InvalidValueError(
             path, f"not valid Unicode (lone surrogate at character {exc.start})"
         ) from None
-
-
-def _human(limit: int) -> str:
-    return f"{limit // MIB} MiB" if limit % MIB == 0 else f"{limit // 1024} KiB"

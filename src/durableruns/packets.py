@@ -10,16 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from durableruns.errors import InvalidInputError
+from durableruns.errors import PacketError as PacketError  # defined in errors.py (the one tree)
 from durableruns.limits import check_payload
 
 SUPERJSON = "application/super+json"
 JSON = "application/json"
 TEXT = "text/plain"
-
-
-class PacketError(InvalidInputError):
-    """A payload packet that cannot be decoded; names the field at fault."""
 
 
 def decode_packet(data: Any, packet_type: str | None, *, field: str = "payload") -> Any:

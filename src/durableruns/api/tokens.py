@@ -23,13 +23,13 @@ from typing import Any
 
 import jwt
 
+from durableruns.errors import (
+    ExpiredTokenError as ExpiredTokenError,  # defined in errors.py (the one tree)
+)
+
 TOKEN_TTL_S = 3600
 JWT_ISSUER = "https://id.trigger.dev"
 JWT_AUDIENCE = "https://api.trigger.dev"
-
-
-class ExpiredTokenError(Exception):
-    """A well-signed token past its ``exp``."""
 
 
 def public_token_for_run(secret_key: str, environment: str, run_id: str) -> str:

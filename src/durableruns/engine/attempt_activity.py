@@ -109,6 +109,7 @@ class AttemptActivity:
         )
         ctx = _context(task, input, started_at, self._version, runtime, state.metadata)
         heartbeats = asyncio.create_task(_heartbeat_forever(runtime))
+        log_flusher = asyncio.create_task(runtime.flush_logs_forever())
         clock = time.monotonic()
         try:
             result = await self._execute(task, input, state.payload, ctx, runtime)
@@ -117,6 +118,8 @@ class AttemptActivity:
             raise
         finally:
             heartbeats.cancel()
+            log_flusher.cancel()
+            await asyncio.gather(heartbeats, log_flusher, return_exceptions=True)
             await runtime.flush()
         took = f"({time.monotonic() - clock:.2f} s)"
         if isinstance(result, Suspension):

@@ -29,6 +29,9 @@ from durableruns.engine.temporal_config import (
     permanent_failure,
     temporal_target,
 )
+from durableruns.errors import (
+    DevServerError as DevServerError,  # defined in errors.py (the one tree)
+)
 from durableruns.errors import DurableRunsError
 from durableruns.settings import Settings
 
@@ -68,10 +71,6 @@ def dynamic_config_flags(extra: Mapping[str, str] | None = None) -> list[str]:
     for key, value in {**DEV_SERVER_DYNAMIC_CONFIG, **(extra or {})}.items():
         flags += ["--dynamic-config-value", f"{key}={value}"]
     return flags
-
-
-class DevServerError(DurableRunsError):
-    """The dev server could not be configured or started, or died while starting."""
 
 
 def search_attribute_flags(declared: Mapping[str, str]) -> list[str]:

@@ -21,6 +21,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from durableruns.debounce import DebounceRequest
+from durableruns.errors import EngineUnavailableError, KeyExhaustedError
 from durableruns.ids import derived_run_id
 from durableruns.models import RunOptions
 from durableruns.status import RunStatus, is_completed
@@ -51,8 +52,6 @@ async def trigger_idempotent(
     service: RunService, task_id: str, payload: Any, options: RunOptions
 ) -> Triggered:
     """The run of the idempotency key: an existing one (cached), or a new one."""
-    from durableruns.engine.service import EngineUnavailableError
-
     key = options.idempotency_key_hash or ""
     now = datetime.now(UTC)
     for generation in range(MAX_KEY_GENERATIONS):
@@ -69,15 +68,15 @@ async def trigger_idempotent(
             continue
         if not is_completed(existing.status) or existing.status in KEY_REUSABLE_AFTER:
             return Triggered(run_id, is_cached=True)
-    raise EngineUnavailableError(f"idempotency key {key[:12]}… has too many generations")
+    raise KeyExhaustedError(
+        "options.idempotencyKey", f"this key made {MAX_KEY_GENERATIONS} runs already"
+    )
 
 
 async def trigger_debounced(
     service: RunService, task_id: str, payload: Any, options: RunOptions
 ) -> Triggered:
     """The debounce key's run, moved later (and updated, trailing) — or a new one."""
-    from durableruns.engine.service import EngineUnavailableError
-
     debounce = options.debounce
     assert debounce is not None
     key = debounce.key
@@ -106,4 +105,6 @@ async def trigger_debounced(
                 continue  # the run finished: the key's next run
             raise EngineUnavailableError(f"Could not debounce the run: {exc.message}") from exc
         return Triggered(run_id)
-    raise EngineUnavailableError(f"debounce key {key[:12]}… has too many generations")
+    raise KeyExhaustedError(
+        "options.debounce.key", f"this key made {MAX_KEY_GENERATIONS} runs already"
+    )

@@ -12,11 +12,9 @@ from durableruns.engine.queue_slots import queue_workflow_id
 from durableruns.engine.queue_workflow import QueueWorkflow
 from durableruns.engine.service import RunService
 from durableruns.engine.task_queues import runs_queue
-from durableruns.errors import DurableRunsError
-
-
-class UnknownQueueError(DurableRunsError):
-    """No deployed task uses this queue."""
+from durableruns.errors import (
+    UnknownQueueError as UnknownQueueError,  # defined in errors.py (the one tree)
+)
 
 
 class QueueService:

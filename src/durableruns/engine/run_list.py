@@ -38,7 +38,8 @@ from durableruns.engine.service import (
     RunService,
 )
 from durableruns.engine.task_queues import runs_queue
-from durableruns.status import RunStatus
+from durableruns.errors import UnsupportedValueError as UnsupportedValueError  # the tree
+from durableruns.status import RunStatus, is_completed
 
 RUN_WORKFLOW_TYPE = "durableruns.run"
 PROBE_SLACK = 16
@@ -52,10 +53,6 @@ UNSUPPORTED_CHARACTERS = frozenset('"\\\x00')
 """The dev server's SQL visibility mis-parses these inside a string literal (an
 'unterminated string' error, or for NUL an 'unrecognized token', that the client
 retries for seconds, then a 503), so they are refused with a 400."""
-
-
-class UnsupportedValueError(ValueError):
-    """A filter value visibility cannot search for."""
 
 
 @dataclass(frozen=True, order=True)
@@ -256,7 +253,9 @@ def row_from_execution(execution: WorkflowExecution) -> ListedRunRow:
     """A list row from one visibility record."""
     attrs = execution.typed_search_attributes
     status = _status(attrs.get(sa.TRIGGER_STATUS))
-    if execution.status is not None and execution.status in CLOSED_WITHOUT_RECORD:
+    # A run that ended in its own code has its final status already (its workflow may
+    # close Failed or Canceled with it); one terminated from outside has not.
+    if not is_completed(status) and execution.status in CLOSED_WITHOUT_RECORD:
         status = CLOSED_WITHOUT_RECORD[execution.status]
     closed = execution.status not in (None, WorkflowExecutionStatus.RUNNING)
     return ListedRunRow(

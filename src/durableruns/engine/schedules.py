@@ -45,16 +45,15 @@ from durableruns.engine.schedule_tick import (
     tick_time,
 )
 from durableruns.engine.service import EngineUnavailableError
-from durableruns.errors import DurableRunsError, InvalidScheduleError
+from durableruns.errors import InvalidScheduleError
+from durableruns.errors import (
+    ScheduleNotFoundError as ScheduleNotFoundError,  # defined in errors.py (the one tree)
+)
 from durableruns.ids import derived_schedule_id, is_schedule_id, new_schedule_id
 from durableruns.scheduling import ScheduleDefinition, ScheduleType
 
 MEMO_KEY = "durableruns"
 """Schedule memo: ``{"created_at": …}`` (memo is fixed at creation; list sorts by it)."""
-
-
-class ScheduleNotFoundError(DurableRunsError):
-    """No schedule has this id (in this environment)."""
 
 
 @dataclass(frozen=True)

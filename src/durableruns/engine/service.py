@@ -42,7 +42,11 @@ from durableruns.engine.run_logs import RunLogReader
 from durableruns.engine.run_workflow import RunWorkflow
 from durableruns.engine.search_attributes import initial_search_attributes
 from durableruns.engine.task_queues import runs_queue
-from durableruns.errors import DurableRunsError
+from durableruns.errors import (  # defined in errors.py (the one tree)
+    EngineUnavailableError as EngineUnavailableError,
+)
+from durableruns.errors import RunNotFoundError as RunNotFoundError
+from durableruns.errors import RunStateError as RunStateError
 from durableruns.ids import derived_run_id, is_run_id, new_run_id
 from durableruns.limits import HISTORY_BLOB_LIMIT_BYTES, UnrecordableValueError, check_payload
 from durableruns.models import ChildRunSpec, RunError, RunInput, RunOptions, RunRecord
@@ -85,11 +89,6 @@ def _not_run_yet(first: HistoryEvent, events: Sequence[HistoryEvent]) -> bool:
     )
 
 
-class EngineUnavailableError(DurableRunsError):
-    """Temporal could not be reached. The message is ``<what failed>: <Temporal's
-    reason>``; the facade shows callers only the part before the colon."""
-
-
 def is_size_refusal(exc: RPCError) -> bool:
     """Temporal refused a request for its size (a blob over 2 MiB, a gRPC message over
     4 MiB), not for being unreachable."""
@@ -97,14 +96,6 @@ def is_size_refusal(exc: RPCError) -> bool:
     return exc.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.RESOURCE_EXHAUSTED) and (
         "size exceeds" in text or "larger than max" in text or "too large" in text
     )
-
-
-class RunNotFoundError(DurableRunsError):
-    """No run has this id."""
-
-
-class RunStateError(DurableRunsError):
-    """The run is not in a state that allows this (e.g. reschedule of a non-delayed run)."""
 
 
 class RunService:
@@ -336,7 +327,7 @@ class RunService:
         try:
             return await self._handle(run_id).execute_update(RunWorkflow.reschedule, delay_until)
         except (WorkflowUpdateFailedError, RPCError) as exc:
-            raise RunStateError("Cannot reschedule a run that is not delayed") from exc
+            raise _update_refused(exc, "Cannot reschedule a run that is not delayed") from exc
 
     async def replace_metadata(self, run_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
         """Replace an unfinished run's metadata."""
@@ -346,7 +337,7 @@ class RunService:
         try:
             return await self._handle(run_id).execute_update(RunWorkflow.replace_metadata, metadata)
         except (WorkflowUpdateFailedError, RPCError) as exc:
-            raise RunStateError("Cannot update metadata of a finished run") from exc
+            raise _update_refused(exc, "Cannot update metadata of a finished run") from exc
 
     async def replay(
         self, run_id: str, *, payload: Any = None, has_payload: bool = False, **overrides: Any
@@ -388,3 +379,14 @@ async def _closed_record(
         if RECORD_MEMO in memo:
             return RunRecord.model_validate(memo[RECORD_MEMO])
     return None
+
+
+def _update_refused(exc: Exception, refusal: str) -> EngineUnavailableError | RunStateError:
+    """What a failed Update of a run means: the run refused it (or closed meanwhile), or
+    Temporal could not be reached — a 400 and a 503 are different answers."""
+    if isinstance(exc, RPCError) and exc.status not in (
+        RPCStatusCode.NOT_FOUND,
+        RPCStatusCode.FAILED_PRECONDITION,
+    ):
+        return EngineUnavailableError(f"{refusal.split(' a ')[0]}: {exc.message}")
+    return RunStateError(refusal)

@@ -38,17 +38,15 @@ from durableruns.engine.isolation_protocol import (
     StartAttempt,
 )
 from durableruns.engine.task_executor import Failed, Outcome
-from durableruns.errors import DurableRunsError
+from durableruns.errors import (
+    TaskProcessError as TaskProcessError,  # defined in errors.py (the one tree)
+)
 from durableruns.log_models import LogLine
 from durableruns.models import RunError
 
 CANCEL_GRACE_S = 1.0
 """How long stopped code may take to end before its process is killed."""
 logger = logging.getLogger(__name__)
-
-
-class TaskProcessError(DurableRunsError):
-    """A task process could not be started (the attempt ends SYSTEM_FAILURE)."""
 
 
 class ParentRuntime(TaskRuntime, Protocol):

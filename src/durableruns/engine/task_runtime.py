@@ -37,6 +37,8 @@ from durableruns.models import (
     run_call,
 )
 
+LOG_FLUSH_S = 0.2
+"""Log lines are batched this long before they are sent."""
 MAX_LOG_LINES = 5_000
 """Log lines kept per run (across attempts); past it the rest are dropped, after one
 line saying so. Logs never fail or stall a run."""
@@ -83,6 +85,8 @@ class AttemptRuntime:
         self._pending_logs: list[LogLine] = []
         self._logs_kept = logs_recorded
         self._flushing = asyncio.Lock()
+        self._logs_flushed = asyncio.Event()
+        """Set while log lines wait to be sent."""
         self._clock: asyncio.Timeout | None = None
         self._clock_left_s: float | None = None
         self._paused = 0
@@ -184,21 +188,37 @@ class AttemptRuntime:
                     }
                 )
             self._pending_logs.append(line.model_copy(update={"attempt": self._attempt_number}))
+            self._logs_flushed.set()
 
     async def flush(self) -> None:
         """Send changed metadata and new log lines to the run (twice a second, before
         a step is recorded, and when the execution ends)."""
         async with self._flushing:
             metadata, self._pending_metadata = self._pending_metadata, None
-            if metadata is not None:
-                await self._handle.signal("metadata_flushed", metadata)
             lines, self._pending_logs = self._pending_logs, []
-            if lines:
-                await self._handle.signal("log_lines", LogBatch(lines=tuple(lines)))
+            try:
+                if metadata is not None:
+                    await self._handle.signal("metadata_flushed", metadata)
+                    metadata = None
+                if lines:
+                    await self._handle.signal("log_lines", LogBatch(lines=tuple(lines)))
+                    lines = []
+            finally:  # a flush canceled midway (the execution ended) loses nothing
+                if metadata is not None and self._pending_metadata is None:
+                    self._pending_metadata = metadata
+                self._pending_logs[:0] = lines
+                self._logs_flushed.clear()
 
     def _take_position(self) -> int:
         position, self._next_position = self._next_position, self._next_position + 1
         return position
+
+    async def flush_logs_forever(self) -> None:
+        """Send new log lines within :data:`LOG_FLUSH_S` of their writing (readable live)."""
+        while True:
+            await self._logs_flushed.wait()
+            await asyncio.sleep(LOG_FLUSH_S)
+            await self.flush()
 
     # --- suspension ------------------------------------------------------------------------
     async def suspension(self) -> tuple[WaitSpec, ...]:

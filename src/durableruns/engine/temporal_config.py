@@ -20,12 +20,10 @@ from typing import Any
 import temporalio.service
 from temporalio.envconfig import ClientConfigProfile, ClientConfigTLS, DataSource
 
-from durableruns.errors import DurableRunsError
+from durableruns.errors import (
+    TemporalConfigError as TemporalConfigError,  # defined in errors.py (the one tree)
+)
 from durableruns.settings import Settings
-
-
-class TemporalConfigError(DurableRunsError):
-    """The Temporal configuration is unusable, or Temporal refused us for good."""
 
 
 @dataclass(frozen=True)
