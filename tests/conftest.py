@@ -46,6 +46,7 @@ STACK_MODULES = [
     "tests.support_tasks",
     "tests.queue_tasks",
     "tests.suspension_tasks",
+    "tests.token_tasks",
 ]
 TEST_SHORT_WAIT_S = 0.5
 """Tests' short-wait threshold: timers of 0.5 s or more suspend their attempt, so the

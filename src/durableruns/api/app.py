@@ -12,7 +12,7 @@ from temporalio.client import Client
 from durableruns.api.deps import require_secret_key
 from durableruns.api.environments import Environment
 from durableruns.api.errors import install_error_handlers
-from durableruns.api.routes import batches, queues, realtime, runs, runs_list, tasks
+from durableruns.api.routes import batches, queues, realtime, runs, runs_list, tasks, waitpoints
 from durableruns.dashboard import routes as dashboard
 from durableruns.engine.client import connect
 from durableruns.settings import Settings
@@ -46,6 +46,9 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(realtime.router, dependencies=authed)
     app.include_router(batches.router, dependencies=authed)
     app.include_router(queues.router, dependencies=authed)
+    app.include_router(waitpoints.router, dependencies=authed)
+    # A token's callback URL carries its own capability: no key.
+    app.include_router(waitpoints.callback_router)
     # Pages check the session themselves: without one they show the login, not a 401.
     app.include_router(dashboard.router)
     return app

@@ -11,6 +11,7 @@ from durableruns.api.errors import ApiHTTPError
 from durableruns.dashboard import session
 from durableruns.engine.batch_service import BatchService
 from durableruns.engine.service import RunService
+from durableruns.engine.token_service import TokenService
 from durableruns.settings import Settings
 
 
@@ -37,6 +38,11 @@ def get_secret_key(request: Request) -> str:
     return get_environment(request).secret_key
 
 
+def get_token_service(request: Request) -> TokenService:
+    """The wait-token service of the caller's environment."""
+    return get_environment(request).tokens
+
+
 def get_batch_service(request: Request) -> BatchService:
     """The batch service of the caller's environment."""
     return get_environment(request).batches
@@ -46,6 +52,8 @@ PUBLIC_TOKEN_ROUTES = frozenset(
     {"/api/v3/runs/{run_id}", "/realtime/v1/runs/{run_id}", "/api/v1/runs/{run_id}/events"}
 )
 """The only routes a public access token may call, for the run it names."""
+TOKEN_COMPLETE_ROUTE = "/api/v1/waitpoints/tokens/{token_id}/complete"
+"""The route a wait token's public access token may call, for that token."""
 
 
 def require_secret_key(request: Request) -> None:
@@ -63,6 +71,12 @@ def require_secret_key(request: Request) -> None:
     principal = authenticate(environments, token.strip()) if scheme.lower() == "bearer" else None
     if principal is None:
         raise ApiHTTPError(401, "Invalid or Missing API key")
+    route_path = getattr(request.scope.get("route"), "path", None)
+    if route_path == TOKEN_COMPLETE_ROUTE and (
+        request.path_params.get("token_id") in principal.completable_tokens
+    ):
+        request.state.environment = principal.environment
+        return
     if principal.readable_runs is not None:
         route = request.scope.get("route")
         run_id = request.path_params.get("run_id")
@@ -78,3 +92,4 @@ ServiceDep = Annotated[RunService, Depends(get_service)]
 SecretKeyDep = Annotated[str, Depends(get_secret_key)]
 BatchServiceDep = Annotated[BatchService, Depends(get_batch_service)]
 EnvironmentDep = Annotated[Environment, Depends(get_environment)]
+TokenServiceDep = Annotated[TokenService, Depends(get_token_service)]

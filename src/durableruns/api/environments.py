@@ -20,6 +20,7 @@ from durableruns.api.tokens import signing_key
 from durableruns.engine.batch_service import BatchService
 from durableruns.engine.queue_service import QueueService
 from durableruns.engine.service import RunService
+from durableruns.engine.token_service import TokenService
 from durableruns.settings import Settings
 
 
@@ -31,6 +32,7 @@ class Environment:
     runs: RunService
     batches: BatchService
     queues: QueueService
+    tokens: TokenService
     cache: dict[str, Any] = field(default_factory=dict)
     """Per-environment state routes keep (realtime feeds, list caches …)."""
 
@@ -60,6 +62,7 @@ class Environment:
             runs=runs,
             batches=BatchService(client, runs, task_queue_prefix=prefix),
             queues=QueueService(client, runs, task_queue_prefix=prefix),
+            tokens=TokenService(client, task_queue_prefix=prefix, api_url=settings.api_url),
         )
 
 
@@ -70,6 +73,8 @@ class Principal:
     environment: Environment
     readable_runs: frozenset[str] | None = None
     """None for a secret key; the run ids a public access token may read."""
+    completable_tokens: frozenset[str] = frozenset()
+    """The wait tokens a public access token may complete (``write:waitpoints:<id>``)."""
 
 
 def authenticate(environments: list[Environment], token: str) -> Principal | None:
@@ -86,5 +91,6 @@ def authenticate(environments: list[Environment], token: str) -> Principal | Non
             continue
         scopes = [str(s) for s in claims.get("scopes", [])]
         runs = {s.removeprefix("read:runs:") for s in scopes if s.startswith("read:runs:")}
-        return Principal(environment, frozenset(runs))
+        tokens = {s.split(":", 2)[2] for s in scopes if s.startswith("write:waitpoints:")}
+        return Principal(environment, frozenset(runs), frozenset(tokens))
     return None

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 
 from durableruns.engine.service import EngineUnavailableError, RunNotFoundError, RunStateError
 from durableruns.errors import InvalidInputError
+from durableruns.wait_tokens import TokenNotFoundError, TokenTimedOutError
 
 
 class ApiHTTPError(Exception):
@@ -66,6 +67,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _not_found(_: Request, exc: RunNotFoundError) -> JSONResponse:
         # Fail fast: without it the official client retries a 404 for about 9 seconds.
         return error_response(404, "Run not found", {"x-should-retry": "false"})
+
+    @app.exception_handler(TokenNotFoundError)
+    async def _token_not_found(_: Request, exc: TokenNotFoundError) -> JSONResponse:
+        return error_response(404, str(exc), {"x-should-retry": "false"})
+
+    @app.exception_handler(TokenTimedOutError)
+    async def _token_timed_out(_: Request, exc: TokenTimedOutError) -> JSONResponse:
+        return error_response(400, str(exc), {"x-should-retry": "false"})
 
     @app.exception_handler(EngineUnavailableError)
     async def _engine(_: Request, exc: EngineUnavailableError) -> JSONResponse:

@@ -23,6 +23,10 @@ TRIGGER_ROOT_RUN_ID = SearchAttributeKey.for_keyword("TriggerRootRunId")
 TRIGGER_IDEMPOTENCY_KEY = SearchAttributeKey.for_keyword("TriggerIdempotencyKey")
 TRIGGER_QUEUE = SearchAttributeKey.for_keyword("TriggerQueue")
 TRIGGER_IS_TEST = SearchAttributeKey.for_bool("TriggerIsTest")
+# Wait tokens (their own keys: a run query by tag or status never finds a token).
+TRIGGER_TOKEN_STATUS = SearchAttributeKey.for_keyword("TriggerTokenStatus")
+TRIGGER_TOKEN_TAGS = SearchAttributeKey.for_keyword_list("TriggerTokenTags")
+TRIGGER_TOKEN_IDEMPOTENCY_KEY = SearchAttributeKey.for_keyword("TriggerTokenIdempotencyKey")
 
 ALL: tuple[SearchAttributeKey[Any], ...] = (
     TRIGGER_STATUS,
@@ -35,6 +39,9 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     TRIGGER_IDEMPOTENCY_KEY,
     TRIGGER_QUEUE,
     TRIGGER_IS_TEST,
+    TRIGGER_TOKEN_STATUS,
+    TRIGGER_TOKEN_TAGS,
+    TRIGGER_TOKEN_IDEMPOTENCY_KEY,
 )
 """Every search attribute we register, in a stable order."""
 

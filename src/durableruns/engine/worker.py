@@ -30,6 +30,7 @@ from durableruns.engine.queue_workflow import QueueWorkflow
 from durableruns.engine.run_workflow import RunWorkflow
 from durableruns.engine.task_queues import runs_queue, task_queue
 from durableruns.engine.task_runtime import DEFAULT_SHORT_WAIT_S
+from durableruns.engine.token_workflow import TokenWorkflow, token_waiter
 from durableruns.task_definitions import TaskRegistry
 
 
@@ -56,18 +57,20 @@ def build_workers(
     pool: ProcessPool | None = None,
     short_wait_s: float = DEFAULT_SHORT_WAIT_S,
     max_concurrent_attempts: int = 100,
+    api_url: str | None = None,
 ) -> list[Worker]:
     """One Temporal worker for run workflows and one per served task; attempts run in
-    ``pool``'s task processes when given."""
+    ``pool``'s task processes when given. ``api_url`` is where the facade is, for the
+    callback URLs of tokens task code creates."""
     attempts = AttemptActivity(
-        registry, version, task_queue_prefix, pool=pool, short_wait_s=short_wait_s
+        registry, version, task_queue_prefix, pool=pool, short_wait_s=short_wait_s, api_url=api_url
     )
     workers = [
         Worker(
             client,
             task_queue=runs_queue(task_queue_prefix),
-            workflows=[RunWorkflow, BatchWorkflow, CatalogWorkflow, QueueWorkflow],
-            activities=[enqueue, closed_runs],
+            workflows=[RunWorkflow, BatchWorkflow, CatalogWorkflow, QueueWorkflow, TokenWorkflow],
+            activities=[enqueue, closed_runs, token_waiter],
             workflow_runner=WORKFLOW_RUNNER,
         )
     ]
@@ -97,6 +100,7 @@ async def running_worker(
     isolation: bool | None = None,
     short_wait_s: float = DEFAULT_SHORT_WAIT_S,
     max_concurrent_attempts: int = 100,
+    api_url: str | None = None,
 ) -> AsyncIterator[list[Worker]]:
     """Run a worker for the duration of the ``async with`` block.
 
@@ -119,6 +123,7 @@ async def running_worker(
             pool=pool,
             short_wait_s=short_wait_s,
             max_concurrent_attempts=max_concurrent_attempts,
+            api_url=api_url,
         )
         for worker in workers:
             await stack.enter_async_context(worker)
