@@ -1,8 +1,14 @@
-// Entry point: starts the page the server rendered (runs list or one run).
+// Entry point: starts the page the server rendered (runs list, one run, or tokens).
 
 import { startRunPage } from "./run.js";
 import { startRunsPage } from "./runs.js";
+import { startTokenWaits } from "./token-waits.js";
+import { startTokensPage } from "./tokens.js";
 
 const page = document.querySelector("[data-page]");
 if (page && page.dataset.page === "runs") startRunsPage();
-if (page && page.dataset.page === "run") startRunPage();
+if (page && page.dataset.page === "run") {
+  startTokenWaits(); // listens for the run page's renders: start it first
+  startRunPage();
+}
+if (page && page.dataset.page === "tokens") startTokensPage();
