@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from durableruns import wait
-from durableruns.errors import BadRequestError, NotFoundError
+from durableruns.errors import BadRequestError, InvalidInputError, NotFoundError
 from durableruns.sdk import wait_tokens
 from tests.conftest import Stack, eventually
 
@@ -260,6 +260,8 @@ async def test_unknown_tokens_and_bad_input_are_clear_errors(sdk_stack: Stack) -
         await wait.create_token(timeout="soon")
     response = await sdk_stack.http.post("/api/v1/waitpoints/tokens", json={"tags": ["x"] * 11})
     assert response.status_code == 422
+    with pytest.raises(InvalidInputError, match="at most 10 tags"):
+        await wait.create_token(tags=["x"] * 11)
     run_id = await sdk_stack.trigger("waits-on-token", {"token_id": "waitpoint_nope"})
     run = await sdk_stack.wait_final(run_id)
     assert run["output"]["ok"] is False and run["output"]["error"]["name"] == "TokenNotFound"

@@ -261,7 +261,8 @@ class TokenItem(WireModel):
         raw = body.get("output")
         if raw is None:
             return item
-        value = json.loads(raw) if body.get("outputType", "application/json") else raw
+        is_json = body.get("outputType", "application/json") == "application/json"
+        value = json.loads(raw) if is_json else raw
         if body.get("outputIsError"):
             message = value.get("message", "") if isinstance(value, dict) else str(value)
             return item.model_copy(

@@ -11,8 +11,11 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from durableruns.context import TaskRuntime, current_context
 from durableruns.durations import parse_duration
+from durableruns.errors import InvalidInputError
 from durableruns.in_task import plain_payload
 from durableruns.sdk.client import request
 from durableruns.wait_tokens import (
@@ -60,12 +63,17 @@ async def create_token(
     ``timeout``: a duration (``"1h"``, seconds, a timedelta) or a datetime; the token
     is TIMED_OUT after it. Tags (up to 10) filter ``list_tokens``.
     """
-    request_body = CreateTokenRequest(
-        timeout=_timeout_text(timeout),
-        idempotency_key=idempotency_key,
-        idempotency_key_ttl=str(idempotency_key_ttl) if idempotency_key_ttl is not None else None,
-        tags=[tags] if isinstance(tags, str) else list(tags) if tags is not None else None,
-    )
+    try:
+        request_body = CreateTokenRequest(
+            timeout=_timeout_text(timeout),
+            idempotency_key=idempotency_key,
+            idempotency_key_ttl=None if idempotency_key_ttl is None else str(idempotency_key_ttl),
+            tags=[tags] if isinstance(tags, str) else list(tags) if tags is not None else None,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field_name = ".".join(str(p) for p in first["loc"]) or "options"
+        raise InvalidInputError(field_name, first["msg"]) from exc
     runtime = _runtime()
     if runtime is not None:
         return await runtime.create_token(
