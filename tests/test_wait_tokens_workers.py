@@ -115,7 +115,14 @@ async def test_two_hundred_runs_waiting_on_tokens_hold_no_task_process(
                     waits = [group.create_task(_token_waits(stack, r)) for r in run_ids]
                 return [w.result()[0] for w in waits if w.result()]
 
+            async def metadata_token_ids() -> list[str | None]:
+                runs = await asyncio.gather(*(stack.retrieve(r) for r in run_ids))
+                return [(run.get("metadata") or {}).get("tokenId") for run in runs]
+
             token_ids = await eventually(all_waiting, lambda ids: len(ids) == MANY, timeout=240)
+            # Metadata set just before the wait reached the run (none lost as the
+            # execution ended: a heartbeat's canceled flush once dropped it).
+            assert await metadata_token_ids() == token_ids
             waiting_tree = _tree(worker.pid)
             waiting = (len(waiting_tree), *_memory_mib(waiting_tree))
             print(

@@ -228,8 +228,16 @@ class AttemptRuntime:
         """Send changed metadata to the run (periodically, before suspending and at the end)."""
         async with self._flushing:
             metadata, self._pending_metadata = self._pending_metadata, None
-            if metadata is not None:
+            if metadata is None:
+                return
+            try:
                 await self._handle.signal("metadata_flushed", metadata)
+            except BaseException:
+                # Not sent (a heartbeat's flush canceled as the execution ends, or an
+                # RPC error): keep it for the next flush, unless newer metadata came.
+                if self._pending_metadata is None:
+                    self._pending_metadata = metadata
+                raise
 
     # --- suspension ------------------------------------------------------------------------
     async def suspension(self) -> tuple[WaitSpec, ...]:
