@@ -272,3 +272,23 @@ async def test_for_token_outside_task_code_says_so() -> None:
 
     with pytest.raises(OutsideTaskError):
         await wait.for_token("waitpoint_x")
+
+
+async def test_tokens_belong_to_their_environment(sdk_stack: Stack) -> None:
+    """A staging key's token lives in the staging namespace: listed and retrieved there,
+    not found with the dev key."""
+    staging_key = sdk_stack.settings.for_environment("staging").secret_key or ""
+    headers = {"Authorization": f"Bearer {staging_key}"}
+    transport = sdk_stack.http._transport
+    tag = f"env-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(transport=transport, base_url="http://f", headers=headers) as s:
+        created = (await s.post("/api/v1/waitpoints/tokens", json={"tags": [tag]})).json()
+        assert (await s.get(f"/api/v1/waitpoints/tokens/{created['id']}")).status_code == 200
+        listed = await eventually(
+            lambda: s.get(f"/api/v1/waitpoints/tokens?filter[tags]={tag}"),
+            lambda r: len(r.json()["data"]) == 1,
+            timeout=10,
+        )
+        assert listed.json()["data"][0]["id"] == created["id"]
+    dev = await sdk_stack.http.get(f"/api/v1/waitpoints/tokens/{created['id']}")
+    assert dev.status_code == 404
