@@ -192,16 +192,19 @@ class TokenService:
     # --- complete ------------------------------------------------------------------------
     async def complete(self, token_id: str, output: Any) -> CompleteAnswer:
         """Complete the token once: the first completion wins (``completed_now``), a
-        later one answers the first; a timed-out token refuses (TokenTimedOutError)."""
-        record = await self.require(token_id)
-        answer = CompleteAnswer(completed_now=False, token=record)
-        if record.status is TokenStatus.WAITING:
-            try:
-                answer = await self._handle(token_id).execute_update(TokenWorkflow.complete, output)
-            except RPCError as exc:  # it closed meanwhile (timed out): read how it ended
-                if exc.status is not RPCStatusCode.NOT_FOUND:
-                    raise EngineUnavailableError(f"Could not complete: {exc.message}") from exc
-                answer = CompleteAnswer(completed_now=False, token=await self.require(token_id))
+        later one answers the first; a timed-out token refuses (TokenTimedOutError).
+
+        Straight to the Update (one round trip): a token that ended has closed, and
+        only then is it read, to tell an unknown token from one that ended.
+        """
+        if not is_token_id(token_id):
+            raise TokenNotFoundError(f"No waitpoint token {token_id!r}")
+        try:
+            answer = await self._handle(token_id).execute_update(TokenWorkflow.complete, output)
+        except RPCError as exc:  # closed (ended) or no such token: read which
+            if exc.status is not RPCStatusCode.NOT_FOUND:
+                raise EngineUnavailableError(f"Could not complete: {exc.message}") from exc
+            answer = CompleteAnswer(completed_now=False, token=await self.require(token_id))
         if answer.token.status is TokenStatus.TIMED_OUT:
             raise TokenTimedOutError(
                 f"Waitpoint token {token_id} timed out at "
