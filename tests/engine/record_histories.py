@@ -174,6 +174,18 @@ async def _token_canceled(stack: Stack) -> list[str]:
     return [*run_ids, token_id]
 
 
+async def _token_in_task(stack: Stack) -> list[str]:
+    """Task code creates (one keyed), completes, retrieves and lists tokens, then waits
+    on the one it completed."""
+    tag = f"history-{uuid.uuid4().hex[:8]}"
+    log = f"/tmp/durableruns-token-log-{uuid.uuid4().hex}"
+    run_id = await stack.trigger("token-roundtrip", {"tag": tag, "log": log})
+    run = await stack.wait_final(run_id)
+    token_id, keyed_id = run["output"]["token"], run["output"]["keyed"][0]
+    await _token_closed(stack, token_id)
+    return [run_id, token_id, keyed_id]
+
+
 SCENARIOS: dict[str, Scenario] = {
     "hello-world": lambda s: _one(s, "hello-world", {"name": "Replay"}),
     "sleepy": lambda s: _one(s, "sleepy", {"seconds": 0.5}),
@@ -202,6 +214,7 @@ SCENARIOS: dict[str, Scenario] = {
     "token-before-wait": _token_before_wait,
     "token-timeout": _token_timeout,
     "token-canceled": _token_canceled,
+    "token-in-task": _token_in_task,
 }
 
 

@@ -40,6 +40,7 @@ def test_there_is_a_history_for_every_example() -> None:
     assert {"token-approval", "token-before-wait", "token-timeout", "token-canceled"} <= (
         scenarios
     ), "wait tokens: the token workflow and the runs waiting on it"
+    assert "token-in-task" in scenarios, "tokens made, completed and read by task code"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
