@@ -48,6 +48,7 @@ STACK_MODULES = [
     "tests.queue_tasks",
     "tests.suspension_tasks",
     "tests.log_tasks",
+    "tests.token_tasks",
 ]
 TEST_SHORT_WAIT_S = 0.5
 """Tests' short-wait threshold: timers of 0.5 s or more suspend their attempt, so the

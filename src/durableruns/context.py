@@ -15,6 +15,14 @@ from durableruns.errors import OutsideTaskError
 from durableruns.log_models import LogLine
 from durableruns.metadata import RunMetadata
 from durableruns.models import ChildRunResult, ChildRunSpec, RunOptions
+from durableruns.wait_tokens import (
+    TokenCompleted,
+    TokenCompletion,
+    TokenFilter,
+    TokenItem,
+    TokenItemPage,
+    WaitToken,
+)
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,34 @@ class TaskRuntime(Protocol):
 
     async def end_step(self, position: int, name: str, value: Any) -> None:
         """Record step ``name``'s result (plain JSON) at ``position`` in the run."""
+        ...
+
+    async def create_token(
+        self,
+        timeout: str | float | datetime | None,
+        idempotency_key: str | None,
+        idempotency_key_ttl: str | float | None,
+        tags: tuple[str, ...],
+    ) -> WaitToken:
+        """Create a wait token (the same one again when the code re-runs)."""
+        ...
+
+    async def wait_for_token(self, token_id: str) -> TokenCompletion:
+        """Wait until the token is completed or times out (the run is WAITING meanwhile)."""
+        ...
+
+    async def complete_token(self, token_id: str, output: Any) -> TokenCompleted:
+        """Complete a token (once: a later completion answers the first one)."""
+        ...
+
+    async def retrieve_token(self, token_id: str) -> TokenItem:
+        """A token as it is now."""
+        ...
+
+    async def list_tokens(
+        self, token_filter: TokenFilter, limit: int, after: str | None, before: str | None
+    ) -> TokenItemPage:
+        """One page of the environment's tokens, newest first."""
         ...
 
 

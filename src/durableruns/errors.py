@@ -5,6 +5,7 @@ drawing complete). The facade answers each with the HTTP status in brackets.
     ├── TaskDefinitionError        a task is defined wrongly (bad id, bad signature)
     │   └── DuplicateTaskError     two tasks share an id
     ├── AbortTaskRunError          raised by task code: fail the run now, no retry
+    │   └── WaitpointTimeoutError  ``unwrap()`` of a token wait that timed out
     ├── InvalidInputError          a value given is unusable (names the field) [400]
     │   ├── MetadataTooLargeError  run metadata over its size limit [413]
     │   ├── ValueTooLargeError     a payload or output over its limit [413]
@@ -21,6 +22,8 @@ drawing complete). The facade answers each with the HTTP status in brackets.
     ├── ChildRunFailedError        ``result.unwrap()`` on a child run that did not complete
     ├── RunNotFoundError           no run has this id [404]
     ├── ScheduleNotFoundError      no schedule has this id [404]
+    ├── TokenNotFoundError         no wait token has this id [404]
+    ├── TokenTimedOutError         a timed-out wait token cannot be completed [400]
     ├── UnknownQueueError          no deployed task uses this queue [404]
     ├── RunStateError              the run's state does not allow this [400]
     ├── EngineUnavailableError     Temporal could not be reached [503]
@@ -239,6 +242,20 @@ def bytes_in_words(limit: int) -> str:
     """``3145728`` → ``3 MiB``, ``262144`` → ``256 KiB``."""
     mib = 1024 * 1024
     return f"{limit // mib} MiB" if limit % mib == 0 else f"{limit // 1024} KiB"
+
+
+class TokenNotFoundError(DurableRunsError):
+    """No token has this id (in this environment)."""
+
+
+class TokenTimedOutError(DurableRunsError):
+    """The token timed out before it was completed: it can no longer be completed."""
+
+
+class WaitpointTimeoutError(AbortTaskRunError):
+    """``unwrap()`` of a token wait that timed out (Trigger.dev's name). It fails the run
+    at once: a retried attempt would find the same timed-out token (waits are recorded
+    by position), so retrying cannot help."""
 
 
 class ApiError(DurableRunsError):

@@ -83,3 +83,22 @@ def derived_schedule_id(*parts: str) -> str:
 def is_schedule_id(value: str) -> bool:
     """Whether ``value`` has the shape of a schedule id we mint."""
     return bool(SCHEDULE_ID_PATTERN.match(value))
+
+
+TOKEN_ID_PATTERN = re.compile(r"^waitpoint_[0-9a-hjkmnp-tv-z]{26}$")
+
+
+def new_token_id() -> str:
+    """A fresh, time-ordered wait token id such as ``waitpoint_01jd5x…``."""
+    return "waitpoint_" + _ulid()
+
+
+def derived_token_id(*parts: str) -> str:
+    """A token id that is a pure function of ``parts`` (idempotency keys, and tokens
+    made by task code, keyed by their call position)."""
+    return "waitpoint_" + derived_run_id(*parts).removeprefix("run_")
+
+
+def is_token_id(value: str) -> bool:
+    """Whether ``value`` has the shape of a token id we mint."""
+    return bool(TOKEN_ID_PATTERN.match(value))

@@ -211,22 +211,26 @@ class WaitRequest(Frozen):
 
 
 class WaitSpec(Frozen):
-    """One wait the task's code reached: a durable timer or child runs, at ``position``
-    (the index of the call among the durable calls of one execution of the code)."""
+    """One wait the task's code reached: a durable timer, child runs or a wait token, at
+    ``position`` (the index of the call among the durable calls of one execution)."""
 
     position: int
-    kind: Literal["timer", "runs"]
+    kind: Literal["timer", "runs", "token"]
     until: datetime | None = None
     """The timer's end (``timer``); the first record at a position fixes it."""
     items: tuple[ChildRunSpec, ...] = ()
     """The child runs (``runs``), started once per (position, index)."""
     batch: bool = False
+    token_id: str | None = None
+    """The wait token waited for (``token``)."""
 
     @property
     def call(self) -> str:
         """The call, as the resume guard names it (``trigger_and_wait('a')`` and so on)."""
         if self.kind == "timer":
             return "wait.for_/wait.until"
+        if self.kind == "token":
+            return token_call(self.token_id or "")
         return run_call(self.batch, [item.task_id for item in self.items])
 
 
@@ -234,6 +238,11 @@ def run_call(batch: bool, task_ids: list[str]) -> str:
     """How a child-run wait is named in guard errors and in the journal."""
     name = "batch_trigger_and_wait" if batch else "trigger_and_wait"
     return f"{name}({', '.join(repr(t) for t in task_ids)})"
+
+
+def token_call(token_id: str) -> str:
+    """How a token wait is named in guard errors and in the journal."""
+    return f"wait.for_token({token_id!r})"
 
 
 class Suspension(Frozen):
@@ -254,19 +263,20 @@ class AttemptOutput(Frozen):
 
 
 class JournalEntry(Frozen):
-    """A durable call recorded at ``position``: a timer, child runs or a step.
+    """A durable call recorded at ``position``: a timer, child runs, a token or a step.
 
     A resumed (or retried) attempt reaching ``position`` gets ``value`` at once when the
     entry is ``done``; a different call there is refused by the resume guard.
     """
 
     position: int
-    kind: Literal["timer", "runs", "step"]
+    kind: Literal["timer", "runs", "step", "token"]
     call: str
     """The call as recorded (``step.run('charge')``, ``trigger_and_wait('a')`` …)."""
     done: bool = False
     value: Any = None
-    """A step's result, or the child runs' results (list of ChildRunResult as JSON)."""
+    """A step's result, the child runs' results (list of ChildRunResult as JSON), or
+    a token's completion (TokenCompletion as JSON)."""
     until: datetime | None = None
 
 

@@ -157,12 +157,14 @@ class RelatedRuns(WireModel):
 class Wait(WireModel):
     """durableruns extension: one wait a WAITING run is suspended at."""
 
-    kind: Literal["timer", "runs"]
+    kind: Literal["timer", "runs", "token"]
     position: int
     until: datetime | None = None
     """A timer's end."""
     run_ids: list[str] = []
     """The child runs waited for."""
+    token_id: str | None = None
+    """The wait token waited for."""
 
 
 class ScheduleGenerator(WireModel):
@@ -283,6 +285,7 @@ class Run(WireModel, Generic[P, O]):
                     kind=w.kind,
                     position=w.position,
                     until=w.until,
+                    token_id=w.token_id,
                     run_ids=[
                         derived_run_id(run.id, "child", str(w.position), str(i))
                         for i in range(len(w.items))

@@ -21,6 +21,7 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from temporalio.testing import WorkflowEnvironment
 
@@ -35,7 +36,7 @@ from durableruns.engine.dev_server import (
 from durableruns.engine.queue_slots import queue_workflow_id
 from durableruns.process import exit_process
 from durableruns.task_definitions import TaskRegistry
-from tests.conftest import STACK_MODULES, Stack, open_stack
+from tests.conftest import STACK_MODULES, Stack, eventually, open_stack
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -118,6 +119,92 @@ async def _debounced(stack: Stack) -> list[str]:
     return [run_ids[0]]
 
 
+async def _token_id(stack: Stack, run_id: str) -> str:
+    run = await eventually(
+        lambda: stack.retrieve(run_id),
+        lambda r: r["status"] == "WAITING" and any(w["kind"] == "token" for w in r["waits"]),
+        timeout=30,
+    )
+    token_id: str = next(w["tokenId"] for w in run["waits"] if w["kind"] == "token")
+    return token_id
+
+
+async def _token_closed(stack: Stack, token_id: str) -> None:
+    async def status() -> str:
+        description = await stack.client.get_workflow_handle(token_id).describe()
+        return description.status.name if description.status else ""
+
+    await eventually(status, lambda s: s == "COMPLETED", timeout=30)
+
+
+async def _token_approval(stack: Stack) -> list[str]:
+    """The example: a token made by task code, completed over HTTP while the run waits."""
+    run_id = await stack.trigger("wait-for-approval", {})
+    token_id = await _token_id(stack, run_id)
+    await stack.http.post(
+        f"/api/v1/waitpoints/tokens/{token_id}/complete", json={"data": {"approved": True}}
+    )
+    await stack.wait_final(run_id)
+    await _token_closed(stack, token_id)
+    return [run_id, token_id]
+
+
+async def _new_token(stack: Stack, **body: object) -> str:
+    response = await stack.http.post("/api/v1/waitpoints/tokens", json=body)
+    token_id: str = response.json()["id"]
+    return token_id
+
+
+async def _token_before_wait(stack: Stack) -> list[str]:
+    """Completed (twice) before the run waits; two runs wait on it afterwards."""
+    token_id = await _new_token(stack, timeout="5m")
+    for n in (1, 2):
+        await stack.http.post(
+            f"/api/v1/waitpoints/tokens/{token_id}/complete", json={"data": {"n": n}}
+        )
+    await _token_closed(stack, token_id)
+    run_ids = [await stack.trigger("waits-on-token", {"token_id": token_id}) for _ in range(2)]
+    for run_id in run_ids:
+        await stack.wait_final(run_id)
+    return [*run_ids, token_id]
+
+
+async def _token_timeout(stack: Stack) -> list[str]:
+    token_id = await _new_token(stack, timeout="2s")
+    run_id = await stack.trigger("waits-on-token", {"token_id": token_id})
+    await _token_id(stack, run_id)
+    await stack.wait_final(run_id)
+    await _token_closed(stack, token_id)
+    return [run_id, token_id]
+
+
+async def _token_canceled(stack: Stack) -> list[str]:
+    """Two runs wait; one is canceled; the token is completed after (via its URL)."""
+    created = (await stack.http.post("/api/v1/waitpoints/tokens", json={})).json()
+    token_id = created["id"]
+    run_ids = [await stack.trigger("waits-on-token", {"token_id": token_id}) for _ in range(2)]
+    for run_id in run_ids:
+        await _token_id(stack, run_id)
+    await stack.http.post(f"/api/v2/runs/{run_ids[0]}/cancel")
+    await stack.wait_final(run_ids[0])
+    await stack.http.post(urlsplit(created["url"]).path, json={"late": True})
+    await stack.wait_final(run_ids[1])
+    await _token_closed(stack, token_id)
+    return [*run_ids, token_id]
+
+
+async def _token_in_task(stack: Stack) -> list[str]:
+    """Task code creates (one keyed), completes, retrieves and lists tokens, then waits
+    on the one it completed."""
+    tag = f"history-{uuid.uuid4().hex[:8]}"
+    log = f"/tmp/durableruns-token-log-{uuid.uuid4().hex}"
+    run_id = await stack.trigger("token-roundtrip", {"tag": tag, "log": log})
+    run = await stack.wait_final(run_id)
+    token_id, keyed_id = run["output"]["token"], run["output"]["keyed"][0]
+    await _token_closed(stack, token_id)
+    return [run_id, token_id, keyed_id]
+
+
 SCENARIOS: dict[str, Scenario] = {
     "hello-world": lambda s: _one(s, "hello-world", {"name": "Replay"}),
     "sleepy": lambda s: _one(s, "sleepy", {"seconds": 0.5}),
@@ -147,6 +234,12 @@ SCENARIOS: dict[str, Scenario] = {
     "closed-canceled": _canceled_executing,
     "closed-failed-child": lambda s: _one(s, "parent-child-fails", {}),
     "debounced": _debounced,
+    # Wait tokens:
+    "token-approval": _token_approval,
+    "token-before-wait": _token_before_wait,
+    "token-timeout": _token_timeout,
+    "token-canceled": _token_canceled,
+    "token-in-task": _token_in_task,
 }
 
 

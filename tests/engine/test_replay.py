@@ -20,6 +20,7 @@ from durableruns.engine.catalog_workflow import CatalogWorkflow
 from durableruns.engine.converter import DATA_CONVERTER
 from durableruns.engine.queue_workflow import QueueWorkflow
 from durableruns.engine.run_workflow import RunWorkflow
+from durableruns.engine.token_workflow import TokenWorkflow
 from durableruns.models import RunInput, RunRecord
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -42,12 +43,16 @@ def test_there_is_a_history_for_every_example() -> None:
         "closed-canceled",
         "closed-failed-child",
     } <= scenarios
+    assert {"token-approval", "token-before-wait", "token-timeout", "token-canceled"} <= (
+        scenarios
+    ), "wait tokens: the token workflow and the runs waiting on it"
+    assert "token-in-task" in scenarios, "tokens made, completed and read by task code"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     replayer = Replayer(
-        workflows=[RunWorkflow, BatchWorkflow, CatalogWorkflow, QueueWorkflow],
+        workflows=[RunWorkflow, BatchWorkflow, CatalogWorkflow, QueueWorkflow, TokenWorkflow],
         data_converter=DATA_CONVERTER,
     )
     result = await replayer.replay_workflow(_history(path), raise_on_replay_failure=False)

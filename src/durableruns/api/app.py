@@ -27,6 +27,7 @@ from durableruns.api.routes import (
     runs_list,
     schedules,
     tasks,
+    waitpoints,
 )
 from durableruns.dashboard import routes as dashboard
 from durableruns.engine.client import connect
@@ -92,6 +93,9 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(schedules.public_router)
     # The official client PUTs to an upload URL as to an object store, with no key.
     app.include_router(packets.upload_router, responses=ERROR_RESPONSES)
+    app.include_router(waitpoints.router, dependencies=authed, responses=ERROR_RESPONSES)
+    # A token's callback URL carries its own capability: no key.
+    app.include_router(waitpoints.callback_router, responses=ERROR_RESPONSES)
     # Pages check the session themselves: without one they show the login, not a 401.
     app.include_router(dashboard.router)
     return app

@@ -12,6 +12,7 @@ from durableruns.api.scopes import RUN_DENIED
 from durableruns.dashboard import session
 from durableruns.engine.batch_service import BatchService
 from durableruns.engine.service import RunService
+from durableruns.engine.token_service import TokenService
 from durableruns.settings import Settings
 
 
@@ -38,6 +39,11 @@ def get_secret_key(request: Request) -> str:
     return get_environment(request).secret_key
 
 
+def get_token_service(request: Request) -> TokenService:
+    """The wait-token service of the caller's environment."""
+    return get_environment(request).tokens
+
+
 def get_batch_service(request: Request) -> BatchService:
     """The batch service of the caller's environment."""
     return get_environment(request).batches
@@ -57,6 +63,8 @@ PUBLIC_TOKEN_ROUTES = frozenset(
 )
 """The only routes a public access token may call; each checks the token's scopes
 against what it reads (``api.scopes``)."""
+TOKEN_COMPLETE_ROUTE = "/api/v1/waitpoints/tokens/{token_id}/complete"
+"""The route a wait token's public access token may call, for that token."""
 
 
 def require_secret_key(request: Request) -> None:
@@ -76,6 +84,12 @@ def require_secret_key(request: Request) -> None:
     if principal is None:
         raise ApiHTTPError(401, "Invalid or Missing API key")
     if principal.scopes is not None:
+        route_path = getattr(request.scope.get("route"), "path", None)
+        if route_path == TOKEN_COMPLETE_ROUTE:
+            if not principal.scopes.can_complete_token(request.path_params.get("token_id", "")):
+                raise ApiHTTPError(403, "This public access token may not complete this token")
+            request.state.environment = principal.environment
+            return
         route = request.scope.get("route")
         if getattr(route, "path", None) not in PUBLIC_TOKEN_ROUTES:
             raise ApiHTTPError(403, RUN_DENIED)
@@ -88,3 +102,4 @@ ServiceDep = Annotated[RunService, Depends(get_service)]
 SecretKeyDep = Annotated[str, Depends(get_secret_key)]
 BatchServiceDep = Annotated[BatchService, Depends(get_batch_service)]
 EnvironmentDep = Annotated[Environment, Depends(get_environment)]
+TokenServiceDep = Annotated[TokenService, Depends(get_token_service)]

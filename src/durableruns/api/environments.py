@@ -22,6 +22,7 @@ from durableruns.engine.batch_service import BatchService
 from durableruns.engine.queue_service import QueueService
 from durableruns.engine.schedules import ScheduleService
 from durableruns.engine.service import RunService
+from durableruns.engine.token_service import TokenService
 from durableruns.settings import Settings
 
 
@@ -34,6 +35,7 @@ class Environment:
     batches: BatchService
     queues: QueueService
     schedules: ScheduleService
+    tokens: TokenService
     cache: dict[str, Any] = field(default_factory=dict)
     """Per-environment state routes keep (realtime feeds, list caches …)."""
 
@@ -69,6 +71,7 @@ class Environment:
                 catalog=runs.catalog,
                 default_ttl_s=settings.default_ttl_s,
             ),
+            tokens=TokenService(client, task_queue_prefix=prefix, api_url=settings.api_url),
         )
 
 

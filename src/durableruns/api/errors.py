@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from durableruns.engine.schedules import ScheduleNotFoundError
 from durableruns.engine.service import EngineUnavailableError, RunNotFoundError, RunStateError
 from durableruns.errors import InvalidInputError
+from durableruns.wait_tokens import TokenNotFoundError, TokenTimedOutError
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ScheduleNotFoundError)
     async def _schedule_not_found(_: Request, exc: ScheduleNotFoundError) -> JSONResponse:
         return error_response(404, "Schedule not found", {"x-should-retry": "false"})
+
+    @app.exception_handler(TokenNotFoundError)
+    async def _token_not_found(_: Request, exc: TokenNotFoundError) -> JSONResponse:
+        return error_response(404, str(exc), {"x-should-retry": "false"})
+
+    @app.exception_handler(TokenTimedOutError)
+    async def _token_timed_out(_: Request, exc: TokenTimedOutError) -> JSONResponse:
+        return error_response(400, str(exc), {"x-should-retry": "false"})
 
     @app.exception_handler(EngineUnavailableError)
     async def _engine(_: Request, exc: EngineUnavailableError) -> JSONResponse:

@@ -57,6 +57,14 @@ class Scopes:
             or self._grants("tasks", run.task_id)
         )
 
+    def can_complete_token(self, token_id: str) -> bool:
+        """Wait token ``token_id`` (``write:waitpoints:<id>``, what its creation returns)."""
+        return (
+            self._super
+            or "write:waitpoints" in self.granted
+            or f"write:waitpoints:{token_id}" in self.granted
+        )
+
     def can_read_tags(self, tags: Iterable[str]) -> bool:
         """The runs having any of ``tags``: every one of them must be granted."""
         wanted = list(tags)

@@ -48,9 +48,18 @@ def jwt_claims(environment: str) -> dict[str, Any]:
     return {"sub": environment, "pub": True}
 
 
-def _token(secret_key: str, environment: str, scope: str) -> str:
+WAITPOINT_TOKEN_TTL_S = 24 * 3600
+"""A wait token's public access token lasts a day (as the official client's own)."""
+
+
+def public_token_for_waitpoint(secret_key: str, environment: str, token_id: str) -> str:
+    """A token that lets a browser complete wait token ``token_id`` (for a day)."""
+    return _token(secret_key, environment, f"write:waitpoints:{token_id}", WAITPOINT_TOKEN_TTL_S)
+
+
+def _token(secret_key: str, environment: str, scope: str, ttl_s: int = TOKEN_TTL_S) -> str:
     now = int(time.time())
-    claims = {"sub": environment, "scopes": [scope], "iat": now, "exp": now + TOKEN_TTL_S}
+    claims = {"sub": environment, "scopes": [scope], "iat": now, "exp": now + ttl_s}
     return jwt.encode(claims, signing_key(secret_key), algorithm="HS256")
 
 

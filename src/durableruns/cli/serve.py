@@ -79,6 +79,7 @@ def worker_for(
         isolation=settings.isolation,
         short_wait_s=settings.short_wait_s,
         max_concurrent_attempts=settings.max_concurrent_attempts,
+        api_url=settings.api_url,
         drain_grace=timedelta(seconds=settings.drain_grace_s),
     )
 

@@ -38,6 +38,16 @@ async def runs_page(request: Request, settings: SettingsDep, secret_key: SecretK
     return pages.render("runs", title="Runs", chrome=_chrome(settings))
 
 
+@router.get(HOME + "/tokens")
+async def tokens_page(
+    request: Request, settings: SettingsDep, secret_key: SecretKeyDep
+) -> Response:
+    """The wait tokens list."""
+    if not session.has_session(request, secret_key):
+        return _to_login(request)
+    return pages.render("tokens", title="Wait tokens", chrome=_chrome(settings))
+
+
 @router.get(HOME + "/runs/{run_id}")
 async def run_page(
     run_id: Annotated[str, Path()],

@@ -33,6 +33,7 @@ from durableruns.engine.service import RunService
 from durableruns.engine.task_executor import Cancelled, Completed, Outcome, execute
 from durableruns.engine.task_process import CANCEL_GRACE_S
 from durableruns.engine.task_runtime import DEFAULT_SHORT_WAIT_S, AttemptRuntime
+from durableruns.engine.token_service import TokenService
 from durableruns.limits import MAX_OUTPUT_BYTES, ValueTooLargeError, check_value
 from durableruns.logs import capture_task_output
 from durableruns.metadata import RunMetadata
@@ -45,6 +46,7 @@ from durableruns.models import (
     RetryOptions,
     Suspension,
 )
+from durableruns.settings import Settings
 from durableruns.status import AttemptStatus
 from durableruns.task_definitions import Task, TaskRegistry
 
@@ -69,13 +71,16 @@ class AttemptActivity:
         *,
         pool: ProcessPool | None = None,
         short_wait_s: float = DEFAULT_SHORT_WAIT_S,
+        api_url: str | None = None,
     ) -> None:
         self._registry = registry
+        self._api_url = api_url or Settings().api_url
         self._version = version
         self._prefix = task_queue_prefix
         self._pool = pool
         self._short_wait_s = short_wait_s
         self._services: dict[int, RunService] = {}
+        self._tokens: dict[int, TokenService] = {}
 
     @activity.defn(name=ATTEMPT_ACTIVITY)
     async def run_attempt(self, input: AttemptInput) -> AttemptOutput:
@@ -106,6 +111,7 @@ class AttemptActivity:
             journal=state.journal,
             short_wait_s=self._short_wait_s,
             logs_recorded=input.logs_recorded,
+            tokens=self._token_service(client),
         )
         ctx = _context(task, input, started_at, self._version, runtime, state.metadata)
         heartbeats = asyncio.create_task(_heartbeat_forever(runtime))
@@ -143,6 +149,15 @@ class AttemptActivity:
         if key not in self._services:
             self._services[key] = RunService(client, task_queue_prefix=self._prefix)
         return self._services[key]
+
+    def _token_service(self, client: Client) -> TokenService:
+        """One token service per client (for tokens task code creates and waits on)."""
+        key = id(client)
+        if key not in self._tokens:
+            self._tokens[key] = TokenService(
+                client, task_queue_prefix=self._prefix, api_url=self._api_url
+            )
+        return self._tokens[key]
 
     async def _execute(
         self,

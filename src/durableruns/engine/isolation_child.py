@@ -46,6 +46,14 @@ from durableruns.logs import capture_task_output
 from durableruns.metadata import RunMetadata
 from durableruns.models import ChildRunResult, ChildRunSpec, RunOptions
 from durableruns.task_definitions import Task
+from durableruns.wait_tokens import (
+    TokenCompleted,
+    TokenCompletion,
+    TokenFilter,
+    TokenItem,
+    TokenItemPage,
+    WaitToken,
+)
 
 TASK_PROCESS_ENV = "DURABLERUNS_TASK_PROCESS"
 """Set (to the pid) inside task processes, so task code can tell it is isolated."""
@@ -164,6 +172,38 @@ class RuntimeProxy:
     async def end_step(self, position: int, name: str, value: Any) -> None:
         """Record the step's result in the run."""
         await self._call("end_step", position, name, value)
+
+    async def create_token(
+        self,
+        timeout: str | float | datetime | None,
+        idempotency_key: str | None,
+        idempotency_key_ttl: str | float | None,
+        tags: tuple[str, ...],
+    ) -> WaitToken:
+        """Create a wait token."""
+        value = await self._call(
+            "create_token", timeout, idempotency_key, idempotency_key_ttl, tags
+        )
+        return cast(WaitToken, value)
+
+    async def wait_for_token(self, token_id: str) -> TokenCompletion:
+        """Wait for a token's completion."""
+        return cast(TokenCompletion, await self._call("wait_for_token", token_id))
+
+    async def complete_token(self, token_id: str, output: Any) -> TokenCompleted:
+        """Complete a token (once: a later completion answers the first one)."""
+        return cast(TokenCompleted, await self._call("complete_token", token_id, output))
+
+    async def retrieve_token(self, token_id: str) -> TokenItem:
+        """A token as it is now."""
+        return cast(TokenItem, await self._call("retrieve_token", token_id))
+
+    async def list_tokens(
+        self, token_filter: TokenFilter, limit: int, after: str | None, before: str | None
+    ) -> TokenItemPage:
+        """One page of tokens."""
+        value = await self._call("list_tokens", token_filter, limit, after, before)
+        return cast(TokenItemPage, value)
 
     def answer(self, reply: RuntimeReply) -> None:
         """Resolve the call ``reply`` answers (unless the code stopped waiting for it)."""

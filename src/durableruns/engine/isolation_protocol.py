@@ -20,7 +20,18 @@ from durableruns.engine.task_executor import Outcome
 from durableruns.log_models import LogLine
 
 _HEADER = struct.Struct("!Q")
-RuntimeMethod = Literal["trigger", "wait_for_runs", "wait_until", "begin_step", "end_step"]
+RuntimeMethod = Literal[
+    "trigger",
+    "wait_for_runs",
+    "wait_until",
+    "begin_step",
+    "end_step",
+    "create_token",
+    "wait_for_token",
+    "complete_token",
+    "retrieve_token",
+    "list_tokens",
+]
 """The runtime calls task code may make (see durableruns.context.TaskRuntime)."""
 RUNTIME_METHODS: frozenset[str] = frozenset(RuntimeMethod.__args__)  # type: ignore[attr-defined]
 

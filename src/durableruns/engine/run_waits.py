@@ -1,12 +1,15 @@
-"""The waits of a run, performed by its workflow: child runs, durable timers, and the
-journal of recorded calls a resumed attempt is answered from.
+"""The waits of a run, performed by its workflow: child runs, durable timers, wait
+tokens, and the journal of recorded calls a resumed attempt is answered from.
 
 Each wait is keyed by its *position* (the call's index in an execution of the task's
 code): children by (position, index), with ids derived from them; timers by position,
 the first request fixing the end. So a resumed or retried attempt making the same
 calls gets the same children and timers, never new ones. Steps are recorded by
 position too (``step_recorded`` signals). Child runs are Temporal child workflows with
-parent close policy REQUEST_CANCEL: canceling the run cancels them.
+parent close policy REQUEST_CANCEL: canceling the run cancels them. A wait token is
+its own workflow (:mod:`.token_workflow`): the run registers as its waiter once (an
+activity) and is told its completion by signal, or at once if it ended already; the
+completion is kept by token id, so it may arrive before the run waits.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import CancelledError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from durableruns.engine.run_close import record_from_failure
     from durableruns.engine.search_attributes import initial_search_attributes
+    from durableruns.engine.token_workflow import TOKEN_WAITER_ACTIVITY
     from durableruns.ids import derived_run_id
     from durableruns.models import (
         ChildRunResult,
@@ -32,8 +37,12 @@ with workflow.unsafe.imports_passed_through():
         StepRecord,
         WaitSpec,
         run_call,
+        token_call,
     )
     from durableruns.status import RunStatus
+    from durableruns.wait_tokens import TokenCompletion, TokenWaiter, WaiterAnswer
+
+TOKEN_WAITER_TIMEOUT = timedelta(seconds=30)
 
 
 class RunWaits:
@@ -46,6 +55,10 @@ class RunWaits:
         self.timers: dict[int, datetime] = {}
         self._calls: dict[int, str] = {}
         self._steps: dict[int, StepRecord] = {}
+        self.tokens: dict[int, str] = {}
+        """Token waits: position → token id."""
+        self._token_ends: dict[str, TokenCompletion] = {}
+        self._token_asks: dict[str, asyncio.Task[None]] = {}
 
     # --- performing waits ----------------------------------------------------------------
     async def perform(self, waits: tuple[WaitSpec, ...]) -> None:
@@ -59,6 +72,8 @@ class RunWaits:
         for wait in waits:
             if wait.kind == "timer" and wait.until is not None:
                 pending.append(asyncio.ensure_future(self.sleep_until(wait.position, wait.until)))
+            elif wait.kind == "token" and wait.token_id is not None:
+                pending.append(asyncio.ensure_future(self.token(wait.position, wait.token_id)))
             else:
                 pending += self.children_of(wait.position, wait.items, wait.batch)
         await workflow.wait_condition(lambda: all(task.done() for task in pending))
@@ -77,6 +92,28 @@ class RunWaits:
         if remaining > timedelta(0):
             await workflow.sleep(remaining)
 
+    async def token(self, position: int, token_id: str) -> None:
+        """The token wait at ``position``: until the token's completion is known."""
+        self.tokens.setdefault(position, token_id)
+        if token_id not in self._token_ends and token_id not in self._token_asks:
+            self._token_asks[token_id] = asyncio.create_task(self._register(token_id))
+        await workflow.wait_condition(lambda: token_id in self._token_ends)
+
+    def token_ended(self, completion: TokenCompletion) -> None:
+        """A token this run waits on ended (its signal); the first word stays."""
+        self._token_ends.setdefault(completion.token_id, completion)
+
+    async def _register(self, token_id: str) -> None:
+        answer = await workflow.execute_activity(
+            TOKEN_WAITER_ACTIVITY,
+            TokenWaiter(token_id=token_id, run_id=self._record.id),
+            result_type=WaiterAnswer,
+            start_to_close_timeout=TOKEN_WAITER_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
+        )
+        if answer.completion is not None:
+            self.token_ended(answer.completion)
+
     def record_timer(self, position: int, until: datetime) -> None:
         """A short timer the code waited for in its own process."""
         self.timers.setdefault(position, until)
@@ -89,7 +126,7 @@ class RunWaits:
     @property
     def has_records(self) -> bool:
         """Whether a new execution must read the journal (anything recorded)."""
-        return bool(self.children or self.timers or self._steps)
+        return bool(self.children or self.timers or self._steps or self.tokens)
 
     def journal(self) -> tuple[JournalEntry, ...]:
         """Every recorded call, by position, as a resumed execution reads it."""
@@ -108,6 +145,17 @@ class RunWaits:
             JournalEntry(position=p, kind="step", call=s.call, done=True, value=s.value)
             for p, s in self._steps.items()
         ]
+        for p, token_id in self.tokens.items():
+            ended = self._token_ends.get(token_id)
+            entries.append(
+                JournalEntry(
+                    position=p,
+                    kind="token",
+                    call=token_call(token_id),
+                    done=ended is not None,
+                    value=ended.model_dump(mode="json") if ended is not None else None,
+                )
+            )
         for position in sorted({p for p, _ in self.children}):
             tasks = [t for (p, _), t in sorted(self.children.items()) if p == position]
             done = all(t.done() for t in tasks)

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.engine.run_slots import RunSlots
     from durableruns.engine.run_waits import RunWaits
     from durableruns.engine.task_queues import task_queue
+    from durableruns.engine.token_workflow import TOKEN_COMPLETED_SIGNAL
     from durableruns.log_models import LogBatch
     from durableruns.models import (
         AttemptFailure,
@@ -62,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         WaitSpec,
     )
     from durableruns.status import RUN_STATUS_AFTER_ATTEMPT, AttemptStatus, RunStatus, is_completed
+    from durableruns.wait_tokens import TokenCompletion
 
 ATTEMPT_ACTIVITY = "durableruns.attempt"
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
@@ -164,6 +166,11 @@ class RunWorkflow(RunControlUpdates, LegacyHandlers):
         """A short timer the execution waits for in its own process."""
         if wait.until is not None:
             self._waits.record_timer(wait.position, wait.until)
+
+    @workflow.signal(name=TOKEN_COMPLETED_SIGNAL)
+    def token_completed(self, completion: TokenCompletion) -> None:
+        """A wait token this run registered for ended (it may arrive before the wait)."""
+        self._waits.token_ended(completion)
 
     @workflow.signal(name=SLOT_GRANTED_SIGNAL)
     def slot_granted(self) -> None:

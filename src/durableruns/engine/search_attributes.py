@@ -24,6 +24,13 @@ TRIGGER_IDEMPOTENCY_KEY = SearchAttributeKey.for_keyword("TriggerIdempotencyKey"
 TRIGGER_QUEUE = SearchAttributeKey.for_keyword("TriggerQueue")
 TRIGGER_IS_TEST = SearchAttributeKey.for_bool("TriggerIsTest")
 TRIGGER_SCHEDULE_ID = SearchAttributeKey.for_keyword("TriggerScheduleId")
+# Wait tokens (their own keys: a run query by tag or status never finds a token).
+# Tokens share the status and idempotency-key attributes with runs (the dev server
+# allows 10 Keyword attributes): queries tell them apart by WorkflowType
+# (durableruns.run / durableruns.token). Tags get their own key.
+TRIGGER_TOKEN_STATUS = TRIGGER_STATUS
+TRIGGER_TOKEN_TAGS = SearchAttributeKey.for_keyword_list("TriggerTokenTags")
+TRIGGER_TOKEN_IDEMPOTENCY_KEY = TRIGGER_IDEMPOTENCY_KEY
 
 ALL: tuple[SearchAttributeKey[Any], ...] = (
     TRIGGER_STATUS,
@@ -37,6 +44,7 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     TRIGGER_QUEUE,
     TRIGGER_IS_TEST,
     TRIGGER_SCHEDULE_ID,
+    TRIGGER_TOKEN_TAGS,
 )
 """Every search attribute we register, in a stable order."""
 

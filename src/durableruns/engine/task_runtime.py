@@ -24,8 +24,9 @@ from temporalio.client import WorkflowHandle
 
 from durableruns.context import StepLookup
 from durableruns.engine.service import RunService
+from durableruns.engine.token_service import TokenService
 from durableruns.errors import ResumeMismatchError
-from durableruns.ids import derived_run_id
+from durableruns.ids import derived_run_id, derived_token_id
 from durableruns.log_models import LogBatch, LogLine
 from durableruns.models import (
     ChildRunResult,
@@ -35,6 +36,15 @@ from durableruns.models import (
     StepRecord,
     WaitSpec,
     run_call,
+    token_call,
+)
+from durableruns.wait_tokens import (
+    TokenCompleted,
+    TokenCompletion,
+    TokenFilter,
+    TokenItem,
+    TokenItemPage,
+    WaitToken,
 )
 
 LOG_FLUSH_S = 0.2
@@ -67,9 +77,13 @@ class AttemptRuntime:
         journal: Iterable[JournalEntry] = (),
         short_wait_s: float = DEFAULT_SHORT_WAIT_S,
         logs_recorded: int = 0,
+        tokens: TokenService | None = None,
     ) -> None:
         self._handle = handle
         self._service = service
+        self._tokens = tokens or TokenService(
+            service.client, task_queue_prefix=service.task_queue_prefix, api_url=""
+        )
         self._version = version
         self._attempt_number = attempt_number
         self._journal = {entry.position: entry for entry in journal}
@@ -142,6 +156,66 @@ class AttemptRuntime:
             )
         async with self.clock_paused():
             await asyncio.sleep(remaining)
+
+    # --- wait tokens -------------------------------------------------------------------
+    async def create_token(
+        self,
+        timeout: str | float | datetime | None,
+        idempotency_key: str | None,
+        idempotency_key_ttl: str | float | None,
+        tags: tuple[str, ...],
+    ) -> WaitToken:
+        """A token; without a key its id is derived from (run, position), so the code
+        re-running on a resume gets the same token back, not a second one. Like the
+        waits, it is the same across attempts: the journal's token wait at a later
+        position names it."""
+        position = self._take_position()
+        self._recorded(position, "create_token", "wait.create_token()")
+        token_id = None
+        if not idempotency_key:
+            token_id = derived_token_id(self._handle.id, "token", str(position))
+        record, cached = await self._tokens.create(
+            timeout=timeout,
+            idempotency_key=idempotency_key,
+            idempotency_key_ttl=idempotency_key_ttl,
+            tags=tags,
+            token_id=token_id,
+        )
+        return WaitToken(
+            id=record.id, url=self._tokens.url(record), is_cached=cached and bool(idempotency_key)
+        )
+
+    async def wait_for_token(self, token_id: str) -> TokenCompletion:
+        """The token's completion if recorded, else suspend until it ends (the run
+        registers as its waiter; a completion before the wait answers at once)."""
+        position = self._take_position()
+        entry = self._recorded(position, "token", token_call(token_id))
+        if entry is not None and entry.done:
+            return TokenCompletion.model_validate(entry.value)
+        await self._suspend(WaitSpec(position=position, kind="token", token_id=token_id))
+
+    async def complete_token(self, token_id: str, output: Any) -> TokenCompleted:
+        """Complete a token once (a later completion answers the first one)."""
+        answer = await self._tokens.complete(token_id, output)
+        return TokenCompleted(
+            id=token_id, completed_now=answer.completed_now, output=answer.token.output
+        )
+
+    async def retrieve_token(self, token_id: str) -> TokenItem:
+        """A token as it is now."""
+        record = await self._tokens.require(token_id)
+        return TokenItem.of(record, self._tokens.url(record))
+
+    async def list_tokens(
+        self, token_filter: TokenFilter, limit: int, after: str | None, before: str | None
+    ) -> TokenItemPage:
+        """One page of the environment's tokens, newest first."""
+        page = await self._tokens.list(token_filter, limit=limit, after=after, before=before)
+        return TokenItemPage(
+            items=[TokenItem.of(r, self._tokens.url(r), with_output=False) for r in page.items],
+            next=page.next,
+            previous=page.previous,
+        )
 
     async def begin_step(self, name: str) -> StepLookup:
         """The step's position, and its recorded result if it has one."""

@@ -35,6 +35,7 @@ from durableruns.engine.schedule_sync import sync_declared_schedules
 from durableruns.engine.schedule_tick import ScheduleTickWorkflow, fire_tick
 from durableruns.engine.task_queues import runs_queue, task_queue
 from durableruns.engine.task_runtime import DEFAULT_SHORT_WAIT_S
+from durableruns.engine.token_workflow import TokenWorkflow, token_waiter
 from durableruns.task_definitions import TaskRegistry
 
 
@@ -62,13 +63,15 @@ def build_workers(
     short_wait_s: float = DEFAULT_SHORT_WAIT_S,
     max_concurrent_attempts: int = 100,
     drain_grace: timedelta = timedelta(),
+    api_url: str | None = None,
 ) -> list[Worker]:
     """One Temporal worker for run workflows and one per served task; attempts run in
     ``pool``'s task processes when given. On shutdown the task workers stop polling and
     give running attempts ``drain_grace`` to finish, then hand the rest back (they
-    resume on another worker, not counted as failed attempts)."""
+    resume on another worker, not counted as failed attempts). ``api_url`` is where the
+    facade is, for the callback URLs of tokens task code creates."""
     attempts = AttemptActivity(
-        registry, version, task_queue_prefix, pool=pool, short_wait_s=short_wait_s
+        registry, version, task_queue_prefix, pool=pool, short_wait_s=short_wait_s, api_url=api_url
     )
     workers = [
         Worker(
@@ -80,8 +83,9 @@ def build_workers(
                 CatalogWorkflow,
                 QueueWorkflow,
                 ScheduleTickWorkflow,
+                TokenWorkflow,
             ],
-            activities=[enqueue, closed_runs, fire_tick],
+            activities=[enqueue, closed_runs, fire_tick, token_waiter],
             workflow_runner=WORKFLOW_RUNNER,
         )
     ]
@@ -113,6 +117,7 @@ async def running_worker(
     short_wait_s: float = DEFAULT_SHORT_WAIT_S,
     max_concurrent_attempts: int = 100,
     drain_grace: timedelta = timedelta(),
+    api_url: str | None = None,
 ) -> AsyncIterator[list[Worker]]:
     """Run a worker for the duration of the ``async with`` block.
 
@@ -139,6 +144,7 @@ async def running_worker(
             short_wait_s=short_wait_s,
             max_concurrent_attempts=max_concurrent_attempts,
             drain_grace=drain_grace,
+            api_url=api_url,
         )
         for worker in workers:
             await stack.enter_async_context(worker)

@@ -1,10 +1,16 @@
-// Entry point: starts the page the server rendered (runs list, one run, schedules).
+// Entry point: starts the page the server rendered (runs, one run, schedules, tokens).
 
 import { startRunPage } from "./run.js";
 import { startRunsPage } from "./runs.js";
 import { startSchedulesPage } from "./schedules.js";
+import { startTokenWaits } from "./token-waits.js";
+import { startTokensPage } from "./tokens.js";
 
 const page = document.querySelector("[data-page]");
 if (page && page.dataset.page === "runs") startRunsPage();
-if (page && page.dataset.page === "run") startRunPage();
+if (page && page.dataset.page === "run") {
+  startTokenWaits(); // listens for the run page's renders: start it first
+  startRunPage();
+}
 if (page && page.dataset.page === "schedules") startSchedulesPage();
+if (page && page.dataset.page === "tokens") startTokensPage();
