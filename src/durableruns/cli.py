@@ -249,6 +249,7 @@ async def _serve(
                     isolation=settings.isolation,
                     short_wait_s=settings.short_wait_s,
                     max_concurrent_attempts=settings.max_concurrent_attempts,
+                    metrics_port=settings.metrics_port,
                 )
             )
         waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(shutdown.requested.wait())]

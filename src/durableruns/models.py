@@ -89,6 +89,8 @@ class RunOptions(Frozen):
     """The version that runs it; None when no deployed version served the task."""
     schedule_id: str | None = None
     """The schedule (``sched_…``) whose tick made this run."""
+    trace_id: str | None = None
+    """The OpenTelemetry trace the run belongs to, when tracing is on (``engine/tracing.py``)."""
 
     @property
     def ready_status(self) -> RunStatus:

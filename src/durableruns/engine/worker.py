@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from durableruns import metrics
 from durableruns.engine.attempt_activity import AttemptActivity
 from durableruns.engine.batch_workflow import BatchWorkflow
 from durableruns.engine.catalog import register_deployment
@@ -107,6 +108,7 @@ async def running_worker(
     isolation: bool | None = None,
     short_wait_s: float = DEFAULT_SHORT_WAIT_S,
     max_concurrent_attempts: int = 100,
+    metrics_port: int | None = None,
 ) -> AsyncIterator[list[Worker]]:
     """Run a worker for the duration of the ``async with`` block.
 
@@ -114,9 +116,11 @@ async def running_worker(
     in a task process of its own; off, task code runs in this process (for debugging).
     Timers shorter than ``short_wait_s`` stay in the attempt's process; longer ones and
     every child-run wait suspend it. ``max_concurrent_attempts`` caps the executions of
-    task code per task queue.
+    task code per task queue. ``metrics_port`` (0: a free one) serves ``/metrics``.
     """
     async with contextlib.AsyncExitStack() as stack:
+        if metrics_port is not None:
+            stack.enter_context(metrics.serving(metrics_port))
         pool = None
         if isolation_enabled(isolation) and len(registry):
             # Entered first, so it closes last: after the workers finished their attempts.
