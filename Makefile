@@ -15,10 +15,11 @@ dev: $(BASE_STAMP)
 	$(BIN)/durableruns dev
 
 CHROMIUM := /usr/bin/chromium
+PROMTOOL := /usr/bin/promtool
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 ## test: run the test suite (the dashboard's browser tests use Debian's chromium)
-test: $(TEST_STAMP) $(CHROMIUM) $(NODE_STAMP)
+test: $(TEST_STAMP) $(CHROMIUM) $(PROMTOOL) $(NODE_STAMP)
 	$(BIN)/pytest
 
 ## lint: ruff check, ruff format --check, mypy --strict on src/
@@ -53,3 +54,8 @@ $(NODE_STAMP): tests/node/package-lock.json tests/node/package.json
 $(CHROMIUM):
 	$(SUDO) apt-get update
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium
+
+# `promtool check metrics` for tests/test_metrics.py (Debian's prometheus package).
+$(PROMTOOL):
+	$(SUDO) apt-get update
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y prometheus

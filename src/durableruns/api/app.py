@@ -12,7 +12,16 @@ from temporalio.client import Client
 from durableruns.api.deps import require_secret_key
 from durableruns.api.environments import Environment
 from durableruns.api.errors import install_error_handlers
-from durableruns.api.routes import batches, queues, realtime, runs, runs_list, schedules, tasks
+from durableruns.api.routes import (
+    batches,
+    metrics,
+    queues,
+    realtime,
+    runs,
+    runs_list,
+    schedules,
+    tasks,
+)
 from durableruns.dashboard import routes as dashboard
 from durableruns.engine.client import connect
 from durableruns.settings import Settings
@@ -49,6 +58,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(schedules.router, dependencies=authed)
     # The official client asks for the time zones without a key.
     app.include_router(schedules.public_router)
+    app.include_router(metrics.router)  # scrapers carry no key
     # Pages check the session themselves: without one they show the login, not a 401.
     app.include_router(dashboard.router)
     return app

@@ -115,6 +115,11 @@ class RunFeeds:
         """How many runs are being polled for someone right now (or just were)."""
         return len(self._feeds)
 
+    @property
+    def subscribers(self) -> int:
+        """Open watches of runs (a tag's stream counts once per run it follows)."""
+        return sum(feed._watchers for feed in self._feeds.values())
+
     @contextlib.asynccontextmanager
     async def watch(self, run_id: str) -> AsyncIterator[RunFeed]:
         """The run's shared feed for the duration of the ``async with`` block."""
