@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -113,3 +118,24 @@ async def test_an_executing_or_finished_run_has_no_reason(stack: Stack) -> None:
     run_id = await stack.trigger("obs-sleeper", {"seconds": 0}, lockToVersion=VERSION)
     final = await stack.wait_final(run_id)
     assert "waitingReason" not in final
+
+
+async def test_the_status_command_prints_workers_queues_and_queued_runs(
+    stack: Stack, client: Client
+) -> None:
+    run_id = await stack.trigger("obs-unserved", {})
+    await _reason(stack, run_id, "NO_WORKER")
+    prefix = stack.settings.task_queue_prefix
+    command = [str(Path(sys.executable).parent / "durableruns"), "status"]
+    command += ["--temporal-address", client.service_client.config.target_host]
+    command += ["--task-queue-prefix", prefix]
+    done = await asyncio.to_thread(
+        subprocess.run, command, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Workers (1):" in out, out
+    assert re.search(rf"{prefix}:task/obs-sleeper@{VERSION}\s+1\s", out), out
+    assert re.search(rf"{prefix}:task/obs-unserved@{OLD_VERSION}\s+0\s", out), out
+    assert re.search(rf"{run_id}\s+obs-unserved\s+QUEUED\s+No worker is polling", out), out
+    await stack.http.post(f"/api/v2/runs/{run_id}/cancel")

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from temporalio.client import Client
 
 from durableruns.api import create_app
+from durableruns.cli_status import status
 from durableruns.dev_config import (
     DEFAULT_TASK_MODULES,
     ENV,
@@ -145,6 +146,9 @@ def worker(
     )
     registry = _load_tasks(task_modules(tasks or (), os.environ))
     asyncio.run(_run_alone(settings, registry=registry))
+
+
+app.command()(status)  # durableruns status (cli_status.py)
 
 
 @app.command()

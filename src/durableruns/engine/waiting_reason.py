@@ -31,12 +31,15 @@ POLLER_ALIVE_S = 75.0
 MAX_CHILDREN_READ = 100
 
 
-async def live_pollers(client: Client, queue: str) -> list[str]:
-    """Identities of the workers polling the activity task queue ``queue`` now."""
+async def live_pollers(
+    client: Client,
+    queue: str,
+    kind: TaskQueueType.ValueType = TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+) -> list[str]:
+    """Identities of the workers polling task queue ``queue`` (its activity side by
+    default) now."""
     request = DescribeTaskQueueRequest(
-        namespace=client.namespace,
-        task_queue=TaskQueue(name=queue),
-        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+        namespace=client.namespace, task_queue=TaskQueue(name=queue), task_queue_type=kind
     )
     try:
         response = await client.workflow_service.describe_task_queue(request)
