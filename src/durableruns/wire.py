@@ -204,6 +204,34 @@ class WaitingReason(WireModel):
     child_runs_done: int | None = None
 
 
+class TimelineSpan(WireModel):
+    """durableruns extension: one bar of a run's waterfall (``GET /api/v1/runs/{id}/timeline``)."""
+
+    id: str
+    parent: str | None = None
+    kind: Literal[
+        "run", "delay", "queue", "attempt", "execution", "wait", "timer", "child", "step", "backoff"
+    ]
+    name: str
+    start: datetime
+    end: datetime | None = None
+    """None while it lasts."""
+    queued_at: datetime | None = None
+    """An execution: when it was dispatched (``start`` is when a worker picked it up)."""
+    status: str | None = None
+    attempt: int | None = None
+    continuation: int | None = None
+    run_id: str | None = None
+    """A child run's id."""
+
+
+class RunTimeline(WireModel):
+    """durableruns extension: a run's waterfall, from its own history."""
+
+    data: list[TimelineSpan]
+    truncated: bool = False
+
+
 class ScheduleGenerator(WireModel):
     """How a schedule's ticks are generated: a cron, and that cron in words."""
 

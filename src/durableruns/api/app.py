@@ -17,6 +17,7 @@ from durableruns.api.routes import (
     metrics,
     queues,
     realtime,
+    run_timeline,
     runs,
     runs_list,
     schedules,
@@ -51,6 +52,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     authed = [Depends(require_secret_key)]
     app.include_router(tasks.router, dependencies=authed)
     app.include_router(runs.router, dependencies=authed)
+    app.include_router(run_timeline.router, dependencies=authed)
     app.include_router(runs_list.router, dependencies=authed)
     app.include_router(realtime.router, dependencies=authed)
     app.include_router(batches.router, dependencies=authed)
