@@ -20,6 +20,7 @@ from temporalio.exceptions import CancelledError
 
 from durableruns.metrics import ATTEMPT_EXECUTIONS, ATTEMPT_SECONDS, RUNS_FINISHED, RUNS_TRIGGERED
 from durableruns.models import AttemptInput, AttemptOutput, RunInput, RunRecord
+from durableruns.status import is_completed
 
 RUN_WORKFLOW = "durableruns.run"
 ATTEMPT_ACTIVITY = "durableruns.attempt"
@@ -65,10 +66,27 @@ class _WorkflowMetrics(tworker.WorkflowInboundInterceptor):
         super().init(_WorkflowOutboundMetrics(outbound))
 
     async def execute_workflow(self, input: tworker.ExecuteWorkflowInput) -> Any:
-        result = await super().execute_workflow(input)
+        try:
+            result = await super().execute_workflow(input)
+        except BaseException as exc:
+            closing = closing_record(exc)
+            if closing is not None and not workflow.unsafe.is_replaying():
+                RUNS_FINISHED.labels(closing.task_id, closing.status.value).inc()
+            raise
         if isinstance(result, RunRecord) and not workflow.unsafe.is_replaying():
             RUNS_FINISHED.labels(result.task_id, result.status.value).inc()
         return result
+
+
+def closing_record(exc: BaseException) -> RunRecord | None:
+    """The final record of a run workflow that closes by raising ``exc`` (a run whose
+    workflow fails or is canceled as its Temporal close status), else None (a workflow
+    task failure: the workflow does not close)."""
+    if not (isinstance(exc, asyncio.CancelledError) or workflow.is_failure_exception(exc)):
+        return None
+    get = getattr(workflow.instance(), "get", None)
+    record = get() if callable(get) else None
+    return record if isinstance(record, RunRecord) and is_completed(record.status) else None
 
 
 class _WorkflowOutboundMetrics(tworker.WorkflowOutboundInterceptor):

@@ -42,6 +42,7 @@ from temporalio.contrib.opentelemetry import (
     create_tracer_provider,
 )
 
+from durableruns.engine.run_metrics import closing_record
 from durableruns.models import (
     AttemptInput,
     AttemptOutput,
@@ -186,6 +187,11 @@ class _RunInbound(tworker.WorkflowInboundInterceptor):
             self.spans.run = span
             try:
                 record = await super().execute_workflow(input)
+            except BaseException as exc:
+                closing = closing_record(exc)
+                if closing is not None:
+                    _describe_run(span, closing)
+                raise
             finally:
                 self.spans.close_all()
             if isinstance(record, RunRecord):
