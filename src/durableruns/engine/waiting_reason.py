@@ -11,6 +11,7 @@ Temporal keeps a stopped worker's pollers listed for minutes).
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 
 from temporalio.api.enums.v1 import TaskQueueType
@@ -27,6 +28,7 @@ from durableruns.models import RunRecord, WaitSpec
 from durableruns.status import RunStatus, is_completed
 from durableruns.wire import WaitingReason
 
+log = logging.getLogger(__name__)
 POLLER_ALIVE_S = 75.0
 MAX_CHILDREN_READ = 100
 
@@ -54,7 +56,18 @@ async def live_pollers(
 async def waiting_reason(
     runs: RunService, queues: QueueService, record: RunRecord
 ) -> WaitingReason | None:
-    """Why ``record``'s run is not executing; None when it is executing or finished."""
+    """Why ``record``'s run is not executing; None when it is executing or finished, or
+    when the engine could not tell (a retrieve never fails for want of a reason)."""
+    try:
+        return await _reason(runs, queues, record)
+    except Exception:
+        log.warning("could not tell why run %s is waiting", record.id, exc_info=True)
+        return None
+
+
+async def _reason(
+    runs: RunService, queues: QueueService, record: RunRecord
+) -> WaitingReason | None:
     status = record.status
     if is_completed(status) or status is RunStatus.EXECUTING:
         return None
