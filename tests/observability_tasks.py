@@ -54,3 +54,10 @@ async def obs_waits_for_children(payload: dict[str, Any]) -> list[Any]:
     ]
     batch = await tasks.batch_trigger_and_wait(items)
     return [r.output for r in batch]
+
+
+@task(id="obs-fires-and-forgets")
+async def obs_fires_and_forgets(payload: Any) -> str:
+    """A plain in-task trigger: the child is not waited for (it still joins the trace)."""
+    handle = await tasks.trigger("obs-child", {"n": 1})
+    return handle.id

@@ -213,3 +213,12 @@ def test_nothing_is_exported_without_an_endpoint() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert "ReplaySafe" not in out.stdout
+
+
+async def test_an_in_task_trigger_joins_the_parents_trace(traced: Stack) -> None:
+    """From the task process (isolation on): the worker's client starts the child under
+    the execution's span."""
+    run_id = await traced.trigger("obs-fires-and-forgets", None)
+    final = await traced.wait_final(run_id)
+    child = await traced.wait_final(final["output"])
+    assert child["traceId"] == final["traceId"]
