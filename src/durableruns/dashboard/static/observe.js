@@ -120,7 +120,7 @@ function waterfall(spans, run, truncated) {
   return h("div", { class: "waterfall", role: "table", "aria-label": "Waterfall" },
     h("div", { class: "wf-row wf-head" }, h("div", { class: "wf-label" }, "Span"),
       h("div", { class: "wf-track wf-scale" }, h("span", {}, formatTime(new Date(start).toISOString())),
-        h("span", {}, run.isCompleted ? formatDuration(total) : `${formatDuration(total)} so far`)),
+        h("span", {}, formatTime(new Date(end).toISOString()))),
       h("div", { class: "wf-duration" }, "Duration")),
     rows,
     truncated ? muted("The history is too long: the waterfall shows its beginning.") : null);
