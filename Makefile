@@ -15,13 +15,14 @@ dev: $(BASE_STAMP)
 	$(BIN)/durableruns dev
 
 CHROMIUM := /usr/bin/chromium
+PROMTOOL := /usr/bin/promtool
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 NGINX := /usr/sbin/nginx
 
 ## test: run the test suite (the dashboard's browser tests use Debian's chromium; the
-## TLS test puts Debian's nginx in front of Temporal)
-test: $(TEST_STAMP) $(CHROMIUM) $(NGINX) $(NODE_STAMP)
+## TLS test puts Debian's nginx in front of Temporal; the metrics test uses promtool)
+test: $(TEST_STAMP) $(CHROMIUM) $(NGINX) $(PROMTOOL) $(NODE_STAMP)
 	$(BIN)/pytest
 
 ## lint: ruff check, ruff format --check, mypy --strict on src/
@@ -62,3 +63,8 @@ $(CHROMIUM):
 $(NGINX):
 	$(SUDO) apt-get update
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y nginx
+
+# `promtool check metrics` for tests/test_metrics.py (Debian's prometheus package).
+$(PROMTOOL):
+	$(SUDO) apt-get update
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y prometheus

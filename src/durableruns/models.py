@@ -106,6 +106,8 @@ class RunOptions(Frozen):
     """Set on a debounced run (``durableruns.debounce``)."""
     schedule_id: str | None = None
     """The schedule (``sched_…``) whose tick made this run."""
+    trace_id: str | None = None
+    """The OpenTelemetry trace the run belongs to, when tracing is on (``engine/tracing.py``)."""
 
     @property
     def ready_status(self) -> RunStatus:

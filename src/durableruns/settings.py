@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     max_concurrent_attempts: int = 100
     """Executions of task code a worker runs at once, per task queue (Temporal's activity
     slots). A suspended (waiting) run takes none."""
+    metrics_port: int | None = None
+    """A worker serves Prometheus ``/metrics`` on this port (0: a free one, printed at
+    start); unset: no metrics server on workers. The facade always has ``/metrics``."""
+    sdk_metrics: bool = True
+    """Include temporalio's SDK metrics (``temporal_*``) in ``/metrics``."""
 
     @property
     def default_ttl_s(self) -> float | None:

@@ -144,6 +144,10 @@ class Attempt(WireModel):
     started_at: datetime | None = None
     completed_at: datetime | None = None
     error: RunErrorBody | None = None
+    suspended_s: float = 0
+    """Seconds the attempt spent suspended at waits (not executing)."""
+    continuations: int = 0
+    """How many times the attempt resumed after a wait."""
 
 
 class RelatedRuns(WireModel):
@@ -165,6 +169,71 @@ class Wait(WireModel):
     """The child runs waited for."""
     token_id: str | None = None
     """The wait token waited for."""
+
+
+WaitingCode = Literal[
+    "DELAYED",
+    "PENDING_VERSION",
+    "NO_WORKER",
+    "NO_WORKER_FOR_VERSION",
+    "QUEUE_AT_LIMIT",
+    "TIMER",
+    "CHILD_RUNS",
+    "DISPATCHED",
+]
+
+
+class WaitingReason(WireModel):
+    """durableruns extension: why a run that is not executing is waiting (retrieve's
+    ``waitingReason``), in words (``message``) and as data."""
+
+    code: WaitingCode
+    message: str
+    until: datetime | None = None
+    """DELAYED, TIMER: when it ends."""
+    task_queue: str | None = None
+    """NO_WORKER, NO_WORKER_FOR_VERSION, DISPATCHED: the Temporal task queue it waits on."""
+    pollers: int | None = None
+    """Workers polling that task queue now."""
+    version: str | None = None
+    serving_versions: list[str] | None = None
+    """NO_WORKER_FOR_VERSION: versions of the task that have a live worker."""
+    queue: str | None = None
+    concurrency_key: str | None = None
+    running: int | None = None
+    limit: int | None = None
+    position: int | None = None
+    """QUEUE_AT_LIMIT: ``running``/``limit`` slots held, this run ``position``-th in line."""
+    child_runs: int | None = None
+    child_runs_done: int | None = None
+
+
+class TimelineSpan(WireModel):
+    """durableruns extension: one bar of a run's waterfall (``GET /api/v1/runs/{id}/timeline``)."""
+
+    id: str
+    parent: str | None = None
+    kind: Literal[
+        "run", "delay", "queue", "attempt", "execution", "wait", "timer", "child", "step", "backoff"
+    ]
+    name: str
+    start: datetime
+    end: datetime | None = None
+    """None while it lasts."""
+    queued_at: datetime | None = None
+    """An execution: when it was dispatched (``start`` is when a worker picked it up)."""
+    status: str | None = None
+    attempt: int | None = None
+    continuation: int | None = None
+    run_id: str | None = None
+    """A child run's id."""
+
+
+class RunTimeline(WireModel):
+    """durableruns extension: a run's waterfall, from its own history."""
+
+    data: list[TimelineSpan]
+    truncated: bool = False
 
 
 class ScheduleGenerator(WireModel):
@@ -232,6 +301,10 @@ class Run(WireModel, Generic[P, O]):
     """durableruns extension: what a WAITING run waits for (timers, child runs)."""
     schedule: RunSchedule | None = None
     """The schedule that made the run (filled in by the facade)."""
+    waiting_reason: WaitingReason | None = None
+    """durableruns extension: why the run is not executing (filled in by the facade)."""
+    trace_id: str | None = None
+    """durableruns extension: the run's OpenTelemetry trace id, when tracing is on."""
 
     @property
     def is_canceled(self) -> bool:
@@ -264,6 +337,7 @@ class Run(WireModel, Generic[P, O]):
             trigger_function=run.options.trigger_function,
             batch_id=run.options.batch_id,
             replayed_from=run.options.replayed_from,
+            trace_id=run.options.trace_id,
             payload=run.payload,
             output=run.output if status is RunStatus.COMPLETED else None,
             error=_error(run.error),
@@ -277,6 +351,8 @@ class Run(WireModel, Generic[P, O]):
                     started_at=a.started_at,
                     completed_at=a.finished_at,
                     error=_error(a.error),
+                    suspended_s=a.suspended_s,
+                    continuations=a.continuations,
                 )
                 for a in run.attempts
             ],
@@ -320,6 +396,7 @@ RETRIEVE_ONLY_FIELDS = frozenset(
         "replayedFrom",
         "waits",
         "schedule",
+        "waitingReason",
     }
 )
 

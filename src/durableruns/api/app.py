@@ -19,10 +19,12 @@ from durableruns.api.routes import (
     batches,
     health,
     logs,
+    metrics,
     packets,
     queues,
     realtime,
     realtime_sets,
+    run_timeline,
     runs,
     runs_list,
     schedules,
@@ -81,6 +83,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(tasks.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(runs.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(logs.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(run_timeline.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(runs_list.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime_sets.router, dependencies=authed, responses=ERROR_RESPONSES)
@@ -96,6 +99,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(waitpoints.router, dependencies=authed, responses=ERROR_RESPONSES)
     # A token's callback URL carries its own capability: no key.
     app.include_router(waitpoints.callback_router, responses=ERROR_RESPONSES)
+    app.include_router(metrics.router)  # scrapers carry no key
     # Pages check the session themselves: without one they show the login, not a 401.
     app.include_router(dashboard.router)
     return app

@@ -57,6 +57,7 @@ class Environment:
                 client.service_client,
                 namespace=settings.namespace,
                 data_converter=client.data_converter,
+                interceptors=client.config()["interceptors"],  # tracing and metrics
             )
         prefix = settings.task_queue_prefix
         runs = RunService(client, task_queue_prefix=prefix)

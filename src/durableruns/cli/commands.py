@@ -30,6 +30,7 @@ from durableruns.api import create_app
 from durableruns.cli.dev import dev_settings, run_dev
 from durableruns.cli.scaffold import next_steps, scaffold
 from durableruns.cli.serve import plain_worker, run_alone, say
+from durableruns.cli.status import status
 from durableruns.dev_config import (
     DEFAULT_TASK_MODULES,
     ENV,
@@ -129,6 +130,9 @@ Tasks = Annotated[
         f"[env {ENV['tasks']}; default {' '.join(DEFAULT_TASK_MODULES)}]",
     ),
 ]
+
+
+app.command()(status)  # durableruns status (cli/status.py)
 
 
 @app.command()

@@ -81,6 +81,7 @@ def worker_for(
         max_concurrent_attempts=settings.max_concurrent_attempts,
         api_url=settings.api_url,
         drain_grace=timedelta(seconds=settings.drain_grace_s),
+        metrics_port=settings.metrics_port,
     )
 
 

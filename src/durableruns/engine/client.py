@@ -1,18 +1,27 @@
-"""Connecting to Temporal with the project's data converter, configured the way
-Temporal's own tools are (engine/temporal_config.py)."""
+"""Connecting to Temporal with the project's data converter and interceptors, configured
+the way Temporal's own tools are (engine/temporal_config.py)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 
 from durableruns.engine.converter import data_converter
+from durableruns.engine.run_metrics import RunMetrics
+from durableruns.engine.sdk_metrics import sdk_metrics_runtime
 from durableruns.engine.temporal_config import temporal_target
+from durableruns.engine.tracing import tracing_interceptors
 from durableruns.settings import Settings
 
 QUERY_TIMEOUT = timedelta(seconds=2)
 """How long a read waits for a worker to answer a query before falling back."""
+
+
+def interceptors() -> list[Interceptor]:
+    """Tracing (when on: ``engine/tracing.py``) and ``/metrics`` counts; a worker built
+    on the client gets them too."""
+    return [*tracing_interceptors(), RunMetrics()]
 
 
 async def connect(settings: Settings) -> Client:
@@ -20,5 +29,9 @@ async def connect(settings: Settings) -> Client:
     their payload storage (large values outside history)."""
     target = temporal_target(settings)
     return await Client.connect(
-        target.address, data_converter=data_converter(settings), **target.connect_kwargs()
+        target.address,
+        data_converter=data_converter(settings),
+        interceptors=interceptors(),
+        runtime=sdk_metrics_runtime() if settings.sdk_metrics else None,
+        **target.connect_kwargs(),
     )

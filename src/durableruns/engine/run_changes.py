@@ -135,6 +135,11 @@ class RunChanges:
         self._drops: dict[str, asyncio.TimerHandle] = {}
 
     @property
+    def subscribers(self) -> int:
+        """Open watches of runs (a tag's stream counts once per run it follows)."""
+        return sum(feed._watchers for feed in self._feeds.values())
+
+    @property
     def watched(self) -> int:
         """How many runs are being followed for someone right now (or just were)."""
         return len(self._feeds)

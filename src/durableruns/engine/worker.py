@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from durableruns import metrics
 from durableruns.engine.attempt_activity import AttemptActivity
 from durableruns.engine.batch_workflow import BatchWorkflow
 from durableruns.engine.catalog import register_deployment
@@ -118,6 +119,7 @@ async def running_worker(
     max_concurrent_attempts: int = 100,
     drain_grace: timedelta = timedelta(),
     api_url: str | None = None,
+    metrics_port: int | None = None,
 ) -> AsyncIterator[list[Worker]]:
     """Run a worker for the duration of the ``async with`` block.
 
@@ -129,8 +131,11 @@ async def running_worker(
     Leaving the block drains: every task worker stops polling at once and running
     attempts get ``drain_grace`` to finish (together, not one worker after another);
     the run-workflow worker stops last.
+    ``metrics_port`` (0: a free one) serves ``/metrics``.
     """
     async with contextlib.AsyncExitStack() as stack:
+        if metrics_port is not None:
+            stack.enter_context(metrics.serving(metrics_port))
         pool = None
         if isolation_enabled(isolation) and len(registry):
             # Entered first, so it closes last: after the workers finished their attempts.

@@ -16,6 +16,7 @@ from durableruns.api.scopes import require_run
 from durableruns.api.tokens import public_token_for_run
 from durableruns.durations import DurationError, parse_delay
 from durableruns.engine.service import RunService
+from durableruns.engine.waiting_reason import waiting_reason
 from durableruns.metadata import check_metadata_size
 from durableruns.models import RunRecord
 from durableruns.options import run_options
@@ -44,8 +45,10 @@ async def retrieve_run(
     record = await service.require(run_id)
     require_run(request, record)
     run = Run.from_record(record)
-    run.related_runs, run.schedule = await asyncio.gather(
-        _related_runs(service, record), run_schedule(environment, record.options.schedule_id)
+    run.related_runs, run.schedule, run.waiting_reason = await asyncio.gather(
+        _related_runs(service, record),
+        run_schedule(environment, record.options.schedule_id),
+        waiting_reason(service, environment.queues, record),
     )
     return run
 

@@ -8,6 +8,7 @@ import { setupActions, showFlash } from "./actions.js";
 import { between, fill, formatDuration, h, jsonBlock, muted, runLink, show, statusBadge,
   tagList, time } from "./dom.js";
 import { FINAL_STATUSES, statusLabel } from "./status.js";
+import { renderObservability } from "./observe.js";
 
 const POLL_MS = 1500;
 const $ = (id) => document.getElementById(id);
@@ -112,6 +113,7 @@ function render(run) {
   section("output", outputView(run), [run.status, run.output]);
   section("metadata", jsonBlock(run.metadata ?? undefined, "No metadata"), run.metadata);
   section("attempts", attempts(run.attempts || []), run.attempts);
+  renderObservability(run); // waiting reason, waterfall, logs (observe.js)
   document.dispatchEvent(new CustomEvent("run-rendered", { detail: run }));
 }
 
