@@ -12,6 +12,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "durableruns"
 CORE = [
+    "batch_models",
     "catalog_models",
     "context",
     "cron",
@@ -25,6 +26,7 @@ CORE = [
     "status",
     "steps",
     "wire",
+    "wire_batches",
     "wire_logs",
     "wire_schedules",
 ]

@@ -208,34 +208,6 @@ class WaitingReason(WireModel):
     child_runs_done: int | None = None
 
 
-class TimelineSpan(WireModel):
-    """durableruns extension: one bar of a run's waterfall (``GET /api/v1/runs/{id}/timeline``)."""
-
-    id: str
-    parent: str | None = None
-    kind: Literal[
-        "run", "delay", "queue", "attempt", "execution", "wait", "timer", "child", "step", "backoff"
-    ]
-    name: str
-    start: datetime
-    end: datetime | None = None
-    """None while it lasts."""
-    queued_at: datetime | None = None
-    """An execution: when it was dispatched (``start`` is when a worker picked it up)."""
-    status: str | None = None
-    attempt: int | None = None
-    continuation: int | None = None
-    run_id: str | None = None
-    """A child run's id."""
-
-
-class RunTimeline(WireModel):
-    """durableruns extension: a run's waterfall, from its own history."""
-
-    data: list[TimelineSpan]
-    truncated: bool = False
-
-
 class ScheduleGenerator(WireModel):
     """How a schedule's ticks are generated: a cron, and that cron in words."""
 
@@ -413,67 +385,3 @@ def _error(error: Any) -> RunErrorBody | None:
     return RunErrorBody(
         message=error.message, name=error.name, stack_trace=error.stack_trace or None
     )
-
-
-class ErrorBody(BaseModel):
-    """Every error response: ``{"error": "<field>: <reason>"}``."""
-
-    error: str
-
-
-class CreateBatchRequest(WireModel):
-    """Body of ``POST /api/v3/batches`` (phase 1 of a batch trigger)."""
-
-    run_count: int = Field(gt=0, le=1000)
-    task_identifiers: list[str] = []
-    idempotency_key: str | None = None
-    idempotency_key_options: IdempotencyKeyOptions | None = None
-
-
-class CreateBatchResponse(WireModel):
-    """``{id, runCount, isCached}``."""
-
-    id: str
-    run_count: int
-    is_cached: bool = False
-    idempotency_key: str | None = None
-
-
-class BatchItemLine(WireModel):
-    """One NDJSON line of ``POST /api/v3/batches/{id}/items`` (phase 2)."""
-
-    index: int = Field(ge=0)
-    task: str = Field(min_length=1, max_length=128)
-    payload: Any = None
-    options: TriggerOptions = TriggerOptions()
-
-
-class StreamBatchItemsResponse(WireModel):
-    """What an item stream did; ``sealed`` once every item of the batch has arrived."""
-
-    id: str
-    items_accepted: int
-    items_deduplicated: int
-    sealed: bool
-    enqueued_count: int | None = None
-    expected_count: int | None = None
-
-
-class BatchProcessing(WireModel):
-    """Run-creation progress of a batch."""
-
-    completed_at: datetime | None = None
-    errors: list[dict[str, Any]] = []
-
-
-class Batch(WireModel):
-    """A batch as ``GET /api/v2/batches/{id}`` returns it: run ids in item order."""
-
-    id: str
-    status: Literal["PENDING", "PROCESSING", "COMPLETED", "PARTIAL_FAILED", "ABORTED"]
-    idempotency_key: str | None = None
-    created_at: datetime
-    updated_at: datetime
-    run_count: int
-    runs: list[str]
-    processing: BatchProcessing = BatchProcessing()

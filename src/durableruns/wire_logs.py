@@ -1,9 +1,10 @@
-"""Wire shapes of run logs (a durableruns extension): shared by the facade and the SDK."""
+"""Wire shapes of a run's log and timeline (durableruns extensions), shared by the
+facade and the SDK."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from durableruns.wire import WireModel
 
@@ -31,3 +32,31 @@ class LogPage(WireModel):
 
     data: list[LogLineBody]
     pagination: LogPagination
+
+
+class TimelineSpan(WireModel):
+    """durableruns extension: one bar of a run's waterfall (``GET /api/v1/runs/{id}/timeline``)."""
+
+    id: str
+    parent: str | None = None
+    kind: Literal[
+        "run", "delay", "queue", "attempt", "execution", "wait", "timer", "child", "step", "backoff"
+    ]
+    name: str
+    start: datetime
+    end: datetime | None = None
+    """None while it lasts."""
+    queued_at: datetime | None = None
+    """An execution: when it was dispatched (``start`` is when a worker picked it up)."""
+    status: str | None = None
+    attempt: int | None = None
+    continuation: int | None = None
+    run_id: str | None = None
+    """A child run's id."""
+
+
+class RunTimeline(WireModel):
+    """durableruns extension: a run's waterfall, from its own history."""
+
+    data: list[TimelineSpan]
+    truncated: bool = False

@@ -17,11 +17,12 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from durableruns.batch_models import BatchInput, BatchRecord
 from durableruns.engine.batch_workflow import BATCH_MEMO, BatchWorkflow
 from durableruns.engine.service import EngineUnavailableError, RunService
 from durableruns.engine.task_queues import runs_queue
 from durableruns.ids import derived_batch_id, derived_run_id, is_batch_id, new_batch_id
-from durableruns.models import BatchInput, BatchRecord, RunOptions
+from durableruns.models import RunOptions
 
 MAX_BATCH_ITEMS = 1000
 CONCURRENT_STARTS = 32

@@ -14,7 +14,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from durableruns.models import BatchInput, BatchRecord
+    from durableruns.batch_models import BatchInput, BatchRecord
 
 BATCH_MEMO = "batch"
 """The batch record is also kept in the workflow's memo: readers ``describe`` it, which

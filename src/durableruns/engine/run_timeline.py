@@ -22,7 +22,7 @@ from temporalio.client import Client
 
 from durableruns.engine.queue_slots import SLOT_GRANTED_SIGNAL
 from durableruns.models import AttemptOutput, RunInput, RunRecord, StepRecord, WaitSpec
-from durableruns.wire import TimelineSpan
+from durableruns.wire_logs import TimelineSpan
 
 MAX_EVENTS = 20_000
 E = EventType

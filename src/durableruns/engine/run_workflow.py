@@ -43,11 +43,10 @@ with workflow.unsafe.imports_passed_through():
         fitted_record,
     )
     from durableruns.engine.run_control import RunControlUpdates
+    from durableruns.engine.run_signals import ExecutionSignals
     from durableruns.engine.run_slots import RunSlots
     from durableruns.engine.run_waits import RunWaits
     from durableruns.engine.task_queues import task_queue
-    from durableruns.engine.token_workflow import TOKEN_COMPLETED_SIGNAL
-    from durableruns.log_models import LogBatch
     from durableruns.models import (
         AttemptFailure,
         AttemptInput,
@@ -58,12 +57,9 @@ with workflow.unsafe.imports_passed_through():
         RunError,
         RunInput,
         RunRecord,
-        StepRecord,
         Suspension,
-        WaitSpec,
     )
     from durableruns.status import RUN_STATUS_AFTER_ATTEMPT, AttemptStatus, RunStatus, is_completed
-    from durableruns.wait_tokens import TokenCompletion
 
 ATTEMPT_ACTIVITY = "durableruns.attempt"
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
@@ -78,7 +74,7 @@ Outcome = AttemptFailure | Suspension | None
 
 
 @workflow.defn(name="durableruns.run")
-class RunWorkflow(RunControlUpdates, LegacyHandlers):
+class RunWorkflow(ExecutionSignals, RunControlUpdates, LegacyHandlers):
     """Runs a task: delay, TTL, attempts with retries, waits, and the run's status."""
 
     @workflow.init
@@ -149,28 +145,6 @@ class RunWorkflow(RunControlUpdates, LegacyHandlers):
             RunStatus.WAITING if self._waits_in_progress else RunStatus.EXECUTING,
             sa.TRIGGER_VERSION.value_set(started.version),
         )
-
-    @workflow.signal
-    def log_lines(self, batch: LogBatch) -> None:
-        """Log lines of the running execution: kept in history (read from there), counted
-        here so the run's bound holds across executions."""
-        self._record().log_count += len(batch.lines)
-
-    @workflow.signal
-    def step_recorded(self, step: StepRecord) -> None:
-        """A step of the running execution returned (it is not run again)."""
-        self._waits.record_step(step)
-
-    @workflow.signal
-    def short_wait_recorded(self, wait: WaitSpec) -> None:
-        """A short timer the execution waits for in its own process."""
-        if wait.until is not None:
-            self._waits.record_timer(wait.position, wait.until)
-
-    @workflow.signal(name=TOKEN_COMPLETED_SIGNAL)
-    def token_completed(self, completion: TokenCompletion) -> None:
-        """A wait token this run registered for ended (it may arrive before the wait)."""
-        self._waits.token_ended(completion)
 
     @workflow.signal(name=SLOT_GRANTED_SIGNAL)
     def slot_granted(self) -> None:

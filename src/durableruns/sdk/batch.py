@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from durableruns.in_task import as_batch_item, plain_payload
 from durableruns.sdk.client import request
 from durableruns.sdk.handles import RunHandle
-from durableruns.wire import Batch
+from durableruns.wire_batches import Batch
 
 if TYPE_CHECKING:
     from durableruns.task_definitions import Task

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path
 
 from durableruns.api.deps import ServiceDep
 from durableruns.engine.run_timeline import run_timeline
-from durableruns.wire import RunTimeline
+from durableruns.wire_logs import RunTimeline
 
 router = APIRouter(tags=["runs"])
 
