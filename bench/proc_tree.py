@@ -32,15 +32,26 @@ def load() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
-def descendants(root: int) -> list[int]:
-    """``root`` and every process below it."""
-    parents: dict[int, int] = {}
+def _stats() -> dict[int, tuple[int, str, list[str]]]:
+    """pid -> (ppid, name, the fields after the name) of every readable process."""
+    table: dict[int, tuple[int, str, list[str]]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         with contextlib.suppress(OSError, ValueError, IndexError):
             text = Path(f"/proc/{entry}/stat").read_text()
-            parents[int(entry)] = int(text.rsplit(")", 1)[1].split()[1])
+            fields = text.rsplit(")", 1)[1].split()
+            table[int(entry)] = (
+                int(fields[1]),
+                text[text.index("(") + 1 : text.rindex(")")],
+                fields,
+            )
+    return table
+
+
+def descendants(root: int, table: dict[int, tuple[int, str, list[str]]] | None = None) -> list[int]:
+    """``root`` and every process below it."""
+    parents = {pid: row[0] for pid, row in (table or _stats()).items()}
     tree, frontier = [root], [root]
     while frontier:
         parent = frontier.pop()
@@ -48,6 +59,77 @@ def descendants(root: int) -> list[int]:
         tree += children
         frontier += children
     return tree
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class CpuMark:
+    """CPU seconds used so far by the worker tree, the dev server and this process.
+
+    A process's own utime+stime plus what its reaped children used (cutime+cstime), so
+    task processes that came and went still count."""
+
+    at: float
+    worker: float
+    server: float
+    bench: float
+
+    @classmethod
+    def now(cls, worker_pid: int) -> CpuMark:
+        table = _stats()
+
+        def cpu(pids: list[int]) -> float:
+            rows = [table[p][2] for p in pids if p in table]
+            return sum(sum(int(r[i]) for i in (11, 12, 13, 14)) for r in rows) / TICK
+
+        worker = descendants(worker_pid, table)
+        ours = set(descendants(os.getpid(), table)) - set(worker)
+        server = [p for p in ours if table[p][1] == "temporal"]
+        times = os.times()
+        return cls(time.time(), cpu(worker), cpu(server), times.user + times.system)
+
+    def since(self, earlier: CpuMark, runs: int) -> dict[str, float]:
+        """CPU seconds between two marks, per part, with ms per run and cores used."""
+        wall = self.at - earlier.at
+        parts = {
+            "worker": self.worker - earlier.worker,
+            "server": self.server - earlier.server,
+            "bench": self.bench - earlier.bench,
+        }
+        total = sum(parts.values())
+        return {
+            "wall_s": wall,
+            **{f"{k}_cpu_s": v for k, v in parts.items()},
+            **{f"{k}_ms_per_run": v * 1000 / runs for k, v in parts.items()},
+            "cores_used": total / wall if wall > 0 else 0.0,
+        }
+
+
+def describe_cpu(figures: dict[str, float]) -> str:
+    return (
+        f"CPU per run: worker {figures['worker_ms_per_run']:.1f} ms, server "
+        f"{figures['server_ms_per_run']:.1f} ms, bench {figures['bench_ms_per_run']:.1f} ms; "
+        f"{figures['cores_used']:.2f} of 2 cores used over {figures['wall_s']:.1f} s"
+    )
+
+
+def breakdown(root: int) -> list[str]:
+    """One line per process of the tree: pid, command, RSS, PSS, private memory."""
+    lines = []
+    for pid in descendants(root):
+        with contextlib.suppress(OSError):
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            private = _kib(f"/proc/{pid}/smaps_rollup", "Private_Clean:") + _kib(
+                f"/proc/{pid}/smaps_rollup", "Private_Dirty:"
+            )
+            lines.append(
+                f"{pid:>7} RSS {_kib(f'/proc/{pid}/status', 'VmRSS:') / 1024:6.1f} MB, PSS "
+                f"{_kib(f'/proc/{pid}/smaps_rollup', 'Pss:') / 1024:6.1f} MB, private "
+                f"{private / 1024:6.1f} MB  {command[:90]}"
+            )
+    return lines
 
 
 def _kib(path: str, key: str) -> int:
@@ -94,12 +176,15 @@ class Sampler:
     every: float = 1.0
     phase: str = "start"
     samples: list[tuple[str, TreeSample]] = field(default_factory=list)
+    seen: dict[str, set[int]] = field(default_factory=dict)
+    """Every pid seen in the tree, per phase (sampled: a lower bound on processes started)."""
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         async def loop() -> None:
             while True:
                 self.samples.append((self.phase, TreeSample.of(self.root)))
+                self.seen.setdefault(self.phase, set()).update(descendants(self.root))
                 await asyncio.sleep(self.every)
 
         task = asyncio.create_task(loop())
@@ -184,6 +269,12 @@ class WorkerProcess:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"worker did not start:\n{self.log.read_text()[-3000:]}")
             await asyncio.sleep(0.1)
+
+    def profile(self, out: Path) -> subprocess.Popen[bytes]:
+        """py-spy sampling this worker and its task processes; SIGINT writes ``out``."""
+        command = [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(self.pid)]
+        command += ["--subprocesses", "--format", "raw", "--rate", "50", "-o", str(out)]
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 30 s."""

@@ -76,6 +76,8 @@ class Timeline:
     resumes: list[Resume] = field(default_factory=list)
     executions: int = 0
     """ACTIVITY_TASK_SCHEDULED events: the first execution plus its continuations."""
+    kinds: list[str] = field(default_factory=list)
+    """Every event's type, in order (EVENT_TYPE_ dropped)."""
 
 
 async def timeline(client: Client, run_id: str) -> Timeline:
@@ -87,6 +89,7 @@ async def timeline(client: Client, run_id: str) -> Timeline:
     picked_at: dict[int, float] = {}
     for event in events:
         kind = event.event_type
+        line.kinds.append(EventType.Name(kind).removeprefix("EVENT_TYPE_"))
         if kind == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
             fields = event.upsert_workflow_search_attributes_event_attributes
             payload = fields.search_attributes.indexed_fields.get("TriggerStatus")

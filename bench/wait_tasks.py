@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from durableruns import task, wait
@@ -28,7 +29,11 @@ async def family(payload: dict[str, Any]) -> dict[str, Any]:
 @task(id="bench-waits-sequence")
 async def sequence(payload: dict[str, Any]) -> int:
     """``count`` sequential timers of ``seconds`` each: resume ``k`` re-runs the code
-    through ``k`` recorded waits before it reaches the next new one."""
+    through ``k`` recorded waits before it reaches the next new one. With ``trace``,
+    each execution first appends its wall-clock start to that file."""
+    if trace := payload.get("trace"):
+        with open(trace, "a") as out:
+            out.write(f"{time.time()}\n")
     count = payload["count"]
     for _ in range(count):
         await wait.for_(seconds=payload["seconds"])

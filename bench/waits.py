@@ -28,6 +28,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -39,7 +40,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-from proc_tree import Sampler, WorkerProcess, load
+from proc_tree import CpuMark, Sampler, WorkerProcess, breakdown, describe_cpu, load
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from wait_history import Timeline, max_overlap, parts_summary, percentile, timeline
@@ -89,7 +90,7 @@ class Bench:
         self.worker = worker
         self.args = args
         self.service = RunService(client, task_queue_prefix=worker.prefix)
-        self.sampler = Sampler(worker.pid)
+        self.sampler = Sampler(worker.pid, every=0.5)
         self.figures: dict[str, Any] = {}
 
     async def trigger(self, task_id: str, payload: Any) -> str:
@@ -108,11 +109,17 @@ class Bench:
         )
         return ids, first, time.time()
 
+    def cpu(self) -> CpuMark:
+        return CpuMark.now(self.worker.pid)
+
     async def count(self, query: str) -> int:
         return (await self.client.count_workflows(query)).count
 
-    async def until_count(self, query: str, n: int, timeout: float, label: str) -> float:
-        """Poll visibility until ``query`` counts ``n``; returns when (epoch s)."""
+    async def until_count(
+        self, query: str, n: int, timeout: float, label: str, *, required: bool = True
+    ) -> float | None:
+        """Poll visibility until ``query`` counts ``n``; returns when (epoch s), or None
+        after ``timeout`` when not ``required``."""
         deadline = time.monotonic() + timeout
         last_print = 0.0
         while True:
@@ -120,6 +127,9 @@ class Bench:
             if seen >= n:
                 return time.time()
             if time.monotonic() > deadline:
+                if not required:
+                    say(f"    ... {label}: only {seen}/{n} within {timeout:.0f} s")
+                    return None
                 raise BenchError(f"{label}: {seen}/{n} after {timeout:.0f} s ({query})")
             if time.monotonic() - last_print > 10:
                 last_print = time.monotonic()
@@ -149,15 +159,17 @@ async def resume_latency(bench: Bench) -> None:
         f"waits of {args.latency_wait_s} s): TIMER_FIRED -> the next attempt_started's started_at"
     )
     singles: list[float] = []
+    code_top: list[float] = []
     resumes = []
-    for _ in range(args.latency_runs):
-        run_id = await bench.trigger(
-            "bench-waits-sequence", {"count": 1, "seconds": args.latency_wait_s}
-        )
-        line = await bench.finished(run_id, timeout=60)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-waits-"))
+    for i in range(args.latency_runs):
+        trace = scratch / f"single-{i}"
+        payload = {"count": 1, "seconds": args.latency_wait_s, "trace": str(trace)}
+        line = await bench.finished(await bench.trigger("bench-waits-sequence", payload), 60)
         if not line.resumes or line.resumes[0].total_ms is None:
-            raise BenchError(f"single-wait run {run_id} has no timer/resume in its history")
+            raise BenchError(f"single-wait run {line.run_id} has no timer/resume in its history")
         singles.append(line.resumes[0].total_ms)
+        code_top.append((_trace(trace)[1] - line.resumes[0].fired) * 1000)
         resumes.append(line.resumes[0])
         await asyncio.sleep(args.latency_gap_s)
     p50, p95 = percentile(singles, 50), percentile(singles, 95)
@@ -165,30 +177,44 @@ async def resume_latency(bench: Bench) -> None:
     say(
         f"  {len(singles)} single-wait runs, one at a time: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
         f"min {min(singles):.1f}, max {max(singles):.1f} ({verdict} the target p50 <= "
-        f"{RESUME_P50_TARGET_MS:.0f} ms)\n    parts: {parts_summary(resumes)}"
+        f"{RESUME_P50_TARGET_MS:.0f} ms)\n    parts: {parts_summary(resumes)}\n    to the "
+        f"first line of the task function (its own clock, in its task process): p50 "
+        f"{percentile(code_top, 50):.1f} ms, p95 {percentile(code_top, 95):.1f} ms\n    "
+        f"a single-wait run's history: {line.events} events: {' '.join(line.kinds)}"
     )
     bench.figures["resume_single"] = {
         "n": len(singles),
         "p50_ms": p50,
         "p95_ms": p95,
         "all_ms": singles,
+        "code_top_p50_ms": percentile(code_top, 50),
+        "code_top_p95_ms": percentile(code_top, 95),
+        "history_events": line.events,
     }
 
     count = args.sequence
+    trace = scratch / "sequence"
     run_id = await bench.trigger(
-        "bench-waits-sequence", {"count": count, "seconds": args.latency_wait_s}
+        "bench-waits-sequence",
+        {"count": count, "seconds": args.latency_wait_s, "trace": str(trace)},
     )
     line = await bench.finished(run_id, timeout=count * (args.latency_wait_s + 5) + 60)
     latencies = [r.total_ms for r in line.resumes]
     if len(latencies) != count or any(ms is None for ms in latencies):
         raise BenchError(f"sequence run {run_id}: {len(latencies)} resumes for {count} waits")
     ms = [float(x) for x in latencies if x is not None]
+    tops = _trace(trace)
+    top_ms = [(tops[k] - r.fired) * 1000 for k, r in enumerate(line.resumes, start=1)]
     say(
         f"  one run of {count} sequential waits: {line.events} history events, "
         f"{line.executions} executions; resume k re-runs the code through k recorded waits:"
     )
     marks = [k for k in (1, 2, 10, 50, 100, count) if k <= count]
     say("    " + ", ".join(f"k={k}: {ms[k - 1]:.1f} ms" for k in sorted(set(marks))))
+    say(
+        "    to the function's first line: "
+        + ", ".join(f"k={k}: {top_ms[k - 1]:.1f} ms" for k in sorted(set(marks)))
+    )
     windows = [(a, b) for a, b in ((1, 10), (41, 60), (count - 9, count)) if 1 <= a <= b <= count]
     say(
         "    medians: "
@@ -203,7 +229,13 @@ async def resume_latency(bench: Bench) -> None:
         "history_events": line.events,
         "latency_ms": ms,
         "slope_ms_per_wait": slope,
+        "code_top_ms": top_ms,
     }
+
+
+def _trace(path: Path) -> list[float]:
+    """The execution start times a traced bench-waits-sequence run wrote."""
+    return [float(x) for x in path.read_text().split()]
 
 
 def _slope(xs: list[int], ys: list[float]) -> float:
@@ -233,14 +265,22 @@ async def waiting_runs(bench: Bench) -> None:
     idle = await bench.sampler.steady(3)
     say(f"  idle worker tree: {idle.describe()}")
     bench.sampler.phase = "waits"
+    profiler = bench.worker.profile(args.profile_worker) if args.profile_worker else None
+    cpu_start = bench.cpu()
     ids, first, last = await bench.trigger_many("bench-waits-sleep", [{"seconds": args.wait_s}] * n)
     say(f"  triggered {n} in {last - first:.2f} s ({n / (last - first):.0f}/s)")
     task = "TriggerTaskId = 'bench-waits-sleep'"
     all_waiting = await bench.until_count(
-        f"{task} AND TriggerStatus = 'WAITING'", n, args.wait_s, "WAITING"
+        f"{task} AND TriggerStatus = 'WAITING'", n, args.wait_s, "WAITING", required=False
     )
-    say(f"  visibility: all {n} WAITING {all_waiting - last:.2f} s after the last trigger")
+    cpu_waiting = bench.cpu()
+    if all_waiting is not None:
+        say(f"  visibility: all {n} WAITING {all_waiting - last:.2f} s after the last trigger")
+    burst_cpu = cpu_waiting.since(cpu_start, n)
+    say(f"  trigger -> all WAITING (or the wait's end): {describe_cpu(burst_cpu)}")
     waiting = await bench.sampler.steady(5)
+    per_process = breakdown(bench.worker.pid)
+    cpu_quiet = bench.cpu()
     still = await bench.count(f"{task} AND TriggerStatus = 'WAITING'")
     grow_rss, grow_pss = waiting.rss_mb - idle.rss_mb, waiting.pss_mb - idle.pss_mb
     peak = bench.sampler.peak("waits")
@@ -250,11 +290,20 @@ async def waiting_runs(bench: Bench) -> None:
         f"{waiting.describe()}\n  growth over idle: RSS {grow_rss:+.0f} MB, PSS {grow_pss:+.0f} "
         f"MB, processes {waiting.processes - idle.processes:+d} ({verdict} the target RSS < "
         f"+{RSS_BUDGET_MB:.0f} MB, no process per waiting run)\n  peak during the burst: "
-        f"{peak.describe()}"
+        f"{peak.describe()}; at least {len(bench.sampler.seen.get('waits', ()))} distinct pids "
+        f"seen in the tree"
     )
+    say("  the tree, while all wait:\n" + "\n".join(f"    {line}" for line in per_process))
     await bench.until_count(
         f"{task} AND ExecutionStatus = 'Completed'", n, args.wait_s + 600, "COMPLETED"
     )
+    cpu_done = bench.cpu()
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        await asyncio.to_thread(profiler.wait, 60)
+        say(f"  py-spy profile of the worker tree written to {args.profile_worker}")
+    resume_cpu = cpu_done.since(cpu_quiet, n)
+    say(f"  (sampling done) -> all COMPLETED: {describe_cpu(resume_cpu)}")
     bench.sampler.phase = "after-waits"
     lines = await bench.timelines(ids)
     bad = [
@@ -294,6 +343,9 @@ async def waiting_runs(bench: Bench) -> None:
         "max_waiting_at_once": overlap,
         "resume_under_load_p50_ms": percentile(storm, 50),
         "resume_under_load_p95_ms": percentile(storm, 95),
+        "cpu_trigger_to_all_waiting": burst_cpu,
+        "cpu_to_all_completed": resume_cpu,
+        "tree_while_waiting": per_process,
     }
 
 
@@ -302,6 +354,7 @@ async def parents_and_children(bench: Bench) -> None:
     n = bench.args.parents
     say(f"\n[2] {n} parents, each trigger_and_wait-ing a child of the same task")
     bench.sampler.phase = "family"
+    cpu_start = bench.cpu()
     ids, first, last = await bench.trigger_many("bench-waits-family", [{"depth": 1}] * n)
     await bench.until_count(
         "TriggerTaskId = 'bench-waits-family' AND ExecutionStatus = 'Completed'",
@@ -310,6 +363,7 @@ async def parents_and_children(bench: Bench) -> None:
         "parents+children COMPLETED",
     )
     bench.sampler.phase = "after-family"
+    family_cpu = bench.cpu().since(cpu_start, n)
     lines = await bench.timelines(ids)
     ok = [
         t
@@ -324,7 +378,8 @@ async def parents_and_children(bench: Bench) -> None:
     say(
         f"  all {n} parents and {len(children)} children COMPLETED: {done_at - first:.2f} s "
         f"from the first trigger, {done_at - last:.2f} s after the last (triggers took "
-        f"{last - first:.2f} s)\n  peak worker tree: {peak.describe()}"
+        f"{last - first:.2f} s)\n  peak worker tree: {peak.describe()}\n  "
+        f"{describe_cpu(family_cpu)} (per parent, its child included)"
     )
     bench.figures["family"] = {
         "parents": n,
@@ -332,6 +387,7 @@ async def parents_and_children(bench: Bench) -> None:
         "seconds_from_first_trigger": done_at - first,
         "seconds_after_last_trigger": done_at - last,
         "peak": peak.as_dict(),
+        "cpu": family_cpu,
     }
 
 
@@ -385,6 +441,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add("--throughput-runs", type=int, default=300, help="[4b] throughput.py --runs (0: skip)")
     add("--throughput-rounds", type=int, default=2, help="[4b] throughput.py --rounds")
     add("--json", type=Path, help="write the figures to this file")
+    add(
+        "--profile-worker",
+        type=Path,
+        help="[1] record the worker tree with py-spy (pip install py-spy) into this file "
+        "(collapsed stacks), from the first trigger until all completed",
+    )
     args = parser.parse_args(argv)
     if args.short_wait_s >= args.latency_wait_s or args.short_wait_s >= args.wait_s:
         parser.error(
