@@ -74,8 +74,12 @@ class Timeline:
     record: RunRecord | None = None
     """The workflow's result, when it completed."""
     resumes: list[Resume] = field(default_factory=list)
+    """Timers that fired, each with the execution that followed (a continuation, or a
+    new attempt after a retry backoff: see ``Resume.continuation``)."""
     executions: int = 0
     """ACTIVITY_TASK_SCHEDULED events: the first execution plus its continuations."""
+    failures: list[str] = field(default_factory=list)
+    """Executions that failed or timed out, as the history words it."""
     kinds: list[str] = field(default_factory=list)
     """Every event's type, in order (EVENT_TYPE_ dropped)."""
 
@@ -115,6 +119,17 @@ async def timeline(client: Client, run_id: str) -> Timeline:
                 pending.code = started.started_at.timestamp()
                 pending.continuation = started.continuation
                 pending = None
+        elif kind in (
+            EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+            EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
+        ):
+            failure = (
+                event.activity_task_failed_event_attributes.failure
+                if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED
+                else event.activity_task_timed_out_event_attributes.failure
+            )
+            cause = failure.cause.message if failure.HasField("cause") else ""
+            line.failures.append(f"{line.kinds[-1]}: {failure.message} {cause}".strip())
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
             line.completed_at = _at(event)
             payloads = event.workflow_execution_completed_event_attributes.result.payloads

@@ -313,9 +313,21 @@ async def waiting_runs(bench: Bench) -> None:
         raise BenchError(f"{len(bad)} runs did not complete, e.g. {bad[:3]}")
     waiting_at = max(t.waiting_at or 0 for t in lines)
     done_at = max(t.completed_at or 0 for t in lines)
-    resumed = [t.resumes[0] for t in lines if t.resumes]
+    retried = [t for t in lines if t.record and len(t.record.attempts) > 1]
+    for t in retried[:5]:
+        errors = [
+            f"#{a.number} {a.status.value} {a.error.name if a.error else ''}: "
+            f"{(a.error.message if a.error else '')[:160]}"
+            for a in t.record.attempts  # type: ignore[union-attr]
+        ]
+        say(f"  RETRIED {t.run_id}: {errors}; history: {t.failures}")
+    # A continuation's resume (not a retry's backoff timer followed by a new attempt).
+    first_resume = {t.run_id: next((r for r in t.resumes if r.continuation), None) for t in lines}
+    resumed = [r for r in first_resume.values() if r is not None]
     fired_first = min(r.fired for r in resumed)
-    overlap = max_overlap([(t.waiting_at or 0, t.resumes[0].fired) for t in lines if t.resumes])
+    overlap = max_overlap(
+        [(t.waiting_at or 0, r.fired) for t in lines if (r := first_resume[t.run_id])]
+    )
     storm = [ms for r in resumed if (ms := r.total_ms) is not None]
     target = args.wait_s + COMPLETE_WITHIN_S
     verdict = "meets" if done_at - last <= target else "MISSES"
@@ -325,7 +337,8 @@ async def waiting_runs(bench: Bench) -> None:
         f"(first timer fired {fired_first - last:.2f} s after it); at most {overlap}/{n} "
         f"WAITING at once\n  all COMPLETED {done_at - last:.2f} s after the last trigger "
         f"({done_at - first:.2f} s after the first; {verdict} the target <= {args.wait_s:g} + "
-        f"{COMPLETE_WITHIN_S:.0f} s); attempts per run {sorted(attempts)}\n  resume after the "
+        f"{COMPLETE_WITHIN_S:.0f} s); attempts per run {sorted(attempts)} ({len(retried)} "
+        f"runs retried)\n  resume after the "
         f"timer under this load: p50 {percentile(storm, 50):.0f} ms, p95 "
         f"{percentile(storm, 95):.0f} ms, max {max(storm):.0f} ms; {parts_summary(resumed)}"
     )
@@ -341,6 +354,7 @@ async def waiting_runs(bench: Bench) -> None:
         "all_waiting_after_last_trigger_s": waiting_at - last,
         "all_completed_after_last_trigger_s": done_at - last,
         "max_waiting_at_once": overlap,
+        "retried_runs": len(retried),
         "resume_under_load_p50_ms": percentile(storm, 50),
         "resume_under_load_p95_ms": percentile(storm, 95),
         "cpu_trigger_to_all_waiting": burst_cpu,
@@ -420,6 +434,14 @@ def throughput(args: argparse.Namespace) -> dict[str, Any] | None:
     return summary
 
 
+PHASES: dict[str, Callable[[Bench], Awaitable[None]]] = {
+    "3": resume_latency,
+    "4a": noop_history,
+    "1": waiting_runs,
+    "2": parents_and_children,
+}
+
+
 # --- main ----------------------------------------------------------------------------------
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -440,6 +462,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add("--trigger-concurrency", type=int, default=50, help="triggers in flight")
     add("--throughput-runs", type=int, default=300, help="[4b] throughput.py --runs (0: skip)")
     add("--throughput-rounds", type=int, default=2, help="[4b] throughput.py --rounds")
+    add("--phases", default="3,4a,1,2", help="which parts, in this order (4b: --throughput-runs)")
     add("--json", type=Path, help="write the figures to this file")
     add(
         "--profile-worker",
@@ -448,6 +471,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "(collapsed stacks), from the first trigger until all completed",
     )
     args = parser.parse_args(argv)
+    if unknown := set(args.phases.split(",")) - set(PHASES):
+        parser.error(f"--phases: unknown {sorted(unknown)}; choose from {sorted(PHASES)}")
     if args.short_wait_s >= args.latency_wait_s or args.short_wait_s >= args.wait_s:
         parser.error(
             "--short-wait-s must be below --latency-wait-s and --wait-s (waits must suspend)"
@@ -487,8 +512,8 @@ async def main(args: argparse.Namespace) -> int:
             bench = Bench(env.client, worker, args)
             async with bench.sampler.running():
                 say(f"  fresh worker tree: {(await bench.sampler.steady(1)).describe()}")
-                for phase in (resume_latency, noop_history, waiting_runs, parents_and_children):
-                    await phase(bench)
+                for name in args.phases.split(","):
+                    await PHASES[name](bench)
                     say(f"  (load {load()})")
             figures.update(bench.figures)
         finally:
