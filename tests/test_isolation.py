@@ -225,3 +225,21 @@ async def test_without_isolation_the_code_runs_in_the_worker(client: Client) -> 
         refused = await stack.wait_final(await stack.trigger("crash-me", {}))
     assert run["output"] == os.getpid()
     assert refused["status"] == "FAILED" and refused["error"]["name"] == "AbortTaskRunError"
+
+
+async def test_idle_processes_beyond_the_warm_ones_end_after_a_quiet_spell(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A burst's processes do not outlive it: the pool trims back to ``warm``."""
+    from durableruns.engine import isolation
+
+    monkeypatch.setattr(isolation, "IDLE_TRIM_S", 0.3)
+    async with isolation.ProcessPool(preload=["activities"], warm=1) as pool:
+        async with pool.process(), pool.process(), pool.process():
+            pass
+        assert len(pool._idle) == 3
+        await eventually(lambda: _idle_count(pool), lambda n: n == 1, timeout=10)
+
+
+async def _idle_count(pool: Any) -> int:
+    return len(pool._idle)

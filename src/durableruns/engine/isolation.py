@@ -41,6 +41,9 @@ from durableruns.task_definitions import Task, TaskRegistry
 ISOLATION_ENV = "DURABLERUNS_ISOLATION"
 """``0``/``false``/``off`` runs task code in the worker process (for debugging)."""
 DEFAULT_MAX_IDLE = 16
+IDLE_TRIM_S = 10.0
+"""Idle processes beyond the warm ones are ended after this long unused: a burst's
+processes do not outlive it (waiting runs hold none)."""
 """Idle processes kept after a burst: about the attempts a worker runs at once."""
 READY_TIMEOUT_S = 60.0
 """A new process imports the task modules before it is ready; more means it is stuck."""
@@ -120,6 +123,7 @@ class ProcessPool:
         self._busy = 0
         self._refilling: set[asyncio.Future[TaskProcess]] = set()
         self._chores: set[asyncio.Future[None]] = set()
+        self._trim_timer: asyncio.TimerHandle | None = None
         self._closed = False
         self._uses_server = False
         self._context = _context(self._preload)
@@ -158,6 +162,8 @@ class ProcessPool:
     async def close(self) -> None:
         """End every idle process (an attempt still running keeps its own until done)."""
         self._closed = True
+        if self._trim_timer is not None:
+            self._trim_timer.cancel()
         await asyncio.gather(*self._refilling, return_exceptions=True)
         idle, self._idle = self._idle, []
         await asyncio.gather(*(p.shutdown() for p in idle))
@@ -186,8 +192,27 @@ class ProcessPool:
         elif self._closed or len(self._idle) >= self._max_idle:
             self._later(process.shutdown())
         else:
+            process.idle_since = asyncio.get_running_loop().time()
             self._idle.append(process)
+            self._schedule_trim()
         self._refill()
+
+    def _schedule_trim(self) -> None:
+        if self._trim_timer is None and not self._closed:
+            loop = asyncio.get_running_loop()
+            self._trim_timer = loop.call_later(IDLE_TRIM_S, self._trim)
+
+    def _trim(self) -> None:
+        """End the idle processes unused for IDLE_TRIM_S, keeping ``warm`` alive."""
+        self._trim_timer = None
+        now = asyncio.get_running_loop().time()
+        spare = len(self._idle) + self._busy - self._warm
+        stale = [p for p in self._idle if now - p.idle_since >= IDLE_TRIM_S]
+        for process in stale[: max(0, spare)]:  # the least recently used first
+            self._idle.remove(process)
+            self._later(process.shutdown())
+        if len(self._idle) + self._busy > self._warm:
+            self._schedule_trim()
 
     def _refill(self) -> None:
         alive = len(self._idle) + self._busy + len(self._refilling)
@@ -205,7 +230,9 @@ class ProcessPool:
         if self._closed or len(self._idle) >= self._max_idle:
             self._later(process.shutdown())
         else:
+            process.idle_since = asyncio.get_running_loop().time()
             self._idle.append(process)
+            self._schedule_trim()
 
     async def _spawn(self) -> TaskProcess:
         ours, theirs = socket.socketpair()

@@ -78,6 +78,8 @@ class TaskProcess:
         self.pid = process.pid or 0
         self.reusable = True
         """False once the process must not run another attempt."""
+        self.idle_since = 0.0
+        """When it last went back to the pool (the pool's clock)."""
         _LIVE.add(self)
 
     @property
