@@ -99,3 +99,46 @@ def test_lazy_exports_match_all() -> None:
     import durableruns
 
     assert sorted([*durableruns._EXPORTS, *durableruns._SUBMODULES]) == durableruns.__all__
+
+
+# --- every module, by layer ------------------------------------------------------------
+# core (top-level modules) → engine → api / dashboard / sdk / cli. A layer may import the
+# layers before it, never after; the SDK depends on core and httpx only.
+LAYER_FORBIDS = {
+    "core": ("durableruns.engine", "durableruns.api", "durableruns.dashboard",
+             "durableruns.sdk", "durableruns.cli", "temporalio", "fastapi", "starlette"),
+    "engine": ("durableruns.api", "durableruns.dashboard", "durableruns.sdk",
+               "durableruns.cli", "fastapi", "starlette"),
+    "api": ("durableruns.sdk", "durableruns.cli", "durableruns.dashboard"),
+    "dashboard": ("durableruns.sdk", "durableruns.cli", "durableruns.engine"),
+    "sdk": ("durableruns.engine", "durableruns.api", "durableruns.dashboard",
+            "durableruns.cli", "temporalio", "fastapi", "starlette"),
+    "cli": ("durableruns.sdk",),
+}  # fmt: skip
+BRIDGES = {
+    # The package facade re-exports the SDK lazily (``from durableruns import runs``).
+    "__init__.py": ("durableruns.sdk",),
+    # ``my_task.trigger(...)`` and the token helpers called from a backend (not task
+    # code) go over HTTP: function-local imports of the SDK, the one sanctioned way out.
+    "task_definitions.py": ("durableruns.sdk",),
+    "wait.py": ("durableruns.sdk",),
+    # The app assembles the facade, the dashboard's routes included.
+    "api/app.py": ("durableruns.dashboard",),
+}
+
+
+def _layer(path: Path) -> str:
+    relative = path.relative_to(SRC)
+    return "core" if len(relative.parts) == 1 else relative.parts[0]
+
+
+def test_every_module_imports_only_the_layers_before_it() -> None:
+    modules = sorted(SRC.rglob("*.py"))
+    assert len(modules) > 100, "the whole package is checked"
+    for path in modules:
+        layer = _layer(path)
+        assert layer in LAYER_FORBIDS, f"{path} is in no layer"
+        allowed = BRIDGES.get(str(path.relative_to(SRC)), ())
+        for name in _imports(path):
+            if name.startswith(LAYER_FORBIDS[layer]) and not name.startswith(allowed):
+                raise AssertionError(f"{path.relative_to(SRC)} ({layer}) imports {name}")

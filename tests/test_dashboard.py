@@ -18,8 +18,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Dialog, expect
 from temporalio.client import Client
 
-from durableruns.api import create_app
-from durableruns.dashboard import session
+from durableruns.api import create_app, session
 from durableruns.dashboard.routes import safe_next
 from durableruns.engine.worker import running_worker
 from durableruns.status import RunStatus

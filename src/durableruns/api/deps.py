@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from durableruns.api import session
 from durableruns.api.environments import Environment, authenticate
 from durableruns.api.errors import ApiHTTPError
 from durableruns.api.scopes import RUN_DENIED
-from durableruns.dashboard import session
 from durableruns.engine.batch_service import BatchService
 from durableruns.engine.service import RunService
 from durableruns.engine.token_service import TokenService

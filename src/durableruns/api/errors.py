@@ -12,9 +12,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from durableruns.engine.schedules import ScheduleNotFoundError
-from durableruns.engine.service import EngineUnavailableError, RunNotFoundError, RunStateError
-from durableruns.errors import InvalidInputError
+from durableruns.errors import (
+    EngineUnavailableError,
+    InvalidInputError,
+    RunNotFoundError,
+    RunStateError,
+    ScheduleNotFoundError,
+)
 from durableruns.wait_tokens import TokenNotFoundError, TokenTimedOutError
 
 logger = logging.getLogger(__name__)

@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from durableruns.api import session
 from durableruns.api.deps import SecretKeyDep, SettingsDep
-from durableruns.dashboard import pages, session
+from durableruns.dashboard import pages
 from durableruns.ids import is_run_id
 from durableruns.settings import Settings
 

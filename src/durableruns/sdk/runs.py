@@ -21,7 +21,7 @@ from durableruns.sdk.run_logs import logs as logs  # runs.logs
 from durableruns.sdk.subscriptions import Subscription
 from durableruns.status import RunStatus
 from durableruns.task_definitions import Task
-from durableruns.wire import RETRIEVE_ONLY_FIELDS, Run, WireModel
+from durableruns.wire import Run
 
 if TYPE_CHECKING:
     from durableruns.sdk.batch import BatchHandle
@@ -104,44 +104,10 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+from durableruns.wire_runs_list import ListedRun, RunListResponse  # noqa: E402
+
+
 # --- list ----------------------------------------------------------------------------
-class RunEnv(WireModel):
-    """The environment a listed run belongs to."""
-
-    id: str
-    name: str
-    user: str | None = None
-
-
-class ListedRun(Run[Any, Any]):
-    """A run as ``GET /api/v1/runs`` lists it (``ListRunResponseItem``): the common run
-    fields, no payload, output or error, plus its environment. The facade builds it from
-    visibility alone, so ``started_at``, ``duration_ms``, ``metadata`` and ``ttl`` are
-    not filled in and ``updated_at`` is the last time visibility saw (start or close);
-    ``retrieve`` the run for all of it."""
-
-    env: RunEnv
-
-    def to_wire(self) -> dict[str, Any]:
-        """The list item body: the retrieve-only fields left out."""
-        body = super().to_wire()
-        return {k: v for k, v in body.items() if k not in RETRIEVE_ONLY_FIELDS}
-
-
-class Pagination(WireModel):
-    """Cursors of the neighbouring pages; absent when there is none."""
-
-    next: str | None = None
-    previous: str | None = None
-
-
-class RunListResponse(WireModel):
-    """The body of ``GET /api/v1/runs``."""
-
-    data: builtins.list[ListedRun]
-    pagination: Pagination = Pagination()
-
-
 class RunListPage(NamedTuple):
     """One page of runs, newest first, and the cursors around it."""
 

@@ -34,9 +34,9 @@ from durableruns.engine.run_list import (
     UnsupportedValueError,
     check_searchable,
 )
-from durableruns.sdk.runs import ListedRun, Pagination, RunEnv, RunListResponse
 from durableruns.status import RunStatus
 from durableruns.wire import status_flags
+from durableruns.wire_runs_list import ListedRun, Pagination, RunEnv, RunListResponse
 
 router = APIRouter(tags=["runs"])
 T = TypeVar("T")
