@@ -13,8 +13,9 @@ Example::
     handle = await hello_world.trigger({"name": "Ada"})
     run = await runs.poll(handle)
 
-Names are loaded on first use: the run workflow is re-imported inside Temporal's
-sandbox for every run, and must not drag the SDK's HTTP stack in with it.
+Names are loaded on first use: task modules import ``durableruns`` in every task
+process and in the replay tests' sandbox, and need not pull the SDK's HTTP stack, or
+the facade, in with it.
 """
 
 from __future__ import annotations

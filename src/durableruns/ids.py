@@ -1,4 +1,5 @@
-"""Mints the ids users see: ``run_…``, ``attempt_…``, ``batch_…`` and ``sched_…``.
+"""Mints the ids users see: ``run_…``, ``batch_…``, ``sched_…`` and ``waitpoint_…``
+(attempt ids are the run workflow's, made deterministically in workflow code).
 
 Run ids are time-ordered (a 48-bit millisecond timestamp then 80 random bits, in
 lowercase Crockford base32, like a ULID), so sorting ids sorts runs by creation.

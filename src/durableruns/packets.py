@@ -55,8 +55,3 @@ def _decode(data: Any, packet_type: str | None, field: str) -> Any:
             raise PacketError(field, 'a SuperJSON packet must be an object with a "json" member')
         return value["json"]
     return value
-
-
-def encode_superjson(value: Any) -> str:
-    """A SuperJSON packet for a plain JSON value (what realtime rows carry)."""
-    return json.dumps({"json": value}, separators=(",", ":"))

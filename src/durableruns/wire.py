@@ -385,3 +385,9 @@ def _error(error: Any) -> RunErrorBody | None:
     return RunErrorBody(
         message=error.message, name=error.name, stack_trace=error.stack_trace or None
     )
+
+
+class ErrorBody(BaseModel):
+    """Every error response: ``{"error": "<field>: <reason>"}``."""
+
+    error: str

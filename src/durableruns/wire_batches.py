@@ -1,20 +1,14 @@
-"""Wire shapes of batches (Trigger.dev's two-phase batch API) and the error body every
-route answers with; shared by the facade and the SDK."""
+"""Wire shapes of batches (Trigger.dev's two-phase batch API), shared by the facade and
+the SDK."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from durableruns.wire import IdempotencyKeyOptions, TriggerOptions, WireModel
-
-
-class ErrorBody(BaseModel):
-    """Every error response: ``{"error": "<field>: <reason>"}``."""
-
-    error: str
 
 
 class CreateBatchRequest(WireModel):

@@ -35,7 +35,7 @@ from durableruns.dashboard import routes as dashboard
 from durableruns.engine.client import connect
 from durableruns.engine.packet_store import packet_store
 from durableruns.settings import Settings
-from durableruns.wire_batches import ErrorBody
+from durableruns.wire import ErrorBody
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}

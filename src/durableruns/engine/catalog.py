@@ -80,7 +80,3 @@ class CatalogReader:
                 catalog = self._cached or Catalog()
             self._cached, self._read_at = catalog, time.monotonic()
             return catalog
-
-    def forget(self) -> None:
-        """Drop the cache (tests, and after this process registered a deployment)."""
-        self._cached = None

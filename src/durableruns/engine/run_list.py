@@ -101,6 +101,8 @@ class ListedRunRow:
     idempotency_key: str | None = None
     queue: str | None = None
     is_test: bool = False
+    duration_ms: int = 0
+    """Execution time, waits excluded (published when the run finished)."""
 
     @property
     def position(self) -> Position:
@@ -272,6 +274,7 @@ def row_from_execution(execution: WorkflowExecution) -> ListedRunRow:
         idempotency_key=attrs.get(sa.TRIGGER_IDEMPOTENCY_KEY),
         queue=attrs.get(sa.TRIGGER_QUEUE),
         is_test=bool(attrs.get(sa.TRIGGER_IS_TEST)),
+        duration_ms=attrs.get(sa.TRIGGER_DURATION_MS) or 0,
     )
 
 

@@ -86,6 +86,7 @@ class RunWorkflow(ExecutionSignals, RunControlUpdates, LegacyHandlers):
         self._attempt_ids: dict[int, str] = {}
         self._started_attempts: set[int] = set()
         self._elapsed_s: dict[int, float] = {}
+        self._scheduled_at: dict[int, datetime] = {}
         self._delay_moved = False
         self._waits_in_progress = 0
 
@@ -246,6 +247,7 @@ class RunWorkflow(ExecutionSignals, RunControlUpdates, LegacyHandlers):
         """An execution of attempt ``number``: its first (0) or a continuation."""
         if continuation == 0:
             self._attempt_ids[number] = f"attempt_{workflow.uuid4().hex[:24]}"
+            self._scheduled_at[number] = workflow.now()
         from_run = continuation > 0 or self._waits.has_records
         return workflow.start_activity(
             ATTEMPT_ACTIVITY,
@@ -338,8 +340,9 @@ class RunWorkflow(ExecutionSignals, RunControlUpdates, LegacyHandlers):
         for attempt in run.attempts:
             if attempt.number == number:
                 return attempt
+        created = self._scheduled_at.get(number, workflow.now())  # before it started
         attempt = AttemptRecord(
-            id=self._attempt_ids.get(number, ""), number=number, created_at=workflow.now()
+            id=self._attempt_ids.get(number, ""), number=number, created_at=created
         )
         run.attempts.append(attempt)
         run.attempts.sort(key=lambda a: a.number)
@@ -365,7 +368,8 @@ class RunWorkflow(ExecutionSignals, RunControlUpdates, LegacyHandlers):
         run.error = error
         run.finished_at = workflow.now()
         run.waits = []
-        self._set_status(status)
+        # In the status's own upsert: the list shows the same duration as retrieve.
+        self._set_status(status, sa.TRIGGER_DURATION_MS.value_set(run.duration_ms))
 
     def _set_status(self, status: RunStatus, *also: SearchAttributeUpdate[Any]) -> None:
         """Change the status and publish it (with ``also``, in one upsert)."""

@@ -24,6 +24,8 @@ TRIGGER_IDEMPOTENCY_KEY = SearchAttributeKey.for_keyword("TriggerIdempotencyKey"
 TRIGGER_QUEUE = SearchAttributeKey.for_keyword("TriggerQueue")
 TRIGGER_IS_TEST = SearchAttributeKey.for_bool("TriggerIsTest")
 TRIGGER_SCHEDULE_ID = SearchAttributeKey.for_keyword("TriggerScheduleId")
+TRIGGER_DURATION_MS = SearchAttributeKey.for_int("TriggerDurationMs")
+"""A finished run's execution time (waits excluded), as retrieve's ``durationMs``."""
 # Wait tokens (their own keys: a run query by tag or status never finds a token).
 # Tokens share the status and idempotency-key attributes with runs (the dev server
 # allows 10 Keyword attributes): queries tell them apart by WorkflowType
@@ -44,6 +46,7 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     TRIGGER_QUEUE,
     TRIGGER_IS_TEST,
     TRIGGER_SCHEDULE_ID,
+    TRIGGER_DURATION_MS,
     TRIGGER_TOKEN_TAGS,
 )
 """Every search attribute we register, in a stable order."""

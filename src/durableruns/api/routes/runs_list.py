@@ -180,6 +180,7 @@ def listed_run(row: ListedRunRow, env: RunEnv) -> ListedRun:
         depth=row.depth,
         trigger_function=row.trigger_function,
         batch_id=row.batch_id,
+        duration_ms=row.duration_ms,
         env=env,
     )
 

@@ -170,9 +170,8 @@ function details(run) {
     ["Created", time(run.createdAt)],
     ["Started", time(run.startedAt)],
     ["Finished", time(run.finishedAt)],
-    ["Duration", run.durationMs ? formatDuration(run.durationMs)
-      : run.startedAt && run.finishedAt ? formatDuration(between(run.startedAt, run.finishedAt))
-        : muted("—")],
+    ["Duration", run.isCompleted || run.durationMs ? formatDuration(run.durationMs || 0)
+      : muted("—")],
     ["Tags", tagList(run.tags, (tag) => runsPath({ tag }))],
     ["Idempotency key", run.idempotencyKey ? h("code", {}, run.idempotencyKey) : muted("—")],
     ["TTL", run.ttl || muted("—")],

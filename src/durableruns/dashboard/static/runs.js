@@ -4,7 +4,7 @@
 // page's own query string, so a filtered view can be bookmarked or shared.
 
 import { api, ApiError, runPath, runsPath } from "./api.js";
-import { between, fill, formatDuration, h, muted, runLink, show, statusBadge, tagList, time }
+import { fill, formatDuration, h, muted, runLink, show, statusBadge, tagList, time }
   from "./dom.js";
 import { FINAL_STATUSES, STATUSES } from "./status.js";
 
@@ -166,12 +166,12 @@ function buildRow(run) {
   return tr;
 }
 
-// Finished runs: creation to finish. Unfinished ones: time since creation, ticking.
+// One meaning everywhere: execution time (waits excluded), as the run page shows it.
+// Finished runs carry it; an unfinished run shows "…" until it finishes.
 function updateDuration({ tr, item }) {
   const done = FINAL_STATUSES.has(item.status);
-  const ms = between(item.createdAt, done ? item.finishedAt || item.updatedAt : null);
   const cell = tr.querySelector(".duration");
-  cell.textContent = formatDuration(ms);
+  cell.textContent = done ? formatDuration(item.durationMs || 0) : "…";
   cell.classList.toggle("running", !done);
 }
 
