@@ -106,6 +106,7 @@ class AttemptActivity:
             journal=state.journal,
             short_wait_s=self._short_wait_s,
             logs_recorded=input.logs_recorded,
+            streams=input.streams,
         )
         ctx = _context(task, input, started_at, self._version, runtime, state.metadata)
         heartbeats = asyncio.create_task(_heartbeat_forever(runtime))

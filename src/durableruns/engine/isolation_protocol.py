@@ -20,7 +20,9 @@ from durableruns.engine.task_executor import Outcome
 from durableruns.log_models import LogLine
 
 _HEADER = struct.Struct("!Q")
-RuntimeMethod = Literal["trigger", "wait_for_runs", "wait_until", "begin_step", "end_step"]
+RuntimeMethod = Literal[
+    "trigger", "wait_for_runs", "wait_until", "begin_step", "end_step", "end_stream"
+]
 """The runtime calls task code may make (see durableruns.context.TaskRuntime)."""
 RUNTIME_METHODS: frozenset[str] = frozenset(RuntimeMethod.__args__)  # type: ignore[attr-defined]
 
@@ -91,6 +93,14 @@ class LogLines:
     """Child → worker: lines the task's code logged (or printed)."""
 
     lines: tuple[LogLine, ...]
+
+
+@dataclass(frozen=True)
+class StreamChunks:
+    """Child → worker: chunks of a stream the task's code sends (``ctx.stream``)."""
+
+    key: str
+    chunks: tuple[Any, ...]
 
 
 @dataclass(frozen=True)

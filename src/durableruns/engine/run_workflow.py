@@ -62,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         WaitSpec,
     )
     from durableruns.status import RUN_STATUS_AFTER_ATTEMPT, AttemptStatus, RunStatus, is_completed
+    from durableruns.stream_models import StreamBatch, StreamTally, chunk_size
 
 ATTEMPT_ACTIVITY = "durableruns.attempt"
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
@@ -90,6 +91,7 @@ class RunWorkflow(RunControlUpdates, LegacyWaitUpdates):
         self._elapsed_s: dict[int, float] = {}
         self._delay_moved = False
         self._waits_in_progress = 0
+        self._streams = StreamTally()
 
     @workflow.run
     async def run(self, input: RunInput) -> RunRecord:
@@ -153,6 +155,19 @@ class RunWorkflow(RunControlUpdates, LegacyWaitUpdates):
         """Log lines of the running execution: kept in history (read from there), counted
         here so the run's bound holds across executions."""
         self._record().log_count += len(batch.lines)
+
+    @workflow.signal
+    def stream_chunks(self, batch: StreamBatch) -> None:
+        """Chunks of a stream of the running execution (``ctx.stream``): kept in history
+        (read from there), tallied here so offsets continue and the bound holds across
+        executions; a new key is listed in the record (the official client's
+        ``withStreams`` learns of streams from it)."""
+        size = sum(chunk_size(chunk) for chunk in batch.chunks)
+        self._streams = self._streams.after(batch, size)
+        run = self._record()
+        if batch.key not in run.streams:
+            run.streams.append(batch.key)
+            run.updated_at = workflow.now()
 
     @workflow.signal
     def step_recorded(self, step: StepRecord) -> None:
@@ -275,6 +290,7 @@ class RunWorkflow(RunControlUpdates, LegacyWaitUpdates):
                 from_run=from_run,
                 elapsed_s=self._elapsed_s.get(number, 0.0),
                 logs_recorded=self._record().log_count,
+                streams=self._streams,
             ),
             result_type=AttemptOutput,
             task_queue=self._execution_queue(input, continuation),

@@ -111,7 +111,11 @@ async def request(
 
 @contextlib.asynccontextmanager
 async def stream(
-    method: str, path: str, *, params: dict[str, str] | None = None
+    method: str,
+    path: str,
+    *,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> AsyncIterator[httpx.Response]:
     """A streamed request (server-sent events): no read timeout, the body read as it
     arrives; raises ApiError on a non-2xx answer."""
@@ -122,7 +126,7 @@ async def stream(
             transport=_config.transport,
             timeout=httpx.Timeout(30.0, read=None),
         ) as client,
-        client.stream(method, path, params=params) as response,
+        client.stream(method, path, params=params, headers=headers) as response,
     ):
         if not response.is_success:
             await response.aread()
