@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -54,3 +55,16 @@ async def stream_breaks(payload: dict[str, Any], ctx: TaskContext) -> None:
         raise RuntimeError("the model went away")
 
     await ctx.stream("llm", broken())
+
+
+@task(id="stream-clock")
+async def stream_clock(payload: dict[str, Any], ctx: TaskContext) -> int:
+    """``count`` chunks, each the wall-clock time it was made, ``pause`` apart (for
+    measuring how soon a chunk reaches a reader)."""
+
+    async def clock() -> AsyncIterator[float]:
+        for _ in range(payload["count"]):
+            await asyncio.sleep(payload.get("pause", 0.05))
+            yield time.time()
+
+    return await ctx.stream("clock", clock())

@@ -5,17 +5,22 @@ not sent twice when an attempt re-runs after a wait."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import statistics
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from durableruns import runs, sdk
+from durableruns.api import create_app
 from durableruns.engine.history_signals import signals_in_history
 from durableruns.sdk import auth
 from durableruns.stream_models import (
@@ -26,6 +31,8 @@ from durableruns.stream_models import (
 )
 from durableruns.task_definitions import TaskRegistry
 from tests.conftest import SECRET_KEY, Stack, eventually, open_stack
+from tests.test_cli import free_port
+from tests.test_official_client import _Server
 
 MODULES = ["activities.streams_tokens", "tests.stream_tasks"]
 TOKENS = [f"token-{i}" for i in range(200)]
@@ -213,3 +220,32 @@ async def test_the_run_lists_its_streams_for_the_official_client(streamer: Stack
     [row] = [m["value"] for m in shape.json() if "value" in m]
     assert row["realtimeStreams"] == '{"llm","second"}'  # Electric's text[]
     await eventually(lambda: stack.retrieve(run_id), lambda r: r["status"] == "COMPLETED")
+
+
+async def test_a_chunk_reaches_a_live_reader_within_half_a_second(streamer: Stack) -> None:
+    """Chunk made → chunk read over real HTTP (uvicorn; httpx's ASGI transport would
+    hold the body to its end): 100 chunks 50 ms apart, made in a task process."""
+    stack = streamer
+    app = create_app(stack.settings, client=stack.client)
+    port = free_port()
+    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    serving = asyncio.ensure_future(server.serve())
+    try:
+        await eventually(lambda: asyncio.sleep(0, server.started), bool)
+        run_id = await stack.trigger("stream-clock", {"count": 100, "pause": 0.05})
+        delays: list[float] = []
+        headers = {"Authorization": f"Bearer {SECRET_KEY}"}
+        async with (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as http,
+            http.stream("GET", f"/realtime/v1/streams/{run_id}/clock", timeout=60) as response,
+        ):
+            async for line in response.aiter_lines():
+                if line.startswith("data:"):
+                    delays.append(time.time() - float(line[5:]))
+    finally:
+        server.should_exit = True
+        await serving
+    assert len(delays) == 100
+    p50, p95 = statistics.median(delays), statistics.quantiles(delays, n=20)[-1]
+    print(f"stream chunk → live reader: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
+    assert p95 < 0.5, (p50, p95)
