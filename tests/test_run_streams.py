@@ -249,3 +249,18 @@ async def test_a_chunk_reaches_a_live_reader_within_half_a_second(streamer: Stac
     p50, p95 = statistics.median(delays), statistics.quantiles(delays, n=20)[-1]
     print(f"stream chunk → live reader: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
     assert p95 < 0.5, (p50, p95)
+
+
+async def test_latest_starts_at_the_tail_and_timeout_seconds_ends_the_response(
+    streamer: Stack,
+) -> None:
+    stack = streamer
+    done = (await stack.wait_final(await stack.trigger("streams-tokens", {"count": 5})))["id"]
+    assert await sse(stack.http, done, "llm", **{"X-Trigger-Stream-Start": "latest"}) == []
+    run_id = await stack.trigger("stream-slowly", {"count": 100, "pause": 0.1})
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    part = await sse(stack.http, run_id, "llm", **{"Timeout-Seconds": "1"})
+    assert 0.9 <= loop.time() - started < 3
+    assert 0 < len(part) < 100 and part == [(i, f"t-{i}") for i in range(len(part))]
+    await stack.wait_final(run_id)
