@@ -154,9 +154,7 @@ class AttemptInput(Frozen):
     ``max_duration`` budget counts executing time only, never waits)."""
     logs_recorded: int = 0
     """Log lines the run holds already (its bound counts across executions)."""
-    streams: StreamTally = StreamTally()
-    """What the run's streams hold already: offsets continue, the bound counts across
-    executions (``ctx.stream``)."""
+    streams: StreamTally = StreamTally()  # what the run's streams hold: offsets, the bound
 
 
 class AttemptStarted(Frozen):
@@ -337,9 +335,7 @@ class RunRecord(BaseModel):
     """What the run is waiting for while WAITING (timers, child runs)."""
     log_count: int = 0
     """Log lines the run holds (they live in its history, see ``engine/run_logs.py``)."""
-    streams: list[str] = []
-    """The keys of the run's streams, in the order they started (``ctx.stream``; the
-    chunks live in its history, see ``engine/run_streams.py``)."""
+    streams: list[str] = []  # the keys of its streams (chunks: ``engine/run_streams``)
     delayed_until: datetime | None = None
     expired_at: datetime | None = None
     created_at: datetime

@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.engine.run_control import RunControlUpdates
     from durableruns.engine.run_slots import RunSlots
     from durableruns.engine.run_waits import RunWaits
+    from durableruns.engine.stream_signals import StreamSignals
     from durableruns.engine.task_queues import task_queue
     from durableruns.log_models import LogBatch
     from durableruns.models import (
@@ -62,7 +63,7 @@ with workflow.unsafe.imports_passed_through():
         WaitSpec,
     )
     from durableruns.status import RUN_STATUS_AFTER_ATTEMPT, AttemptStatus, RunStatus, is_completed
-    from durableruns.stream_models import StreamBatch, StreamTally, chunk_size
+    from durableruns.stream_models import StreamTally
 
 ATTEMPT_ACTIVITY = "durableruns.attempt"
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
@@ -77,7 +78,7 @@ Outcome = AttemptFailure | Suspension | None
 
 
 @workflow.defn(name="durableruns.run")
-class RunWorkflow(RunControlUpdates, LegacyWaitUpdates):
+class RunWorkflow(RunControlUpdates, LegacyWaitUpdates, StreamSignals):
     """Runs a task: delay, TTL, attempts with retries, waits, and the run's status."""
 
     @workflow.init
@@ -155,19 +156,6 @@ class RunWorkflow(RunControlUpdates, LegacyWaitUpdates):
         """Log lines of the running execution: kept in history (read from there), counted
         here so the run's bound holds across executions."""
         self._record().log_count += len(batch.lines)
-
-    @workflow.signal
-    def stream_chunks(self, batch: StreamBatch) -> None:
-        """Chunks of a stream of the running execution (``ctx.stream``): kept in history
-        (read from there), tallied here so offsets continue and the bound holds across
-        executions; a new key is listed in the record (the official client's
-        ``withStreams`` learns of streams from it)."""
-        size = sum(chunk_size(chunk) for chunk in batch.chunks)
-        self._streams = self._streams.after(batch, size)
-        run = self._record()
-        if batch.key not in run.streams:
-            run.streams.append(batch.key)
-            run.updated_at = workflow.now()
 
     @workflow.signal
     def step_recorded(self, step: StepRecord) -> None:
