@@ -116,8 +116,10 @@ async def _pid_from(path: Path) -> int:
     return int(await eventually(read, bool))
 
 
-async def _ended(pid: int, timeout: float = 3) -> None:
-    """Wait until no process has ``pid`` (the fork server reaps its children at once)."""
+async def _ended(pid: int, timeout: float = 8) -> None:
+    """Wait until no process has ``pid`` (the fork server reaps its children at once).
+    The kill comes ~1 s after the stop (the grace); the bound leaves room for a loaded
+    machine."""
 
     async def gone() -> bool:
         try:

@@ -5,7 +5,7 @@ runtime through which in-task helpers (trigger_and_wait, wait.for_) reach the en
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -124,6 +124,14 @@ class TaskRuntime(Protocol):
         """One page of the environment's tokens, newest first."""
         ...
 
+    def stream_chunks(self, key: str, chunks: Iterable[Any]) -> None:
+        """Buffer the next chunks (JSON values) of stream ``key`` (see ``ctx.stream``)."""
+        ...
+
+    async def end_stream(self, key: str) -> None:
+        """Mark the end of stream ``key``; returns once its chunks reached the run."""
+        ...
+
 
 @dataclass(frozen=True)
 class TaskContext:
@@ -145,6 +153,14 @@ class TaskContext:
     runtime: TaskRuntime | None = field(default=None, compare=False, repr=False)
     log: Callable[[LogLine], None] | None = field(default=None, compare=False, repr=False)
     """Where the run's log lines go (``durableruns.logger``, ``logging``, ``print``)."""
+
+    async def stream(self, key: str, chunks: AsyncIterable[Any] | Iterable[Any]) -> int:
+        """Send ``chunks`` (JSON values, e.g. model tokens) as the run's stream ``key``,
+        in order, as they come; returns the number of chunks once the iterable ended
+        and the stream's end marker reached the run. See :mod:`durableruns.streams`."""
+        from durableruns.streams import send
+
+        return await send(self, key, chunks)
 
 
 _current: ContextVar[TaskContext | None] = ContextVar("durableruns_task_context", default=None)

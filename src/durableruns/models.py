@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from durableruns.debounce import Debounce
 from durableruns.limits import MAX_ERROR_MESSAGE_BYTES, MAX_STACK_TRACE_BYTES, truncate_text
 from durableruns.status import AttemptStatus, RunStatus
+from durableruns.stream_models import StreamTally
 
 
 class Frozen(BaseModel):
@@ -155,6 +156,7 @@ class AttemptInput(Frozen):
     ``max_duration`` budget counts executing time only, never waits)."""
     logs_recorded: int = 0
     """Log lines the run holds already (its bound counts across executions)."""
+    streams: StreamTally = StreamTally()  # what the run's streams hold: offsets, the bound
 
 
 class AttemptStarted(Frozen):
@@ -345,6 +347,7 @@ class RunRecord(BaseModel):
     """What the run is waiting for while WAITING (timers, child runs)."""
     log_count: int = 0
     """Log lines the run holds (they live in its history, see ``engine/run_logs.py``)."""
+    streams: list[str] = []  # the keys of its streams (chunks: ``engine/run_streams``)
     delayed_until: datetime | None = None
     expired_at: datetime | None = None
     created_at: datetime

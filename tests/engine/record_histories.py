@@ -240,7 +240,11 @@ SCENARIOS: dict[str, Scenario] = {
     "token-timeout": _token_timeout,
     "token-canceled": _token_canceled,
     "token-in-task": _token_in_task,
+    # Streams from task code (stream_chunks signals, a continuation carrying offsets):
+    "streams": lambda s: _one(s, "stream-across-wait", {"wait": 1.0}),
 }
+MODULES = [*STACK_MODULES, "tests.stream_tasks"]
+"""The tests' tasks, and the tasks of scenarios recorded since (streams)."""
 
 
 async def record(names: list[str]) -> None:
@@ -251,7 +255,7 @@ async def record(names: list[str]) -> None:
         dev_server_extra_args=[*dynamic_config_flags(), *environment_namespace_flags()],
     )
     try:
-        async with open_stack(env.client, TaskRegistry.from_modules(STACK_MODULES)) as stack:
+        async with open_stack(env.client, TaskRegistry.from_modules(MODULES)) as stack:
             for name in names:
                 workflow_ids = await SCENARIOS[name](stack)
                 for n, workflow_id in enumerate(workflow_ids):

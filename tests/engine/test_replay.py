@@ -37,6 +37,7 @@ def test_there_is_a_history_for_every_example() -> None:
     assert {"batch", "queue"} <= scenarios, "the batch, queue and catalog workflows too"
     assert {"suspended-pipeline", "suspended-batch", "steps", "resume-mismatch"} <= scenarios
     assert "canceled-suspended" in scenarios, "suspension, resume, steps, the guard, cancel"
+    assert "streams" in scenarios, "stream_chunks signals across a continuation"
     assert {
         "closed-failed",
         "closed-expired",

@@ -28,6 +28,7 @@ from durableruns.api.routes import (
     runs,
     runs_list,
     schedules,
+    streams,
     tasks,
     waitpoints,
 )
@@ -87,6 +88,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(runs_list.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime_sets.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(streams.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(auth.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(batches.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(queues.router, dependencies=authed, responses=ERROR_RESPONSES)

@@ -59,6 +59,7 @@ PUBLIC_TOKEN_ROUTES = frozenset(
         "/api/v1/runs/{run_id}/events",
         "/api/v1/runs/events",
         "/api/v1/batches/{batch_id}/events",
+        "/realtime/v1/streams/{run_id}/{key}",
     }
 )
 """The only routes a public access token may call; each checks the token's scopes

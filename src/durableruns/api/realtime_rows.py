@@ -114,7 +114,7 @@ def run_row(run: RunRecord, skip_columns: Iterable[str] = ()) -> dict[str, str |
         "metadata": _json_or_none(run.metadata),
         "metadataType": JSON_PACKET,
         "runTags": sorted(run.options.tags) or None,
-        "realtimeStreams": [],
+        "realtimeStreams": list(run.streams),
         "error": _error(run),
     }
     skip = set(skip_columns) - RESERVED_COLUMNS

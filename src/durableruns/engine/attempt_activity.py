@@ -112,6 +112,7 @@ class AttemptActivity:
             short_wait_s=self._short_wait_s,
             logs_recorded=input.logs_recorded,
             tokens=self._token_service(client),
+            streams=input.streams,
         )
         ctx = _context(task, input, started_at, self._version, runtime, state.metadata)
         heartbeats = asyncio.create_task(_heartbeat_forever(runtime))

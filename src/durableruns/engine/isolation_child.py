@@ -23,7 +23,7 @@ import socket
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, cast
 
@@ -40,6 +40,7 @@ from durableruns.engine.isolation_protocol import (
     RuntimeCall,
     RuntimeReply,
     StartAttempt,
+    StreamChunks,
 )
 from durableruns.engine.task_executor import Cancelled, Failed, Outcome, describe_error, execute
 from durableruns.logs import capture_task_output
@@ -204,6 +205,14 @@ class RuntimeProxy:
         """One page of tokens."""
         value = await self._call("list_tokens", token_filter, limit, after, before)
         return cast(TokenItemPage, value)
+
+    def stream_chunks(self, key: str, chunks: Iterable[Any]) -> None:
+        """Send chunks of stream ``key`` (buffered by the worker's runtime)."""
+        self._channel.send(StreamChunks(key, tuple(chunks)))
+
+    async def end_stream(self, key: str) -> None:
+        """The end marker of stream ``key``, once it reached the run."""
+        await self._call("end_stream", key)
 
     def answer(self, reply: RuntimeReply) -> None:
         """Resolve the call ``reply`` answers (unless the code stopped waiting for it)."""

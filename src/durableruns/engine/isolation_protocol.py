@@ -31,6 +31,7 @@ RuntimeMethod = Literal[
     "complete_token",
     "retrieve_token",
     "list_tokens",
+    "end_stream",
 ]
 """The runtime calls task code may make (see durableruns.context.TaskRuntime)."""
 RUNTIME_METHODS: frozenset[str] = frozenset(RuntimeMethod.__args__)  # type: ignore[attr-defined]
@@ -102,6 +103,14 @@ class LogLines:
     """Child → worker: lines the task's code logged (or printed)."""
 
     lines: tuple[LogLine, ...]
+
+
+@dataclass(frozen=True)
+class StreamChunks:
+    """Child → worker: chunks of a stream the task's code sends (``ctx.stream``)."""
+
+    key: str
+    chunks: tuple[Any, ...]
 
 
 @dataclass(frozen=True)

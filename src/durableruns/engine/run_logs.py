@@ -8,14 +8,12 @@ position of the next line: ``<event id>.<index in that batch>``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from temporalio.api.enums.v1 import EventType
-from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
+from durableruns.engine.history_signals import signals_in_history
 from durableruns.errors import InvalidInputError
 from durableruns.log_models import LogBatch, LogLevel, LogLine
 
@@ -81,31 +79,12 @@ class RunLogReader:
         self, run_id: str, filter: LogFilter, *, follow: bool
     ) -> AsyncIterator[LogEntry]:
         start_event, start_index = filter.start()
-        events = self._client.get_workflow_handle(run_id).fetch_history_events(
-            wait_new_event=follow
+        batches = signals_in_history(
+            self._client, run_id, LOG_SIGNAL, LogBatch, follow=follow, from_event=start_event
         )
-        try:
-            async for event in events:
-                if event.event_id < start_event or not _is_log(event):
+        async for event_id, batch in batches:
+            for index, line in enumerate(batch.lines):
+                if event_id == start_event and index < start_index:
                     continue
-                for index, line in enumerate(await self._decode(event)):
-                    if event.event_id == start_event and index < start_index:
-                        continue
-                    if filter.admits(line):
-                        yield LogEntry(line=line, cursor=f"{event.event_id}.{index + 1}")
-        except RPCError as exc:
-            if exc.status is RPCStatusCode.NOT_FOUND:
-                return
-            raise
-
-    async def _decode(self, event: HistoryEvent) -> Iterable[LogLine]:
-        payloads = event.workflow_execution_signaled_event_attributes.input.payloads
-        [batch] = await self._client.data_converter.decode(payloads, [LogBatch])
-        return batch.lines  # type: ignore[no-any-return]
-
-
-def _is_log(event: HistoryEvent) -> bool:
-    return (
-        event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
-        and event.workflow_execution_signaled_event_attributes.signal_name == LOG_SIGNAL
-    )
+                if filter.admits(line):
+                    yield LogEntry(line=line, cursor=f"{event_id}.{index + 1}")

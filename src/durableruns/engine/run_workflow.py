@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.engine.run_signals import ExecutionSignals
     from durableruns.engine.run_slots import RunSlots
     from durableruns.engine.run_waits import RunWaits
+    from durableruns.engine.stream_signals import StreamSignals
     from durableruns.engine.task_queues import task_queue
     from durableruns.models import (
         AttemptFailure,
@@ -60,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
         Suspension,
     )
     from durableruns.status import RUN_STATUS_AFTER_ATTEMPT, AttemptStatus, RunStatus, is_completed
+    from durableruns.stream_models import StreamTally
 
 ATTEMPT_ACTIVITY = "durableruns.attempt"
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
@@ -74,7 +76,7 @@ Outcome = AttemptFailure | Suspension | None
 
 
 @workflow.defn(name="durableruns.run")
-class RunWorkflow(ExecutionSignals, RunControlUpdates, LegacyHandlers):
+class RunWorkflow(ExecutionSignals, StreamSignals, RunControlUpdates, LegacyHandlers):
     """Runs a task: delay, TTL, attempts with retries, waits, and the run's status."""
 
     @workflow.init
@@ -89,6 +91,7 @@ class RunWorkflow(ExecutionSignals, RunControlUpdates, LegacyHandlers):
         self._scheduled_at: dict[int, datetime] = {}
         self._delay_moved = False
         self._waits_in_progress = 0
+        self._streams = StreamTally()
 
     @workflow.run
     async def run(self, input: RunInput) -> RunRecord:
@@ -264,6 +267,7 @@ class RunWorkflow(ExecutionSignals, RunControlUpdates, LegacyHandlers):
                 from_run=from_run,
                 elapsed_s=self._elapsed_s.get(number, 0.0),
                 logs_recorded=self._record().log_count,
+                streams=self._streams,
             ),
             result_type=AttemptOutput,
             task_queue=self._execution_queue(input, continuation),

@@ -39,6 +39,7 @@ from durableruns.engine.deployments import resolve_options
 from durableruns.engine.keyed_triggers import Triggered as Triggered  # the trigger's answer
 from durableruns.engine.run_close import RECORD_MEMO, record_from_failure
 from durableruns.engine.run_logs import RunLogReader
+from durableruns.engine.run_streams import RunStreamReader
 from durableruns.engine.run_workflow import RunWorkflow
 from durableruns.engine.search_attributes import initial_search_attributes
 from durableruns.engine.task_queues import runs_queue
@@ -116,6 +117,11 @@ class RunService:
     def logs(self) -> RunLogReader:
         """The runs' logs, read from their histories."""
         return RunLogReader(self._client)
+
+    @property
+    def streams(self) -> RunStreamReader:
+        """The runs' streams (``ctx.stream``), read from their histories."""
+        return RunStreamReader(self._client)
 
     @property
     def record_limit_bytes(self) -> int | None:

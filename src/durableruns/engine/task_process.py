@@ -36,6 +36,7 @@ from durableruns.engine.isolation_protocol import (
     RuntimeCall,
     RuntimeReply,
     StartAttempt,
+    StreamChunks,
 )
 from durableruns.engine.task_executor import Failed, Outcome
 from durableruns.errors import (
@@ -124,6 +125,8 @@ class TaskProcess:
                     runtime.metadata_changed(message.metadata)
                 elif isinstance(message, LogLines):
                     runtime.log_lines(message.lines)
+                elif isinstance(message, StreamChunks):
+                    runtime.stream_chunks(message.key, message.chunks)
         except asyncio.CancelledError:
             await self._stop(runtime)
             raise
@@ -169,6 +172,8 @@ class TaskProcess:
                         runtime.metadata_changed(message.metadata)
                     elif isinstance(message, LogLines):
                         runtime.log_lines(message.lines)
+                    elif isinstance(message, StreamChunks):
+                        runtime.stream_chunks(message.key, message.chunks)
                     elif isinstance(message, Finished):
                         self._finished(message.outcome)
                         stopped = True

@@ -24,6 +24,7 @@ from temporalio.client import WorkflowHandle
 
 from durableruns.context import StepLookup
 from durableruns.engine.service import RunService
+from durableruns.engine.stream_buffer import FLUSH_AT_CHUNKS, StreamBuffer
 from durableruns.engine.token_service import TokenService
 from durableruns.errors import ResumeMismatchError
 from durableruns.ids import derived_run_id, derived_token_id
@@ -38,6 +39,7 @@ from durableruns.models import (
     run_call,
     token_call,
 )
+from durableruns.stream_models import StreamTally
 from durableruns.wait_tokens import (
     TokenCompleted,
     TokenCompletion,
@@ -78,6 +80,7 @@ class AttemptRuntime:
         short_wait_s: float = DEFAULT_SHORT_WAIT_S,
         logs_recorded: int = 0,
         tokens: TokenService | None = None,
+        streams: StreamTally | None = None,
     ) -> None:
         self._handle = handle
         self._service = service
@@ -104,6 +107,9 @@ class AttemptRuntime:
         self._clock: asyncio.Timeout | None = None
         self._clock_left_s: float | None = None
         self._paused = 0
+        self._streams = StreamBuffer(streams or StreamTally())
+        self._stream_wake = asyncio.Event()
+        self._stream_flusher: asyncio.Task[None] | None = None
 
     # --- the TaskRuntime -------------------------------------------------------------------
     async def trigger(self, task_id: str, payload: Any, options: RunOptions) -> tuple[str, bool]:
@@ -277,11 +283,48 @@ class AttemptRuntime:
                 if lines:
                     await self._handle.signal("log_lines", LogBatch(lines=tuple(lines)))
                     lines = []
+                for batch in self._streams.take():
+                    await self._handle.signal("stream_chunks", batch)
             finally:  # a flush canceled midway (the execution ended) loses nothing
                 if metadata is not None and self._pending_metadata is None:
                     self._pending_metadata = metadata
                 self._pending_logs[:0] = lines
                 self._logs_flushed.clear()
+
+    # --- streams (ctx.stream) ---------------------------------------------------------------
+    def stream_chunks(self, key: str, chunks: Iterable[Any]) -> None:
+        """Buffer chunks of stream ``key``; sent within ~100 ms (``engine/stream_buffer``).
+
+        As with log lines, chunks streamed while the code replays its recorded calls
+        were sent by the execution that first ran that code: they are dropped, and the
+        stream's offsets continue after the ones the run holds.
+        """
+        if self._next_position <= self._last_recorded:
+            return
+        for chunk in chunks:
+            self._streams.add(key, chunk)
+        if self._streams.waiting >= FLUSH_AT_CHUNKS:
+            self._stream_wake.set()
+        if self._stream_flusher is None or self._stream_flusher.done():
+            self._stream_flusher = asyncio.ensure_future(self._flush_streams())
+
+    async def end_stream(self, key: str) -> None:
+        """The end marker of stream ``key``; returns once it and every chunk before it
+        reached the run."""
+        if self._next_position <= self._last_recorded:
+            return
+        self._streams.end(key)
+        await self.flush()
+
+    async def _flush_streams(self) -> None:
+        while self._streams.waiting:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stream_wake.wait(), self._streams.flush_every_s)
+            self._stream_wake.clear()
+            try:
+                await self.flush()
+            except Exception:  # the run closed meanwhile: the execution's end reports it
+                return
 
     def _take_position(self) -> int:
         position, self._next_position = self._next_position, self._next_position + 1

@@ -149,7 +149,11 @@ def _api_error(response: httpx.Response) -> ApiError:
 
 @contextlib.asynccontextmanager
 async def stream(
-    method: str, path: str, *, params: dict[str, str] | None = None
+    method: str,
+    path: str,
+    *,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> AsyncIterator[httpx.Response]:
     """A streamed request (server-sent events): no read timeout, the body read as it
     arrives; raises ApiError on a non-2xx answer."""
@@ -159,7 +163,7 @@ async def stream(
             method,
             path,
             params=params,
-            headers={"Accept": "text/event-stream"},
+            headers={"Accept": "text/event-stream", **(headers or {})},
             timeout=httpx.Timeout(30.0, read=None),
         ) as response:
             if not response.is_success:

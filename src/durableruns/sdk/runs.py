@@ -18,6 +18,9 @@ from durableruns.sdk.client import request, stream
 from durableruns.sdk.handles import RunHandle
 from durableruns.sdk.run_logs import follow_logs as follow_logs  # runs.follow_logs
 from durableruns.sdk.run_logs import logs as logs  # runs.logs
+from durableruns.sdk.run_streams import (  # runs.subscribe_to_stream
+    subscribe_to_stream as subscribe_to_stream,
+)
 from durableruns.sdk.subscriptions import Subscription
 from durableruns.status import RunStatus
 from durableruns.task_definitions import Task

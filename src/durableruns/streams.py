@@ -1,0 +1,77 @@
+"""Streams from task code: ``await ctx.stream("llm", tokens)`` (or
+``await streams.pipe("llm", tokens)``) sends the chunks of an iterable to the run's
+stream ``llm``, live, in order, and durably: they are kept in Temporal with the run, so
+a reader that joins late or reconnects gets every chunk from the start or from an
+offset, also after the run finished, with no worker running.
+
+Each chunk is a JSON value (a string is typical), at offsets 0, 1, 2 … of its key. The
+call returns when the iterable ends, after the stream's end marker reached the run.
+A run keeps at most 10,000 chunks and 4 MiB across its streams (one chunk at most
+256 KiB); past that a stream is cut with a final marker and later chunks are dropped —
+the code goes on, the run never fails because of its streams. After a wait, the code
+re-running to its wait does not send again what it sent before.
+
+Read a stream with ``runs.subscribe_to_stream(run, "llm")`` (Python),
+``runs.subscribeToRun(id).withStreams()`` / ``streams.read(id, "llm")`` (the official
+Trigger.dev client) or ``GET /realtime/v1/streams/{runId}/{key}`` (server-sent events).
+
+Example::
+
+    from durableruns import TaskContext, task
+
+    @task(id="chat")
+    async def chat(payload: dict, ctx: TaskContext) -> None:
+        await ctx.stream("llm", model.generate(payload["prompt"]))
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from durableruns.context import require_runtime
+from durableruns.errors import InvalidInputError
+from durableruns.stream_models import chunk_size
+
+if TYPE_CHECKING:
+    from durableruns.context import TaskContext
+
+MAX_KEY_CHARS = 128
+
+
+async def pipe(key: str, chunks: AsyncIterable[Any] | Iterable[Any]) -> int:
+    """``ctx.stream`` for code that has no ``ctx`` at hand (the running task's)."""
+    ctx, _ = require_runtime("streams.pipe")
+    return await send(ctx, key, chunks)
+
+
+async def send(ctx: TaskContext, key: str, chunks: AsyncIterable[Any] | Iterable[Any]) -> int:
+    """Consume ``chunks`` into the run's stream ``key``; the number of chunks."""
+    runtime = ctx.runtime
+    if runtime is None:
+        _, runtime = require_runtime("ctx.stream")
+    if not key or len(key) > MAX_KEY_CHARS or "/" in key:
+        raise InvalidInputError("key", f"a stream key is 1-{MAX_KEY_CHARS} characters, no '/'")
+    count = 0
+    if isinstance(chunks, AsyncIterable):
+        async for chunk in chunks:
+            runtime.stream_chunks(key, (_checked(chunk),))
+            count += 1
+    else:
+        for chunk in chunks:
+            if inspect.isawaitable(chunk):
+                chunk = await chunk
+            runtime.stream_chunks(key, (_checked(chunk),))
+            count += 1
+    await runtime.end_stream(key)
+    return count
+
+
+def _checked(chunk: Any) -> Any:
+    """The chunk, if it is a JSON value (a TypeError in the task's code otherwise)."""
+    try:
+        chunk_size(chunk)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"A stream chunk must be a JSON value, not {type(chunk).__name__}") from exc
+    return chunk
