@@ -150,3 +150,11 @@ async def test_a_killed_worker_loses_no_run_and_none_completes_twice(
     lost = [r for r in runs if r["attemptCount"] == 2]
     assert lost, "the killed worker was running some of them"
     assert {r["attempts"][0]["error"]["name"] for r in lost} == {"WorkerLost"}
+
+
+async def test_a_concurrency_key_too_long_for_a_workflow_id_still_gets_its_queue(
+    stack: Stack,
+) -> None:
+    key = "k" * 1024
+    run = await stack.wait_final(await stack.trigger("limited", {"seconds": 0}, concurrencyKey=key))
+    assert run["status"] == "COMPLETED"

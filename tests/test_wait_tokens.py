@@ -292,3 +292,28 @@ async def test_tokens_belong_to_their_environment(sdk_stack: Stack) -> None:
         assert listed.json()["data"][0]["id"] == created["id"]
     dev = await sdk_stack.http.get(f"/api/v1/waitpoints/tokens/{created['id']}")
     assert dev.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"idempotencyKey": "a\u0000b"}, "idempotencyKey"), ({"tags": ["ok", "b\u0000"]}, "tags[1]")],
+    ids=["key", "tag"],
+)
+async def test_a_nul_in_a_key_or_tag_is_a_400_naming_it(
+    stack: Stack, body: dict[str, Any], field: str
+) -> None:
+    response = await stack.http.post("/api/v1/waitpoints/tokens", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"].startswith(f"{field}: ")
+
+
+async def test_a_key_too_long_to_search_for_is_a_400_not_a_503(stack: Stack) -> None:
+    for body in ({"idempotencyKey": "é" * 2000}, {"idempotencyKey": "\U0001f600" * 600}):
+        response = await stack.http.post("/api/v1/waitpoints/tokens", json=body)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"].startswith("idempotencyKey: ")
+    trigger = await stack.http.post(
+        "/api/v1/tasks/hello-world/trigger",
+        json={"payload": {"name": "x"}, "options": {"idempotencyKey": "é" * 2000}},
+    )
+    assert trigger.status_code == 400 and "idempotencyKey" in trigger.json()["error"]

@@ -16,6 +16,7 @@ payload from task code (an output over the limit fails the attempt, not retried)
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -136,14 +137,21 @@ def truncate_text(text: str, limit: int) -> str:
     return kept + marker
 
 
+MAX_SEARCHABLE_BYTES = 2_000
+"""A string kept in a search attribute: Temporal refuses values over 2,048 bytes as
+JSON (quotes and escapes included)."""
+
+
 def check_text(value: str | None, field: str) -> None:
-    """A string option (tag, key, queue name …) must be valid Unicode without NUL,
-    which Temporal's visibility store cannot index."""
+    """A string option (tag, key, queue name …) must be valid Unicode without NUL, and
+    short enough as UTF-8 for Temporal's visibility store to index it."""
     if value is None:
         return
     _check_text(value, field)
     if "\x00" in value:
         raise InvalidValueError(field, "contains a NUL character")
+    if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_SEARCHABLE_BYTES:
+        raise InvalidValueError(field, f"is longer than {MAX_SEARCHABLE_BYTES} bytes as UTF-8")
 
 
 def _check_text(text: str, path: str) -> None:

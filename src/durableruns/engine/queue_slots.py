@@ -3,6 +3,8 @@ and checking which holders have ended. See ``queue_workflow.py``."""
 
 from __future__ import annotations
 
+import hashlib
+
 from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy
@@ -14,10 +16,19 @@ from durableruns.engine.task_queues import runs_queue
 SLOT_GRANTED_SIGNAL = "slot_granted"
 
 
+MAX_READABLE_ID = 500
+"""Temporal caps workflow ids at 1,000 characters; a longer queue id names its queue and
+key by their hash instead (the same every time, so the queue is still one workflow)."""
+
+
 def queue_workflow_id(prefix: str, queue: str, concurrency_key: str | None) -> str:
     """The workflow id of a queue (one per concurrency key)."""
     base = f"durableruns-queue:{prefix}:{queue}"
-    return f"{base}#{concurrency_key}" if concurrency_key else base
+    readable = f"{base}#{concurrency_key}" if concurrency_key else base
+    if len(readable) <= MAX_READABLE_ID:
+        return readable
+    digest = hashlib.sha256(f"{queue}\x1f{concurrency_key or ''}".encode()).hexdigest()
+    return f"durableruns-queue:{prefix}:sha256:{digest}"
 
 
 @activity.defn(name="durableruns.enqueue")

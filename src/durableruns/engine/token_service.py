@@ -40,6 +40,7 @@ from durableruns.engine.task_queues import runs_queue
 from durableruns.engine.token_workflow import TOKEN_WORKFLOW, TokenWorkflow
 from durableruns.errors import InvalidInputError
 from durableruns.ids import derived_token_id, is_token_id, new_token_id
+from durableruns.limits import check_text
 from durableruns.models import RunError
 from durableruns.wait_tokens import (
     DEFAULT_TOKEN_TIMEOUT,
@@ -86,6 +87,9 @@ class TokenService:
     ) -> tuple[TokenRecord, bool]:
         """A new WAITING token, or (is_cached) the one ``idempotency_key`` or
         ``token_id`` already names. ``timeout`` is a duration ("1h") or a datetime."""
+        check_text(idempotency_key, "idempotencyKey")  # they go to search attributes
+        for number, tag in enumerate(tags):
+            check_text(tag, f"tags[{number}]")
         now = datetime.now(UTC)
         try:
             timeout_at = parse_delay(timeout if timeout is not None else DEFAULT_TOKEN_TIMEOUT, now)
@@ -233,6 +237,9 @@ class TokenService:
             f"WorkflowType = {_literal(TOKEN_WORKFLOW)}",
             f"TaskQueue = {_literal(runs_queue(self._prefix))}",
         ]
+        check_text(token_filter.idempotency_key, "filter[idempotencyKey]")
+        for tag in token_filter.tags:
+            check_text(tag, "filter[tags]")
         if token_filter.statuses:
             values = ", ".join(_literal(s.value) for s in token_filter.statuses)
             clauses.append(f"{sa.TRIGGER_TOKEN_STATUS.name} IN ({values})")
