@@ -227,7 +227,9 @@ function attempts(list) {
     h("td", {}, statusBadge(a.status)),
     h("td", {}, time(a.startedAt)),
     h("td", {}, time(a.completedAt)),
-    h("td", {}, a.startedAt ? formatDuration(between(a.startedAt, a.completedAt)) : ""),
+    // Execution time, as the run's Duration: the time it was suspended at waits left out.
+    h("td", {}, a.startedAt ? formatDuration(Math.max(0,
+      between(a.startedAt, a.completedAt) - (a.suspendedS || 0) * 1000)) : ""),
     h("td", { class: "attempt-error" }, a.error ? [
       h("span", {}, a.error.name ? `${a.error.name}: ` : "", a.error.message),
       a.error.stackTrace ? h("details", {}, h("summary", {}, "Stack trace"),
