@@ -23,7 +23,7 @@ from durableruns.errors import TokenNotFoundError as TokenNotFoundError  # the t
 from durableruns.errors import TokenTimedOutError as TokenTimedOutError
 from durableruns.errors import WaitpointTimeoutError as WaitpointTimeoutError
 from durableruns.models import RunError
-from durableruns.wire import MAX_TAG_LENGTH, MAX_TAGS, WireModel
+from durableruns.wire import WireModel, tags_within_limits
 
 O = TypeVar("O")  # noqa: E741 - O(utput), as in Trigger.dev
 
@@ -275,14 +275,7 @@ class CreateTokenRequest(WireModel):
     @field_validator("tags")
     @classmethod
     def _tags_within_limits(cls, tags: list[str] | None) -> list[str] | None:
-        if tags is None:
-            return None
-        if len(tags) > MAX_TAGS:
-            raise ValueError(f"at most {MAX_TAGS} tags per token, got {len(tags)}")
-        for tag in tags:
-            if not 1 <= len(tag) <= MAX_TAG_LENGTH:
-                raise ValueError(f"each tag must be 1-{MAX_TAG_LENGTH} characters")
-        return tags
+        return tags_within_limits(tags, "token")
 
 
 class TokenFilter(BaseModel):

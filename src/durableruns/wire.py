@@ -27,6 +27,18 @@ MAX_TAGS = 10
 MAX_TAG_LENGTH = 128
 
 
+def tags_within_limits(tags: list[str] | None, owner: str) -> list[str] | None:
+    """Trigger.dev's tag rules (runs and wait tokens alike): at most 10, 1-128 characters."""
+    if tags is None:
+        return None
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags per {owner}, got {len(tags)}")
+    for tag in tags:
+        if not 1 <= len(tag) <= MAX_TAG_LENGTH:
+            raise ValueError(f"each tag must be 1-{MAX_TAG_LENGTH} characters")
+    return tags
+
+
 class WireModel(BaseModel):
     """camelCase on the wire, snake_case in Python."""
 
@@ -84,14 +96,7 @@ class TriggerOptions(WireModel):
     @field_validator("tags")
     @classmethod
     def _tags_within_limits(cls, tags: list[str] | None) -> list[str] | None:
-        if tags is None:
-            return None
-        if len(tags) > MAX_TAGS:
-            raise ValueError(f"at most {MAX_TAGS} tags per run, got {len(tags)}")
-        for tag in tags:
-            if not 1 <= len(tag) <= MAX_TAG_LENGTH:
-                raise ValueError(f"each tag must be 1-{MAX_TAG_LENGTH} characters")
-        return tags
+        return tags_within_limits(tags, "run")
 
 
 class TriggerTaskRequest(WireModel):

@@ -10,13 +10,13 @@ Example::
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 from durableruns.sdk.client import request, stream
 from durableruns.sdk.handles import RunHandle
+from durableruns.sdk.sse import server_sent_events
 from durableruns.wire_logs import LogLineBody, LogPage
 
 
@@ -56,17 +56,8 @@ async def follow_logs(
     run_id = run if isinstance(run, str) else run.id
     path = f"/api/v1/runs/{run_id}/logs/stream"
     async with stream("GET", path, params=_params(level, attempt)) as response:
-        event, data = "", []
-        async for text in response.aiter_lines():
-            if text:
-                name, _, value = text.partition(":")
-                if name == "event":
-                    event = value.strip()
-                elif name == "data":
-                    data.append(value.removeprefix(" "))
-                continue
-            if event == "end":
+        async for event in server_sent_events(response):
+            if event.event == "end":
                 return
-            if event == "log" and data:
-                yield LogLineBody.model_validate(json.loads("\n".join(data)))
-            event, data = "", []
+            if event.event == "log" and event.has_data:
+                yield LogLineBody.model_validate(event.data)

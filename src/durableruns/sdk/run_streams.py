@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -24,6 +23,7 @@ import httpx
 
 from durableruns.sdk.client import stream
 from durableruns.sdk.handles import RunHandle
+from durableruns.sdk.sse import server_sent_events
 from durableruns.sdk.subscriptions import Subscription
 
 RECONNECT_DELAY_S = 0.5
@@ -66,15 +66,6 @@ async def _events(
     """``(offset, chunk)`` of each event of the stream's response."""
     path = f"/realtime/v1/streams/{run_id}/{key}"
     async with stream("GET", path, headers=headers) as response:
-        event_id, data = "", []
-        async for line in response.aiter_lines():
-            if line:
-                name, _, value = line.partition(":")
-                if name == "id":
-                    event_id = value.strip()
-                elif name == "data":
-                    data.append(value.removeprefix(" "))
-                continue
-            if data and event_id:
-                yield int(event_id), json.loads("\n".join(data))
-            event_id, data = "", []
+        async for event in server_sent_events(response):
+            if event.has_data and event.id:
+                yield int(event.id), event.data

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import datetime
@@ -21,6 +20,7 @@ from durableruns.sdk.run_logs import logs as logs  # runs.logs
 from durableruns.sdk.run_streams import (  # runs.subscribe_to_stream
     subscribe_to_stream as subscribe_to_stream,
 )
+from durableruns.sdk.sse import server_sent_events
 from durableruns.sdk.subscriptions import Subscription
 from durableruns.status import RunStatus
 from durableruns.task_definitions import Task
@@ -347,12 +347,6 @@ def _typed_run(data: dict[str, Any], task: Task[Any, Any] | None) -> Run[Any, An
 async def _server_sent_events(path: str, params: dict[str, str]) -> AsyncGenerator[Any, None]:
     """The JSON ``data`` of each event of a ``text/event-stream`` response."""
     async with stream("GET", path, params=params) as response:
-        data: builtins.list[str] = []
-        async for line in response.aiter_lines():
-            if line:
-                field, _, value = line.partition(":")
-                if field == "data":
-                    data.append(value.removeprefix(" "))
-            elif data:
-                yield json.loads("\n".join(data))
-                data = []
+        async for event in server_sent_events(response):
+            if event.has_data:
+                yield event.data
