@@ -36,6 +36,7 @@ from durableruns.engine import search_attributes as sa
 from durableruns.engine.catalog import CatalogReader
 from durableruns.engine.client import QUERY_TIMEOUT
 from durableruns.engine.deployments import resolve_options
+from durableruns.engine.history_watch import CLOSE_EVENTS
 from durableruns.engine.keyed_triggers import Triggered as Triggered  # the trigger's answer
 from durableruns.engine.run_close import RECORD_MEMO, record_from_failure
 from durableruns.engine.run_logs import RunLogReader
@@ -53,16 +54,6 @@ from durableruns.limits import HISTORY_BLOB_LIMIT_BYTES, UnrecordableValueError,
 from durableruns.models import ChildRunSpec, RunError, RunInput, RunOptions, RunRecord
 from durableruns.status import RunStatus, is_completed
 
-CLOSE_EVENTS = frozenset(
-    {
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
-    }
-)
 RECORD_ENVELOPE_BYTES = 64 * 1024
 """Room left under the blob limit for what wraps a record in history (payload metadata,
 the pydantic envelope)."""
