@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from durableruns import runs, tasks
-from tests.helpers import Stack, eventually
+from tests.helpers import Stack, eventually, never
 
 
 def _key() -> str:
@@ -56,9 +56,15 @@ async def test_an_expired_key_makes_a_new_run(stack: Stack) -> None:
         stack, "hello-world", {"name": "x"}, idempotencyKey=key, idempotencyKeyTTL="1s"
     )
     await stack.wait_final(first["id"])
-    await asyncio.sleep(1.1)  # the key's TTL has to pass: there is no clock to skip
-    again = await _trigger(stack, "hello-world", {"name": "x"}, idempotencyKey=key)
-    assert again["id"] != first["id"] and not again["isCached"]
+    # the key's TTL has to pass (there is no clock to skip): until then it gives back the
+    # first run, then a trigger makes a new one
+    again = await eventually(
+        lambda: _trigger(stack, "hello-world", {"name": "x"}, idempotencyKey=key),
+        lambda answer: not answer["isCached"],
+        timeout=5,
+        interval=0.1,
+    )
+    assert again["id"] != first["id"]
 
 
 async def test_keys_are_per_task(stack: Stack) -> None:
@@ -81,9 +87,12 @@ async def test_fifty_concurrent_triggers_with_one_key_create_exactly_one_run(sta
     found = await eventually(
         lambda: stack.run_ids_where(f"TriggerIdempotencyKey = '{key}'"), lambda ids: len(ids) >= 1
     )
-    await asyncio.sleep(1)  # a second run would have shown up by now
-    assert (
-        await stack.run_ids_where(f"TriggerIdempotencyKey = '{key}'") == found == [answers[0]["id"]]
+    assert found == [answers[0]["id"]]
+    # no second run shows up while visibility has a second to catch up
+    await never(
+        lambda: stack.run_ids_where(f"TriggerIdempotencyKey = '{key}'"),
+        lambda ids: ids != found,
+        for_s=1,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.helpers import Stack, eventually
+from tests.helpers import Stack, eventually, never
 
 
 async def test_hello_world_completes_with_its_greeting(stack: Stack) -> None:
@@ -21,9 +21,18 @@ async def test_hello_world_completes_with_its_greeting(stack: Stack) -> None:
 
 
 async def test_sleepy_is_queued_then_executing_then_completed(stack: Stack) -> None:
-    run_id = await stack.trigger("sleepy", {"seconds": 1.5})
-    first = await stack.retrieve(run_id)
-    assert first["status"] in ("QUEUED", "EXECUTING")
+    """QUEUED is observed, not just allowed: the run goes on a queue whose only slot a
+    holder keeps, so it waits there until the holder is canceled."""
+    holder = await stack.trigger("one-at-a-time", {"seconds": 60, "label": "holder"})
+    await stack.wait_status(holder, "EXECUTING")
+    run_id = await stack.trigger("sleepy", {"seconds": 1.5}, queue={"name": "one-at-a-time"})
+    queued = await stack.retrieve(run_id)
+    assert queued["status"] == "QUEUED" and not queued["isExecuting"], queued
+    assert "startedAt" not in queued and not queued["attempts"]
+    # held by the queue, not by chance: it stays QUEUED while the holder has the slot
+    await never(lambda: stack.retrieve(run_id), lambda r: r["status"] != "QUEUED", for_s=0.5)
+    cancel = await stack.http.post(f"/api/v2/runs/{holder}/cancel")
+    assert cancel.status_code == 200, cancel.text
     executing = await eventually(
         lambda: stack.retrieve(run_id), lambda r: r["status"] == "EXECUTING"
     )
