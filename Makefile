@@ -48,23 +48,23 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(BASE_STAMP)
 
 # The official Trigger.dev client (@trigger.dev/sdk, pinned by the lockfile) for
-# tests/test_official_client.py; `npm ci` installs exactly the lockfile, locally.
+# tests/api/test_official_client.py; `npm ci` installs exactly the lockfile, locally.
 $(NODE_STAMP): tests/node/package-lock.json tests/node/package.json
 	npm ci --prefix tests/node --no-audit --no-fund --prefer-offline
 	touch $@
 
-# Headless Chromium for tests/test_dashboard.py; Playwright never downloads a browser.
+# Headless Chromium for tests/dashboard/test_dashboard.py; Playwright never downloads a browser.
 $(CHROMIUM):
 	$(SUDO) apt-get update
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium
 
-# nginx (grpc_pass, TLS, mTLS) for tests/test_temporal_tls.py; the test runs its own
+# nginx (grpc_pass, TLS, mTLS) for tests/engine/test_temporal_tls.py; the test runs its own
 # instance on a free port and never starts the system service.
 $(NGINX):
 	$(SUDO) apt-get update
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y nginx
 
-# `promtool check metrics` for tests/test_metrics.py (Debian's prometheus package).
+# `promtool check metrics` for tests/engine/test_metrics.py (Debian's prometheus package).
 $(PROMTOOL):
 	$(SUDO) apt-get update
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y prometheus

@@ -36,7 +36,7 @@ from durableruns.engine.dev_server import (
 from durableruns.engine.queue_slots import queue_workflow_id
 from durableruns.process import exit_process
 from durableruns.task_definitions import TaskRegistry
-from tests.conftest import STACK_MODULES, Stack, eventually, open_stack
+from tests.helpers import STACK_MODULES, Stack, eventually, open_stack
 
 HISTORIES = Path(__file__).parent / "histories"
 

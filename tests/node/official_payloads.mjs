@@ -1,7 +1,7 @@
 // Big payloads through the unmodified official client, @trigger.dev/sdk 4.8.3: it
 // offloads any payload of 128 KiB or more itself (PUT /api/v2/packets, an upload, then
 // a trigger with payloadType "application/store"). Tasks: payload-echo and
-// payload-sized-output (tests/payload_tasks.py). Exits non-zero if a check fails.
+// payload-sized-output (tests/helpers/tasks/payload_tasks.py). Exits non-zero if a check fails.
 //
 //   TRIGGER_API_URL=http://127.0.0.1:3030 TRIGGER_SECRET_KEY=tr_dev_… node official_payloads.mjs
 

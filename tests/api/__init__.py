@@ -1,0 +1,1 @@
+"""Tests of the HTTP facade (src/durableruns/api), including the official client's."""

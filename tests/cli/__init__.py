@@ -1,0 +1,1 @@
+"""Tests of the ``durableruns`` command (src/durableruns/cli), as real processes."""

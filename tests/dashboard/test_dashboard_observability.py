@@ -1,0 +1,128 @@
+"""The run page's observability in headless Chromium: the waterfall (from the run's own
+history, ``GET /api/v1/runs/{id}/timeline``), the waiting reason, log lines inline.
+
+Screenshots: ``artifacts/screenshots/run-page-waterfall.png`` and
+``run-page-waiting.png``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, expect
+from temporalio.client import Client
+
+from durableruns.api import create_app
+from durableruns.engine.worker import running_worker
+from durableruns.task_definitions import TaskRegistry
+from tests.helpers import SECRET_KEY, eventually, new_settings
+from tests.helpers.browser import SCREENSHOTS, Dash, chromium, log_in, serving
+
+WAIT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+async def dash(client: Client) -> AsyncIterator[Dash]:
+    """A facade on a socket and a worker of the observability tasks."""
+    settings = new_settings()
+    registry = TaskRegistry.from_modules(["tests.helpers.tasks.observability_tasks"])
+    prefix = settings.task_queue_prefix
+    app = create_app(settings, client=client)
+    async with (
+        running_worker(
+            client, registry, task_queue_prefix=prefix, version="20261128.1", short_wait_s=0.5
+        ),
+        serving(app) as url,
+        httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {SECRET_KEY}"}) as api,
+    ):
+        yield Dash(url=url, api=api)
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as opened:
+        yield opened
+
+
+async def _final(dash: Dash, run_id: str) -> dict[str, Any]:
+    return await eventually(lambda: dash.retrieve(run_id), lambda r: r["isCompleted"], 30)
+
+
+async def test_the_timeline_api_is_the_runs_tree(dash: Dash) -> None:
+    api = dash
+    run_id = await api.trigger("obs-parent", {"seconds": 0.6})
+    assert (await _final(api, run_id))["status"] == "COMPLETED"
+    response = await api.api.get(f"/api/v1/runs/{run_id}/timeline")
+    assert response.status_code == 200, response.text
+    spans = response.json()["data"]
+    by_id = {s["id"]: s for s in spans}
+    kinds = [s["kind"] for s in spans]
+    assert kinds.count("execution") == 3 and kinds.count("wait") == 2
+    run = next(s for s in spans if s["kind"] == "run")
+    attempt = next(s for s in spans if s["kind"] == "attempt")
+    assert attempt["parent"] == run["id"] and attempt["status"] == "COMPLETED"
+    executions = [s for s in spans if s["kind"] == "execution"]
+    assert [e["name"] for e in executions] == ["execution", "continuation 1", "continuation 2"]
+    assert [e["status"] for e in executions] == ["SUSPENDED", "SUSPENDED", "COMPLETED"]
+    timer = next(s for s in spans if s["kind"] == "timer")
+    assert by_id[timer["parent"]]["name"] == "wait.for / wait.until"
+    elapsed = datetime.fromisoformat(timer["end"]) - datetime.fromisoformat(timer["start"])
+    assert elapsed.total_seconds() >= 0.5
+    child = next(s for s in spans if s["kind"] == "child")
+    assert by_id[child["parent"]]["name"] == "trigger_and_wait (1 run)"
+    assert child["name"] == "run obs-child" and child["status"] == "COMPLETED"
+    assert child["runId"].startswith("run_")
+    step = next(s for s in spans if s["kind"] == "step")
+    assert "fetch" in step["name"] and by_id[step["parent"]]["name"] == "execution"
+    assert all(datetime.fromisoformat(s["start"]).tzinfo == UTC for s in spans)
+
+
+async def test_the_run_page_shows_the_waterfall_and_logs(browser: Browser, dash: Dash) -> None:
+    api = dash
+    run_id = await api.trigger("obs-parent", {"seconds": 0.6})
+    await _final(api, run_id)
+    context = await browser.new_context(viewport={"width": 1360, "height": 1000})
+    page = await context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    await log_in(page, api, f"/dashboard/runs/{run_id}")
+    waterfall = page.locator("#waterfall")
+    await expect(waterfall.locator(".wf-row.wf-execution")).to_have_count(3)
+    await expect(waterfall.locator(".wf-row.wf-wait")).to_have_count(2)
+    await expect(waterfall.locator(".wf-row.wf-child a")).to_have_text("run obs-child")
+    await expect(waterfall.locator(".wf-row.wf-step")).to_have_count(1)
+    await expect(waterfall.locator(".wf-row.wf-attempt .wf-status")).to_have_text("completed")
+    await expect(page.locator("#waiting-reason")).to_be_hidden()
+    await expect(page.locator("#logs-card")).to_be_visible()
+    lines = page.locator("#logs .log-line")
+    await expect(lines).to_have_count(2)  # once each, though the code ran three times
+    # Markup in a message is shown as text, never parsed.
+    await expect(lines.first.locator(".log-message")).to_have_text("charging <b>card</b>")
+    await expect(lines.nth(1)).to_have_attribute("data-level", "WARN")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=SCREENSHOTS / "run-page-waterfall.png", full_page=True)
+    await context.close()
+
+
+async def test_a_waiting_run_says_why_and_draws_its_open_wait(browser: Browser, dash: Dash) -> None:
+    api = dash
+    run_id = await api.trigger("obs-parent", {"seconds": 60})
+    await eventually(
+        lambda: api.retrieve(run_id),
+        lambda r: (r.get("waitingReason") or {}).get("code") == "TIMER",
+    )
+    context = await browser.new_context(viewport={"width": 1360, "height": 1000})
+    page = await context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    await log_in(page, api, f"/dashboard/runs/{run_id}")
+    reason = page.locator("#waiting-reason")
+    await expect(reason).to_be_visible()
+    await expect(reason).to_have_attribute("data-code", "TIMER")
+    await expect(reason.locator(".waiting-message")).to_contain_text("A timer until")
+    await expect(page.locator("#waterfall .wf-row.wf-wait.wf-open")).to_have_count(1)
+    await page.screenshot(path=SCREENSHOTS / "run-page-waiting.png", full_page=True)
+    await context.close()
+    await api.api.post(f"/api/v2/runs/{run_id}/cancel")

@@ -1,0 +1,1 @@
+"""Pure-logic tests: no Temporal server, no facade, no worker."""
