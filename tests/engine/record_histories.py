@@ -243,7 +243,7 @@ SCENARIOS: dict[str, Scenario] = {
     # Streams from task code (stream_chunks signals, a continuation carrying offsets):
     "streams": lambda s: _one(s, "stream-across-wait", {"wait": 1.0}),
 }
-MODULES = [*STACK_MODULES, "tests.stream_tasks"]
+MODULES = [*STACK_MODULES, "tests.helpers.tasks.stream_tasks"]
 """The tests' tasks, and the tasks of scenarios recorded since (streams)."""
 
 

@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 
 import pytest
 from temporalio.client import Client
 
-from tests.conftest import SECRET_KEY
-from tests.test_official_client import NODE_DIR, serving_facade
+from tests.api.test_official_client import NODE_DIR, serving_facade
+from tests.helpers import SECRET_KEY, node_binary
 
 SCRIPT = "official_streams.mjs"
 SCRIPT_TIMEOUT_S = 120
 
 
 async def test_the_official_client_reads_streams_from_task_code(client: Client) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
+    node = node_binary()
     if not (NODE_DIR / "node_modules" / "@trigger.dev" / "sdk").is_dir():
         pytest.fail("@trigger.dev/sdk is not installed: run `npm ci --prefix tests/node`")
     async with serving_facade(client) as api_url:

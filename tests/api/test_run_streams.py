@@ -30,11 +30,11 @@ from durableruns.stream_models import (
     StreamBatch,
 )
 from durableruns.task_definitions import TaskRegistry
-from tests.conftest import SECRET_KEY, Stack, eventually, open_stack
-from tests.test_cli import free_port
-from tests.test_official_client import _Server
+from tests.api.test_official_client import _Server
+from tests.cli.test_cli import free_port
+from tests.helpers import SECRET_KEY, Stack, eventually, open_stack
 
-MODULES = ["activities.streams_tokens", "tests.stream_tasks"]
+MODULES = ["activities.streams_tokens", "tests.helpers.tasks.stream_tasks"]
 TOKENS = [f"token-{i}" for i in range(200)]
 
 
