@@ -161,7 +161,7 @@ async def electric_set(
     http: httpx.AsyncClient, path: str, params: dict[str, str], done: Any, *, drop: bool
 ) -> tuple[dict[str, list[str]], int]:
     """Follow a set shape until ``done(latest)``; each row's statuses, and how many
-    requests were dropped (every other one, mid-hold, when ``drop``)."""
+    requests were dropped (when ``drop``: until one was, mid-hold, then every other one)."""
     first = await http.get(path, params={**params, "offset": "-1"})
     assert first.status_code == 200, first.text
     handle, offset = first.headers["electric-handle"], first.headers["electric-offset"]
@@ -182,7 +182,8 @@ async def electric_set(
             break
         live = {**params, "handle": handle, "live": "true", "offset": offset}
         try:
-            timeout = 0.05 if drop and attempt % 2 == 0 else 5
+            # Abandoned before the answer until one was, mid-hold; then every other one.
+            timeout = 0.05 if drop and (dropped == 0 or attempt % 2 == 0) else 5
             response = await asyncio.wait_for(http.get(path, params=live), timeout)
         except TimeoutError:
             dropped += 1
