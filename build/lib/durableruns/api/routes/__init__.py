@@ -1,1 +1,0 @@
-"""One router per resource: ``tasks`` (trigger) and ``runs`` (retrieve …)."""
