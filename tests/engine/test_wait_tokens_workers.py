@@ -117,8 +117,12 @@ async def test_two_hundred_runs_waiting_on_tokens_hold_no_task_process(
                 return [w.result()[0] for w in waits if w.result()]
 
             async def metadata_token_ids() -> list[str | None]:
-                runs = await asyncio.gather(*(stack.retrieve(r) for r in run_ids))
-                return [(run.get("metadata") or {}).get("tokenId") for run in runs]
+                async def token_id(run_id: str) -> str | None:
+                    async with gate:
+                        run = await stack.retrieve(run_id)
+                    return (run.get("metadata") or {}).get("tokenId")  # type: ignore[no-any-return]
+
+                return list(await asyncio.gather(*(token_id(r) for r in run_ids)))
 
             token_ids = await eventually(all_waiting, lambda ids: len(ids) == MANY, timeout=240)
             # Metadata set just before the wait reached the run (none lost as the

@@ -40,6 +40,7 @@ from durableruns.engine.history_watch import CLOSE_EVENTS
 from durableruns.engine.keyed_triggers import Triggered as Triggered  # the trigger's answer
 from durableruns.engine.run_close import RECORD_MEMO, record_from_failure
 from durableruns.engine.run_logs import RunLogReader
+from durableruns.engine.run_query import query_record
 from durableruns.engine.run_streams import RunStreamReader
 from durableruns.engine.run_workflow import RunWorkflow
 from durableruns.engine.search_attributes import initial_search_attributes
@@ -233,10 +234,9 @@ class RunService:
         if (closed := await _closed_record(handle, description)) is not None:
             return closed
         if description.status is WorkflowExecutionStatus.RUNNING:
-            try:
-                return await handle.query(RunWorkflow.get, rpc_timeout=QUERY_TIMEOUT)
-            except (RPCError, WorkflowQueryFailedError):
-                pass  # no worker to answer: rebuild from history below
+            record = await query_record(self._client, handle, runs_queue(self._prefix))
+            if record is not None:
+                return record  # else no worker to answer: rebuild from history below
         return await self._rebuild(handle, description)
 
     async def read_after(self, run_id: str, events: Sequence[HistoryEvent]) -> RunRecord | None:
@@ -268,7 +268,7 @@ class RunService:
             try:
                 return await self._handle(run_id).query(RunWorkflow.get, rpc_timeout=QUERY_TIMEOUT)
             except (RPCError, WorkflowQueryFailedError):
-                pass  # no worker to answer (or it just closed): read it the long way
+                pass  # a worker busy or gone (or the run just closed): the long way
         return await self.retrieve(run_id)
 
     async def require(self, run_id: str) -> RunRecord:

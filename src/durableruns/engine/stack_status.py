@@ -15,10 +15,11 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.client import Client
 
 from durableruns.engine import search_attributes as sa
+from durableruns.engine.pollers import live_pollers
 from durableruns.engine.queue_service import QueueService
 from durableruns.engine.service import RunService
 from durableruns.engine.task_queues import runs_queue, task_queue
-from durableruns.engine.waiting_reason import live_pollers, waiting_reason
+from durableruns.engine.waiting_reason import waiting_reason
 
 NOT_EXECUTING = ("DELAYED", "PENDING_VERSION", "QUEUED", "DEQUEUED", "WAITING")
 MAX_RUNS = 50

@@ -3,9 +3,7 @@
 Read from where the truth is, at the moment of asking: the run's own record (delay,
 timers, child runs, its version), the queue workflow's state (slots held, the line of
 waiting runs) and Temporal's task-queue pollers (``DescribeTaskQueue``: which workers
-poll the queue the run's attempt is dispatched to). A poller counts as alive when it
-polled within :data:`POLLER_ALIVE_S` (an idle long poll is renewed every minute;
-Temporal keeps a stopped worker's pollers listed for minutes).
+poll the queue the run's attempt is dispatched to: ``engine/pollers.py``).
 """
 
 from __future__ import annotations
@@ -14,12 +12,10 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
+from durableruns.engine.pollers import live_pollers
 from durableruns.engine.queue_service import QueueService, UnknownQueueError
 from durableruns.engine.service import RunService
 from durableruns.engine.task_queues import task_queue
@@ -29,28 +25,7 @@ from durableruns.status import RunStatus, is_completed
 from durableruns.wire import WaitingReason
 
 log = logging.getLogger(__name__)
-POLLER_ALIVE_S = 75.0
 MAX_CHILDREN_READ = 100
-
-
-async def live_pollers(
-    client: Client,
-    queue: str,
-    kind: TaskQueueType.ValueType = TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-) -> list[str]:
-    """Identities of the workers polling task queue ``queue`` (its activity side by
-    default) now."""
-    request = DescribeTaskQueueRequest(
-        namespace=client.namespace, task_queue=TaskQueue(name=queue), task_queue_type=kind
-    )
-    try:
-        response = await client.workflow_service.describe_task_queue(request)
-    except RPCError:
-        return []
-    cutoff = datetime.now(UTC) - timedelta(seconds=POLLER_ALIVE_S)
-    return [
-        p.identity for p in response.pollers if p.last_access_time.ToDatetime(tzinfo=UTC) >= cutoff
-    ]
 
 
 async def waiting_reason(
