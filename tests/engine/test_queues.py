@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from durableruns.task_definitions import TaskRegistry
 from tests.helpers import Stack, eventually, open_stack, stop_process, worker_process
+from tests.helpers.processes import busiest_worker_pid
 
 QUEUE_TASKS = TaskRegistry.from_modules(["tests.helpers.tasks.queue_tasks", "activities.limited"])
 
@@ -122,16 +122,6 @@ async def test_a_slot_held_by_a_terminated_run_is_reclaimed(stack: Stack) -> Non
     assert done["output"] == "next"
 
 
-async def _attempt_worker_pids(client: Client, run_ids: list[str]) -> list[int]:
-    """The pid of the worker process running each run's attempt (identity ``pid@host``)."""
-    pids = []
-    for run_id in run_ids:
-        description = await client.get_workflow_handle(run_id).describe()
-        for pending in description.raw_description.pending_activities:
-            pids.append(int(pending.last_worker_identity.split("@")[0]))
-    return pids
-
-
 async def test_a_killed_worker_loses_no_run_and_none_completes_twice(
     client: Client, temporal_env: WorkflowEnvironment
 ) -> None:
@@ -150,8 +140,8 @@ async def test_a_killed_worker_loses_no_run_and_none_completes_twice(
             )
             # Kill the worker running the most attempts (Temporal names it on each pending
             # activity): on a loaded machine one worker may have taken all ten.
-            busiest = Counter(await _attempt_worker_pids(client, run_ids)).most_common(1)
-            victim = next(w for w in workers if w.pid == busiest[0][0])
+            busiest = await busiest_worker_pid(client, run_ids)
+            victim = next(w for w in workers if w.pid == busiest)
             stop_process(victim, signal.SIGKILL)
             runs = await _all_final(stack, run_ids, timeout=90)
         finally:

@@ -12,10 +12,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from tests.helpers.stack import TEST_SHORT_WAIT_S
@@ -127,6 +129,20 @@ def worker_process(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE if stderr else None,
     )
+
+
+async def busiest_worker_pid(client: Client, run_ids: list[str]) -> int:
+    """The pid of the worker process running the most of these runs' attempts now
+    (Temporal names it on each pending activity: identity ``pid@host``). A test that
+    kills a worker mid-load kills this one: on a loaded machine one worker may have
+    taken every attempt."""
+    pids: Counter[int] = Counter()
+    for run_id in run_ids:
+        description = await client.get_workflow_handle(run_id).describe()
+        for pending in description.raw_description.pending_activities:
+            pids[int(pending.last_worker_identity.split("@")[0])] += 1
+    assert pids, "no attempt is running"
+    return pids.most_common(1)[0][0]
 
 
 def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
