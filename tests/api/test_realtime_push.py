@@ -81,7 +81,7 @@ async def test_an_idle_watched_run_is_read_once_and_a_change_still_arrives_at_on
     for stream in streams:
         event = await asyncio.wait_for(anext(stream), 5)
         assert event["status"] == "CANCELED"
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0  # at once, not at a poll: loose for CI load
     assert feed.reads <= reads + 2
     for stream in streams:
         await stream.aclose()
