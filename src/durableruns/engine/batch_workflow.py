@@ -27,13 +27,11 @@ UNSEALED_BATCH_LIFETIME = timedelta(days=1)
 class BatchWorkflow:
     """Holds a batch's item → run id map until all items have arrived."""
 
-    def __init__(self) -> None:
-        self._batch: BatchRecord | None = None
-
-    @workflow.run
-    async def run(self, input: BatchInput) -> BatchRecord:
-        """Wait until sealed (or given up on); returns the final record."""
-        self._batch = batch = BatchRecord(
+    @workflow.init
+    def __init__(self, input: BatchInput) -> None:
+        # Set before any handler runs: the facade's first ``items_created`` Update can
+        # arrive with the start, in the same activation, before ``run`` begins.
+        self._batch = BatchRecord(
             id=input.batch_id,
             run_count=input.run_count,
             task_identifiers=list(input.task_identifiers),
@@ -41,6 +39,11 @@ class BatchWorkflow:
             updated_at=input.created_at,
             idempotency_key=input.idempotency_key,
         )
+
+    @workflow.run
+    async def run(self, input: BatchInput) -> BatchRecord:
+        """Wait until sealed (or given up on); returns the final record."""
+        batch = self._batch
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: batch.sealed, timeout=UNSEALED_BATCH_LIFETIME)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -49,13 +52,12 @@ class BatchWorkflow:
     @workflow.query
     def get(self) -> BatchRecord:
         """The batch as it is now."""
-        assert self._batch is not None
         return self._batch
 
     @workflow.update
     def items_created(self, run_ids: dict[int, str]) -> BatchRecord:
         """Record the runs created for these item indexes (idempotent)."""
-        batch = self._record()
+        batch = self._batch
         batch.run_ids.update(run_ids)
         batch.updated_at = workflow.now()
         if batch.sealed and batch.sealed_at is None:
@@ -64,7 +66,3 @@ class BatchWorkflow:
         if workflow.patched("batch-memo"):
             workflow.upsert_memo({BATCH_MEMO: batch.model_dump(mode="json")})
         return batch
-
-    def _record(self) -> BatchRecord:
-        assert self._batch is not None, "the batch workflow has not started"
-        return self._batch

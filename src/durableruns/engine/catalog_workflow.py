@@ -24,14 +24,17 @@ MAX_HISTORY_EVENTS = 2_000
 class CatalogWorkflow:
     """Holds the catalog for as long as the environment exists."""
 
-    def __init__(self) -> None:
-        self._catalog = Catalog()
+    @workflow.init
+    def __init__(self, carried: Catalog | None = None) -> None:
+        # Set before any handler runs: after a continue-as-new, a worker's ``register``
+        # can arrive with the start, before ``run`` begins, and must add to the carried
+        # catalog (not to an empty one that ``run`` would then replace).
+        self._catalog = carried if carried is not None else Catalog()
 
     @workflow.run
     async def run(self, carried: Catalog | None = None) -> None:
         """Serve registrations and reads; continue-as-new when history grows."""
         if carried is not None:
-            self._catalog = carried
             self._publish()
         await workflow.wait_condition(
             lambda: workflow.info().get_current_history_length() > MAX_HISTORY_EVENTS
