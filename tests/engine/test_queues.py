@@ -47,7 +47,10 @@ async def test_a_limit_of_two_holds_across_two_worker_processes(
         workers = [worker_process(temporal_env, prefix, ["activities.limited"]) for _ in range(2)]
         try:
             await eventually(stack.service_catalog, lambda c: bool(c.versions), timeout=30)
-            run_ids = [await stack.trigger("limited", {"seconds": 0.4}) for _ in range(20)]
+            # The first two hold the two slots long enough to be seen holding them on a
+            # loaded machine (reading 20 runs can take seconds); the rest are short.
+            naps = [6.0, 6.0] + [0.4] * 18
+            run_ids = [await stack.trigger("limited", {"seconds": s}) for s in naps]
             queued = await eventually(
                 lambda: asyncio.gather(*(stack.retrieve(r) for r in run_ids)),
                 lambda rs: sum(r["status"] == "EXECUTING" for r in rs) == 2,
