@@ -135,11 +135,12 @@ async def test_a_killed_worker_loses_no_run_and_none_completes_twice(
         workers = [worker_process(temporal_env, prefix, ["activities.sleepy"]) for _ in range(2)]
         try:
             await eventually(stack.service_catalog, lambda c: bool(c.versions), timeout=30)
-            run_ids = [await stack.trigger("sleepy", {"seconds": 3}) for _ in range(10)]
+            # Long enough that all ten are seen executing at once on a loaded machine.
+            run_ids = [await stack.trigger("sleepy", {"seconds": 8}) for _ in range(10)]
             await eventually(
                 lambda: asyncio.gather(*(stack.retrieve(r) for r in run_ids)),
                 lambda rs: all(r["status"] == "EXECUTING" for r in rs),
-                timeout=30,
+                timeout=60,
             )
             # Kill the worker running the most attempts (Temporal names it on each pending
             # activity): on a loaded machine one worker may have taken all ten.

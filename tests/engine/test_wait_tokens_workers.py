@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -92,6 +93,7 @@ async def test_runs_waiting_on_tokens_survive_a_sigkilled_worker(
         assert run["output"]["ok"] is True and run["output"]["output"] == {"n": n}
 
 
+@pytest.mark.timeout(300)  # ~70 s idle; 200 runs and their tokens, more when loaded
 async def test_two_hundred_runs_waiting_on_tokens_hold_no_task_process(
     client: Client, temporal_env: WorkflowEnvironment
 ) -> None:

@@ -92,17 +92,25 @@ class AttemptActivity:
             )
         client = activity.client()
         handle = client.get_workflow_handle(input.run_id)
-        state = await _state(handle, input)
-        started_at = datetime.now(UTC)
-        await handle.signal(
-            RunWorkflow.attempt_started,
-            AttemptStarted(
-                attempt_number=input.attempt_number,
-                started_at=started_at,
-                version=self._version,
-                continuation=input.continuation,
-            ),
-        )
+        # Beat from the start: reading the run's state and telling it the attempt started
+        # are calls a loaded server can take seconds to answer, and an attempt silent for
+        # HEARTBEAT_TIMEOUT is timed out as a lost worker (a needless second attempt).
+        early_beats = asyncio.create_task(_heartbeat_forever(None))
+        try:
+            state = await _state(handle, input)
+            started_at = datetime.now(UTC)
+            await handle.signal(
+                RunWorkflow.attempt_started,
+                AttemptStarted(
+                    attempt_number=input.attempt_number,
+                    started_at=started_at,
+                    version=self._version,
+                    continuation=input.continuation,
+                ),
+            )
+        finally:
+            early_beats.cancel()
+            await asyncio.gather(early_beats, return_exceptions=True)
         runtime = AttemptRuntime(
             handle=handle,
             service=self._service(client),
@@ -299,11 +307,12 @@ def _context(
     )
 
 
-async def _heartbeat_forever(runtime: AttemptRuntime) -> None:
-    # Heartbeats carry cancellation to us and tell Temporal this worker is alive; the
-    # same beat sends metadata the task code changed since the last one.
+async def _heartbeat_forever(runtime: AttemptRuntime | None) -> None:
+    # Heartbeats carry cancellation to us and tell Temporal this worker is alive; once
+    # the code runs, the same beat sends metadata it changed since the last one.
     # The first beat waits: a short attempt then costs no heartbeat RPC at all.
     while True:
         await asyncio.sleep(HEARTBEAT_EVERY_S)
         activity.heartbeat()
-        await runtime.flush()
+        if runtime is not None:
+            await runtime.flush()
