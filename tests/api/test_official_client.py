@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 import uvicorn
@@ -22,9 +20,9 @@ from durableruns.api import create_app
 from durableruns.engine.worker import running_worker
 from durableruns.task_definitions import TaskRegistry
 from tests.cli.test_cli import free_port
-from tests.helpers import EXAMPLE_MODULES, SECRET_KEY, new_settings, node_binary
+from tests.helpers import EXAMPLE_MODULES, new_settings
+from tests.helpers.processes import run_official_script
 
-NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 SCRIPT = "official_client.mjs"
 SCRIPT_TIMEOUT_S = 90
 REALTIME_HOLD_S = 2.0
@@ -69,26 +67,5 @@ async def serving_facade(client: Client) -> AsyncIterator[str]:
 
 
 async def test_the_official_client_works_against_the_facade(client: Client) -> None:
-    node = node_binary()
-    if not (NODE_DIR / "node_modules" / "@trigger.dev" / "sdk").is_dir():
-        pytest.fail("@trigger.dev/sdk is not installed: run `npm ci --prefix tests/node`")
     async with serving_facade(client) as api_url:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TRIGGER_")}
-        env |= {"TRIGGER_API_URL": api_url, "TRIGGER_SECRET_KEY": SECRET_KEY}
-        process = await asyncio.create_subprocess_exec(
-            node,
-            SCRIPT,
-            cwd=NODE_DIR,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        try:
-            stdout, _ = await asyncio.wait_for(process.communicate(), SCRIPT_TIMEOUT_S)
-        except TimeoutError:
-            process.kill()
-            stdout, _ = await process.communicate()
-            pytest.fail(f"{SCRIPT} did not finish within {SCRIPT_TIMEOUT_S} s:\n{stdout.decode()}")
-    output = stdout.decode()
-    assert process.returncode == 0, f"{SCRIPT} exited {process.returncode}:\n{output}"
-    assert "FAIL" not in output, output
+        await run_official_script(SCRIPT, api_url, SCRIPT_TIMEOUT_S)

@@ -5,6 +5,7 @@ kept in a log file for failure messages; and the ``node`` the official client ne
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -20,7 +21,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from tests.helpers.stack import TEST_SHORT_WAIT_S
+from tests.helpers.stack import SECRET_KEY, TEST_SHORT_WAIT_S
 
 ROOT = Path(__file__).resolve().parents[2]
 """The repository's root (tests run from it, with it on ``PYTHONPATH``)."""
@@ -150,6 +151,41 @@ def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) ->
     if process.poll() is None:
         process.send_signal(sig)
     process.wait(timeout=30)
+
+
+OFFICIAL_CLIENT_DIR = ROOT / "tests" / "node"
+"""The official client's scripts and their ``node_modules`` (``npm ci --prefix tests/node``)."""
+
+
+async def run_official_script(
+    script: str, api_url: str, timeout_s: float, extra_env: dict[str, str] | None = None
+) -> str:
+    """Run ``tests/node/<script>`` (the unmodified ``@trigger.dev/sdk``) against the facade
+    at ``api_url`` with the test secret key; its output, once it exited 0 with no FAIL."""
+    node = node_binary()
+    if not (OFFICIAL_CLIENT_DIR / "node_modules" / "@trigger.dev" / "sdk").is_dir():
+        pytest.fail("@trigger.dev/sdk is not installed: run `npm ci --prefix tests/node`")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIGGER_")}
+    env |= {"TRIGGER_API_URL": api_url, "TRIGGER_SECRET_KEY": SECRET_KEY, **(extra_env or {})}
+    process = await asyncio.create_subprocess_exec(
+        node,
+        script,
+        cwd=OFFICIAL_CLIENT_DIR,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        stdout, _ = await asyncio.wait_for(process.communicate(), timeout_s)
+    except TimeoutError:
+        process.kill()
+        stdout, _ = await process.communicate()
+        pytest.fail(f"{script} did not finish within {timeout_s} s:\n{stdout.decode()}")
+    output = stdout.decode()
+    print(output)
+    assert process.returncode == 0, f"{script} exited {process.returncode}:\n{output}"
+    assert "FAIL" not in output, output
+    return output
 
 
 def node_binary() -> str:
