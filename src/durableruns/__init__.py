@@ -24,7 +24,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from durableruns import wait
+    from durableruns import tags, wait
     from durableruns.context import TaskContext
     from durableruns.errors import AbortTaskRunError, DurableRunsError
     from durableruns.in_task import BatchItem
@@ -61,7 +61,7 @@ _EXPORTS = {
     "step": "durableruns.steps",
     "logger": "durableruns.logs",
 }
-_SUBMODULES = ["wait"]
+_SUBMODULES = ["tags", "wait"]
 """Public submodules, imported the usual way: ``from durableruns import wait``."""
 
 __all__ = [
@@ -84,6 +84,7 @@ __all__ = [
     "runs",
     "schedules",
     "step",
+    "tags",
     "task",
     "tasks",
     "wait",

@@ -132,6 +132,10 @@ class TaskRuntime(Protocol):
         """Mark the end of stream ``key``; returns once its chunks reached the run."""
         ...
 
+    async def add_tags(self, tags: list[str]) -> None:
+        """Add tags to the run (idempotent; at most 10 in all)."""
+        ...
+
 
 @dataclass(frozen=True)
 class TaskContext:

@@ -99,6 +99,22 @@ class TriggerOptions(WireModel):
         return tags_within_limits(tags, "run")
 
 
+class AddTagsRequest(WireModel):
+    """``POST /api/v1/runs/{id}/tags``: one tag or a list (``runs.addTags``, ``tags.add``)."""
+
+    tags: list[str]
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _one_tag_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_within_limits(cls, tags: list[str]) -> list[str]:
+        return tags_within_limits(tags, "run") or []
+
+
 class TriggerTaskRequest(WireModel):
     """Body of ``POST /api/v1/tasks/{taskId}/trigger``."""
 

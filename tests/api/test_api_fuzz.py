@@ -86,7 +86,7 @@ def test_no_input_gets_a_5xx_and_every_answer_matches_the_schema(
         "--seed",
         "15",
         "--exclude-path-regex",
-        "^/realtime/|/events$",
+        "^/realtime/|/runs/events$|/batches/{batch_id}/events$|/stream$",
         "--suppress-health-check",
         "all",
     ]

@@ -239,7 +239,7 @@ def worker_for(stack: Stack, client: Client) -> contextlib.AbstractAsyncContextM
 async def test_sse_sends_queued_executing_completed_in_order_then_closes(client: Client) -> None:
     async with offline_stack(client) as (stack, url):
         run_id = await stack.trigger("sleepy", {"seconds": 0.5})
-        events = sse_events(url, f"/api/v1/runs/{run_id}/events")
+        events = sse_events(url, f"/api/v1/runs/{run_id}/events/stream")
         first = await anext(events)
         assert first["id"] == run_id and first["status"] == "QUEUED"
         async with worker_for(stack, client):
@@ -279,7 +279,7 @@ async def test_subscribing_to_an_unknown_run_is_not_found(rt_stack: Stack, rt_ur
     with pytest.raises(NotFoundError):
         async for _ in runs.subscribe_to_run(UNKNOWN_RUN):
             pass
-    response = await rt_stack.http.get(f"/api/v1/runs/{UNKNOWN_RUN}/events")
+    response = await rt_stack.http.get(f"/api/v1/runs/{UNKNOWN_RUN}/events/stream")
     assert response.status_code == 404
 
 
@@ -322,7 +322,7 @@ async def test_subscribers_of_a_run_share_one_poller_that_stops_when_they_leave(
     app = create_app(rt_stack.settings, client=client)
     run_id = await rt_stack.trigger("sleepy", {"seconds": 30})
     async with serving(app) as url:
-        streams = [sse_events(url, f"/api/v1/runs/{run_id}/events") for _ in range(3)]
+        streams = [sse_events(url, f"/api/v1/runs/{run_id}/events/stream") for _ in range(3)]
         for stream in streams:
             assert (await anext(stream))["id"] == run_id
         feeds = app.state.environments[0].cache["run_feeds"]

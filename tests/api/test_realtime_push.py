@@ -68,7 +68,7 @@ async def test_an_idle_watched_run_is_read_once_and_a_change_still_arrives_at_on
 ) -> None:
     stack, url, app = push_stack
     run_id = await stack.trigger("hello-world", {"name": "later"}, delay="1h")
-    streams = [sse_events(url, f"/api/v1/runs/{run_id}/events") for _ in range(3)]
+    streams = [sse_events(url, f"/api/v1/runs/{run_id}/events/stream") for _ in range(3)]
     for stream in streams:
         assert (await anext(stream))["status"] == "DELAYED"
     feed = feeds_of(app).feed(run_id)
@@ -92,7 +92,7 @@ async def test_one_long_poll_per_run_whatever_the_subscribers(
 ) -> None:
     stack, url, app = push_stack
     run_ids = [await stack.trigger("hello-world", {"name": "x"}, delay="1h") for _ in range(2)]
-    streams = [sse_events(url, f"/api/v1/runs/{r}/events") for r in run_ids for _ in range(4)]
+    streams = [sse_events(url, f"/api/v1/runs/{r}/events/stream") for r in run_ids for _ in range(4)]
     for stream in streams:
         await anext(stream)
     feeds = feeds_of(app)
@@ -114,7 +114,7 @@ async def test_sse_reconnecting_after_every_event_sees_the_run_in_order_to_its_e
     run_id = await stack.trigger("sleepy", {"seconds": 0.8})
     seen: list[str] = []
     for _ in range(30):
-        stream = sse_events(url, f"/api/v1/runs/{run_id}/events")
+        stream = sse_events(url, f"/api/v1/runs/{run_id}/events/stream")
         event = await anext(stream)  # the state now, then drop the connection
         await stream.aclose()
         seen.append(event["status"])

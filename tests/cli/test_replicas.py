@@ -122,7 +122,7 @@ async def _list_alternating(one: httpx.AsyncClient, other: httpx.AsyncClient) ->
 
 async def _follow(http: httpx.AsyncClient, run_id: str) -> dict[str, Any]:
     """Read the run's server-sent events until one says it is completed."""
-    async with http.stream("GET", f"/api/v1/runs/{run_id}/events", timeout=60) as response:
+    async with http.stream("GET", f"/api/v1/runs/{run_id}/events/stream", timeout=60) as response:
         assert response.status_code == 200
         async for line in response.aiter_lines():
             if line.startswith("data:"):

@@ -421,7 +421,7 @@ async def test_rescheduling_a_delayed_run_and_watching_it_complete(tab: Tab, das
     await expect(page.locator("#outcome.ok")).to_contain_text("Rescheduled")
     # Live: the page follows the run to its end over server-sent events, without a reload.
     await expect(page.locator("#output")).to_contain_text("Hello, Soon!")
-    assert streams == [f"{dash.url}/api/v1/runs/{run_id}/events"]
+    assert streams == [f"{dash.url}/api/v1/runs/{run_id}/events/stream"]
 
 
 async def test_cancelling_a_sleepy_run_from_its_page(tab: Tab, dash: Dash) -> None:

@@ -79,7 +79,7 @@ async def test_a_tag_token_reads_runs_with_its_tag_and_nothing_else(sdk_stack: S
             await reader.get(f"/api/v3/runs/{other}"),
             await reader.get(f"/realtime/v1/runs/{other}", params={"offset": "-1"}),
             await reader.get("/realtime/v1/runs", params={"tags": f"{tag},{tag}-x"}),
-            await reader.get(f"/api/v1/runs/{other}/events"),
+            await reader.get(f"/api/v1/runs/{other}/events/stream"),
             await reader.get("/api/v1/runs/events", params={"tag": f"{tag}-x"}),
             await reader.get("/api/v1/runs"),
             await reader.post(f"/api/v2/runs/{mine}/cancel"),

@@ -18,6 +18,7 @@ from durableruns.api.routes import (
     auth,
     batches,
     health,
+    idempotency,
     logs,
     metrics,
     packets,
@@ -25,6 +26,7 @@ from durableruns.api.routes import (
     realtime,
     realtime_sets,
     run_timeline,
+    run_trace,
     runs,
     runs_list,
     schedules,
@@ -85,6 +87,8 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(runs.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(logs.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(run_timeline.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(run_trace.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(idempotency.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(runs_list.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime_sets.router, dependencies=authed, responses=ERROR_RESPONSES)

@@ -56,7 +56,7 @@ PUBLIC_TOKEN_ROUTES = frozenset(
         "/realtime/v1/runs/{run_id}",
         "/realtime/v1/runs",
         "/realtime/v1/batches/{batch_id}",
-        "/api/v1/runs/{run_id}/events",
+        "/api/v1/runs/{run_id}/events/stream",
         "/api/v1/runs/events",
         "/api/v1/batches/{batch_id}/events",
         "/realtime/v1/streams/{run_id}/{key}",

@@ -214,6 +214,10 @@ class RuntimeProxy:
         """The end marker of stream ``key``, once it reached the run."""
         await self._call("end_stream", key)
 
+    async def add_tags(self, tags: list[str]) -> None:
+        """Add tags to the run (through the worker's runtime)."""
+        await self._call("add_tags", tags)
+
     def answer(self, reply: RuntimeReply) -> None:
         """Resolve the call ``reply`` answers (unless the code stopped waiting for it)."""
         future = self._calls.get(reply.call_id)

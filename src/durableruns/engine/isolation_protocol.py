@@ -32,6 +32,7 @@ RuntimeMethod = Literal[
     "retrieve_token",
     "list_tokens",
     "end_stream",
+    "add_tags",
 ]
 """The runtime calls task code may make (see durableruns.context.TaskRuntime)."""
 RUNTIME_METHODS: frozenset[str] = frozenset(RuntimeMethod.__args__)  # type: ignore[attr-defined]

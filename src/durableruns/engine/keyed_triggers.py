@@ -8,6 +8,13 @@ whose key expired, moves the key to the next generation. Debounce: a later trigg
 the key's run (the ``debounce`` Update) to move its start; a run no longer DELAYED, or
 past its ``maxDelay``, refuses, and the key moves to the next generation — Temporal
 serializes the Updates, so two racing triggers never make two runs.
+
+A reset (``idempotencyKeys.reset``) moves an idempotency key to its next generation
+too: it leaves a *reset marker* for the key's current run — a workflow of its own type
+on a queue no worker polls, terminated at once, whose id is derived from that run's id
+— and a trigger that finds its key's run checks for the marker before answering it.
+Markers live as long as the run's history (the namespace's retention); they never show
+in run lists (another workflow type).
 """
 
 from __future__ import annotations
@@ -17,19 +24,23 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from durableruns.debounce import DebounceRequest
 from durableruns.errors import EngineUnavailableError, KeyExhaustedError
 from durableruns.ids import derived_run_id
-from durableruns.models import RunOptions
+from durableruns.models import RunOptions, RunRecord
+from durableruns.options import idempotency_key_hash
 from durableruns.status import RunStatus, is_completed
 
 if TYPE_CHECKING:
     from durableruns.engine.service import RunService
 
 MAX_KEY_GENERATIONS = 1000
+RESET_MARKER_WORKFLOW = "durableruns.idempotency_key_reset"
+"""The workflow type of reset markers (never executed: terminated as it starts)."""
 KEY_REUSABLE_AFTER = frozenset({RunStatus.COMPLETED, RunStatus.CANCELED})
 """A keyed run that ended this way keeps its key; any other final status frees it."""
 
@@ -63,14 +74,74 @@ async def trigger_idempotent(
         existing = await service.retrieve(run_id)
         if existing is None:  # removed by retention meanwhile: try this generation again
             return await trigger_idempotent(service, task_id, payload, options)
-        expires = existing.options.idempotency_key_expires_at
-        if expires is not None and expires <= now:
-            continue
-        if not is_completed(existing.status) or existing.status in KEY_REUSABLE_AFTER:
+        if _holds_key(existing, now) and not await _was_reset(service, run_id):
             return Triggered(run_id, is_cached=True)
     raise KeyExhaustedError(
         "options.idempotencyKey", f"this key made {MAX_KEY_GENERATIONS} runs already"
     )
+
+
+def _holds_key(run: RunRecord, now: datetime) -> bool:
+    """Whether a keyed run still answers its key (unexpired, and not ended so that the
+    key is freed)."""
+    expires = run.options.idempotency_key_expires_at
+    if expires is not None and expires <= now:
+        return False
+    return not is_completed(run.status) or run.status in KEY_REUSABLE_AFTER
+
+
+def _marker_id(run_id: str) -> str:
+    return f"{run_id}:idempotency-key-reset"
+
+
+async def _was_reset(service: RunService, run_id: str) -> bool:
+    """Whether the key of keyed run ``run_id`` was reset (its marker exists)."""
+    try:
+        await service.client.get_workflow_handle(_marker_id(run_id)).describe()
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            return False
+        raise EngineUnavailableError(f"Could not read the key's reset: {exc.message}") from exc
+    return True
+
+
+async def reset_idempotency_key(service: RunService, task_id: str, key: str) -> bool:
+    """Make the next trigger of ``task_id`` with ``key`` start a new run; False when the
+    key never made a run of the task. ``key`` is the key's hash (what the official client
+    sends), or the key as given to a trigger outside task code."""
+    now = datetime.now(UTC)
+    known = False
+    for key_hash in dict.fromkeys((key, idempotency_key_hash(key))):
+        for generation in range(MAX_KEY_GENERATIONS):
+            run_id = _keyed_id(service, task_id, "key", key_hash, generation)
+            existing = await service.retrieve(run_id)
+            if existing is None:
+                break
+            known = True
+            if _holds_key(existing, now) and not await _was_reset(service, run_id):
+                await _mark_reset(service, run_id)
+                return True
+    return known
+
+
+async def _mark_reset(service: RunService, run_id: str) -> None:
+    """Leave the reset marker of ``run_id`` (idempotent: an existing marker is kept)."""
+    try:
+        handle = await service.client.start_workflow(
+            RESET_MARKER_WORKFLOW,
+            id=_marker_id(run_id),
+            task_queue=f"{service.task_queue_prefix}:markers",
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"idempotency key of {run_id} reset",
+        )
+        await handle.terminate("reset marker: nothing to run")
+    except WorkflowAlreadyStartedError:
+        return
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:  # terminated meanwhile by a racing reset
+            return
+        raise EngineUnavailableError(f"Could not reset the key: {exc.message}") from exc
 
 
 async def trigger_debounced(

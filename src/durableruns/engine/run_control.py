@@ -1,5 +1,6 @@
 """The run workflow's control Updates: reschedule a DELAYED run, debounce it, replace its
-metadata — the changes the facade (and later triggers) make to a run in flight."""
+metadata, add tags — the changes the facade (and later triggers, and task code) make to
+a run in flight."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.debounce import DebounceRequest
     from durableruns.engine import search_attributes as sa
     from durableruns.models import RunInput, RunRecord
-    from durableruns.status import RunStatus
+    from durableruns.status import RunStatus, is_completed
+    from durableruns.wire import MAX_TAGS
 
 
 class RunControlUpdates:
@@ -77,8 +79,37 @@ class RunControlUpdates:
         self._set_metadata(metadata)
         return metadata
 
+    @workflow.update
+    def add_tags(self, tags: list[str]) -> list[str]:
+        """Add tags to the run (the API's ``POST /api/v1/runs/{id}/tags`` and task code's
+        ``tags.add``); tags it has already are kept once, so adding is idempotent (task code
+        that re-runs on resume adds nothing twice). Answers the run's tags."""
+        run = self._record()
+        merged = _merged(run.options.tags, tags)
+        if merged != run.options.tags:
+            run.options = run.options.model_copy(update={"tags": merged})
+            run.updated_at = workflow.now()
+            workflow.upsert_search_attributes([sa.TRIGGER_TAGS.value_set(list(merged))])
+        return list(merged)
+
+    @add_tags.validator
+    def _tags_fit(self, tags: list[str]) -> None:
+        run = self._record()
+        if is_completed(run.status):
+            raise ValueError(f"Cannot add tags to a {run.status.value} run")
+        merged = _merged(run.options.tags, tags)
+        if len(merged) > MAX_TAGS:
+            raise ValueError(
+                f"A run has at most {MAX_TAGS} tags; this one would have {len(merged)}"
+            )
+
     def _move_start(self, delay_until: datetime) -> None:
         run = self._record()
         run.delayed_until = delay_until
         run.updated_at = workflow.now()
         self._delay_moved = True
+
+
+def _merged(have: tuple[str, ...], adding: list[str]) -> tuple[str, ...]:
+    """The run's tags with ``adding``, each once, in the order first given."""
+    return tuple(dict.fromkeys([*have, *adding]))

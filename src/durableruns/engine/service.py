@@ -48,12 +48,14 @@ from durableruns.engine.task_queues import runs_queue
 from durableruns.errors import (  # defined in errors.py (the one tree)
     EngineUnavailableError as EngineUnavailableError,
 )
+from durableruns.errors import InvalidInputError
 from durableruns.errors import RunNotFoundError as RunNotFoundError
 from durableruns.errors import RunStateError as RunStateError
 from durableruns.ids import derived_run_id, is_run_id, new_run_id
 from durableruns.limits import HISTORY_BLOB_LIMIT_BYTES, UnrecordableValueError, check_payload
 from durableruns.models import ChildRunSpec, RunError, RunInput, RunOptions, RunRecord
 from durableruns.status import RunStatus, is_completed
+from durableruns.wire import MAX_TAGS
 
 RECORD_ENVELOPE_BYTES = 64 * 1024
 """Room left under the blob limit for what wraps a record in history (payload metadata,
@@ -335,6 +337,33 @@ class RunService:
             return await self._handle(run_id).execute_update(RunWorkflow.replace_metadata, metadata)
         except (WorkflowUpdateFailedError, RPCError) as exc:
             raise _update_refused(exc, "Cannot update metadata of a finished run") from exc
+
+    async def reset_idempotency_key(self, task_id: str, key: str) -> bool:
+        """The next trigger of ``task_id`` with ``key`` makes a new run; False when the
+        key never made a run of that task (``keyed_triggers.reset_idempotency_key``)."""
+        return await keyed.reset_idempotency_key(self, task_id, key)
+
+    async def add_tags(self, run_id: str, tags: list[str]) -> list[str]:
+        """Add tags to an unfinished run (at most ``wire.MAX_TAGS`` in all); the ones it
+        did not have yet."""
+        record = await self.require(run_id)
+        if is_completed(record.status):
+            raise RunStateError(f"Cannot add tags to a {record.status} run")
+        total = len(set(record.options.tags) | set(tags))
+        if total > MAX_TAGS:
+            raise InvalidInputError(
+                "tags", f"a run has at most {MAX_TAGS} tags; it would have {total}"
+            )
+        try:
+            merged: list[str] = await self._handle(run_id).execute_update(
+                RunWorkflow.add_tags, tags
+            )
+        except (WorkflowUpdateFailedError, RPCError) as exc:
+            refusal = "Cannot add tags to a finished run"
+            if isinstance(exc, WorkflowUpdateFailedError) and exc.cause is not None:
+                refusal = str(exc.cause) or refusal
+            raise _update_refused(exc, refusal) from exc
+        return [tag for tag in merged if tag not in record.options.tags]
 
     async def replay(
         self, run_id: str, *, payload: Any = None, has_payload: bool = False, **overrides: Any

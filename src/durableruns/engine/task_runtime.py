@@ -20,13 +20,13 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from durableruns.context import StepLookup
 from durableruns.engine.service import RunService
 from durableruns.engine.stream_buffer import FLUSH_AT_CHUNKS, StreamBuffer
 from durableruns.engine.token_service import TokenService
-from durableruns.errors import ResumeMismatchError
+from durableruns.errors import InvalidInputError, ResumeMismatchError
 from durableruns.ids import derived_run_id, derived_token_id
 from durableruns.log_models import LogBatch, LogLine
 from durableruns.models import (
@@ -236,6 +236,16 @@ class AttemptRuntime:
         await self.flush()
         record = StepRecord(position=position, call=step_call(name), value=value)
         await self._handle.signal("step_recorded", record)
+
+    async def add_tags(self, tags: list[str]) -> None:
+        """Add tags to the run (the ``add_tags`` Update; adding is idempotent). Code
+        re-running before its last recorded position added them already: no Update."""
+        if self._next_position <= self._last_recorded:
+            return
+        try:
+            await self._handle.execute_update("add_tags", tags)
+        except WorkflowUpdateFailedError as exc:
+            raise InvalidInputError("tags", str(exc.cause or exc)) from exc
 
     def metadata_changed(self, metadata: dict[str, Any]) -> None:
         """Remember the latest metadata; it is sent by :meth:`flush`."""

@@ -277,7 +277,7 @@ def subscribe_to_run(
         async for run in runs.subscribe_to_run(handle):
             print(run.status)  # QUEUED, EXECUTING, COMPLETED
 
-    Reads the facade's server-sent events (``GET /api/v1/runs/{id}/events``); changes
+    Reads the facade's server-sent events (``GET /api/v1/runs/{id}/events/stream``); changes
     arrive within about half a second.
     """
     task = task or (run.task if isinstance(run, RunHandle) else None)
@@ -289,7 +289,7 @@ async def _run_changes(
 ) -> AsyncGenerator[Run[Any, Any], None]:
     while True:
         async with contextlib.aclosing(
-            _server_sent_events(f"/api/v1/runs/{run_id}/events", {})
+            _server_sent_events(f"/api/v1/runs/{run_id}/events/stream", {})
         ) as events:
             async for data in events:
                 current = _typed_run(data, task)

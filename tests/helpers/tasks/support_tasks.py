@@ -99,3 +99,21 @@ async def fans_out_by_id(payload: Any) -> list[Any]:
         ]
     )
     return [r.output for r in results]
+
+
+@task(id="tags-itself")
+async def tags_itself(payload: dict[str, Any], ctx: TaskContext) -> list[str]:
+    """Adds ``payload["tags"]`` to its own run (``tags.add``), waits (so the code re-runs
+    on resume) and adds them again; answers what the task saw fail, if anything."""
+    from durableruns import tags
+
+    await tags.add(payload["tags"])
+    if payload.get("wait_s"):
+        await wait.for_(seconds=payload["wait_s"])
+    await tags.add(payload["tags"])
+    refused: list[str] = []
+    try:
+        await tags.add([f"extra-{n}" for n in range(payload.get("too_many", 0))])
+    except Exception as exc:  # the limit: 10 tags per run
+        refused.append(type(exc).__name__)
+    return refused

@@ -1,6 +1,8 @@
 """Realtime for one run: the official client's ``runs.subscribeToRun`` (Electric
 long-polling at ``/realtime/v1/runs/{id}``) and our own server-sent events
-(``/api/v1/runs/{id}/events``). Sets of runs (a tag, a batch) are in ``realtime_sets``.
+(``/api/v1/runs/{id}/events/stream``; ``/api/v1/runs/{id}/events`` is the official
+client's JSON list of the run's events, ``routes/run_trace.py``). Sets of runs (a tag,
+a batch) are in ``realtime_sets``.
 
 Both learn of changes from the shared per-run feeds (``api.run_feed``, one history
 long-poll per watched run), so a change reaches them as soon as Temporal records it.
@@ -112,7 +114,7 @@ def _shape(
 
 
 # --- server-sent events --------------------------------------------------------------
-@router.get("/api/v1/runs/{run_id}/events")
+@router.get("/api/v1/runs/{run_id}/events/stream")
 async def run_events(run_id: str, request: Request, feeds: FeedsDep) -> StreamingResponse:
     """Server-sent events: the whole run now and after every change, until it is final."""
     record = await current_record(feeds, run_id)

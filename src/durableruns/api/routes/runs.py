@@ -17,11 +17,13 @@ from durableruns.api.tokens import public_token_for_run
 from durableruns.durations import DurationError, parse_delay
 from durableruns.engine.service import RunService
 from durableruns.engine.waiting_reason import waiting_reason
+from durableruns.limits import check_text
 from durableruns.metadata import check_metadata_size
 from durableruns.models import RunRecord
 from durableruns.options import run_options
 from durableruns.packets import decode_packet
 from durableruns.wire import (
+    AddTagsRequest,
     MetadataBody,
     RelatedRuns,
     ReplayRunRequest,
@@ -160,3 +162,12 @@ async def update_run_metadata(
     """Replace an unfinished run's metadata (at most 256 KiB)."""
     check_metadata_size(body.metadata)
     return MetadataBody(metadata=await service.replace_metadata(run_id, body.metadata))
+
+
+@router.post("/api/v1/runs/{run_id}/tags")
+async def add_run_tags(run_id: RunId, body: AddTagsRequest, service: ServiceDep) -> dict[str, str]:
+    """Add tags to an unfinished run (at most 10 in all, each 1-128 characters)."""
+    for number, tag in enumerate(body.tags):
+        check_text(tag, f"tags[{number}]")
+    added = await service.add_tags(run_id, body.tags)
+    return {"message": f"Successfully set {len(added)} new tags."}

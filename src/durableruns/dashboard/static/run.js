@@ -1,5 +1,5 @@
 // The run page: GET /api/v3/runs/{id} once, then, while the run is unfinished, the
-// server-sent events of /api/v1/runs/{id}/events (polling the retrieve endpoint if the
+// server-sent events of /api/v1/runs/{id}/events/stream (polling the retrieve endpoint if the
 // stream is unavailable). Sections are re-rendered only when their data changed, so an
 // expanded payload or an open editor survives live updates.
 
@@ -55,7 +55,7 @@ function follow(run) {
   if (run.isCompleted) return stopFollowing();
   if (source || poller) return;
   if (!window.EventSource) return startPolling();
-  source = new EventSource(`/api/v1/runs/${encodeURIComponent(runId)}/events`);
+  source = new EventSource(`/api/v1/runs/${encodeURIComponent(runId)}/events/stream`);
   source.addEventListener("run", (event) => onLiveRun(JSON.parse(event.data)));
   source.addEventListener("error", () => {
     // The stream is gone (or never came): poll the retrieve endpoint instead.
