@@ -92,7 +92,9 @@ async def test_one_long_poll_per_run_whatever_the_subscribers(
 ) -> None:
     stack, url, app = push_stack
     run_ids = [await stack.trigger("hello-world", {"name": "x"}, delay="1h") for _ in range(2)]
-    streams = [sse_events(url, f"/api/v1/runs/{r}/events/stream") for r in run_ids for _ in range(4)]
+    streams = [
+        sse_events(url, f"/api/v1/runs/{r}/events/stream") for r in run_ids for _ in range(4)
+    ]
     for stream in streams:
         await anext(stream)
     feeds = feeds_of(app)
