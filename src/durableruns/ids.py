@@ -103,3 +103,16 @@ def derived_token_id(*parts: str) -> str:
 def is_token_id(value: str) -> bool:
     """Whether ``value`` has the shape of a token id we mint."""
     return bool(TOKEN_ID_PATTERN.match(value))
+
+
+BULK_ACTION_ID_PATTERN = re.compile(r"^bulk_[0-9a-hjkmnp-tv-z]{26}$")
+
+
+def new_bulk_action_id() -> str:
+    """A fresh, time-ordered bulk action id ``bulk_…``."""
+    return "bulk_" + _ulid()
+
+
+def is_bulk_action_id(value: str) -> bool:
+    """Whether ``value`` has the shape of a bulk action id we mint."""
+    return bool(BULK_ACTION_ID_PATTERN.match(value))

@@ -96,6 +96,8 @@ class RunOptions(Frozen):
     """How the run was made: trigger, triggerAndWait, batchTrigger, batchTriggerAndWait."""
     replayed_from: str | None = None
     """The run this one replays, if it is a replay."""
+    bulk_action_id: str | None = None
+    """The bulk action (``bulk_…``) whose replay made this run."""
     queue: str | None = None
     concurrency_key: str | None = None
     concurrency_limit: int | None = None

@@ -23,6 +23,7 @@ from durableruns.engine.queue_service import QueueService
 from durableruns.engine.schedules import ScheduleService
 from durableruns.engine.service import RunService
 from durableruns.engine.token_service import TokenService
+from durableruns.service.bulk_actions import BulkActionService
 from durableruns.settings import Settings
 
 
@@ -43,6 +44,11 @@ class Environment:
     def name(self) -> str:
         """``dev``, ``staging`` or ``prod``."""
         return self.settings.environment
+
+    @property
+    def bulk_actions(self) -> BulkActionService:
+        """This environment's bulk actions (a light handle over the runs' client)."""
+        return BulkActionService(self.runs.client, task_queue_prefix=self.runs.task_queue_prefix)
 
     @property
     def secret_key(self) -> str:

@@ -75,13 +75,15 @@ class RunFilter:
     batch_ids: tuple[str, ...] = ()
     queues: tuple[str, ...] = ()
     schedule_ids: tuple[str, ...] = ()
+    bulk_action_ids: tuple[str, ...] = ()
+    """Runs a bulk action made (its replays)."""
     idempotency_key: str | None = None
     parent_run_id: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
     is_test: bool | None = None
     matches_nothing: bool = False
-    """Set when a filter no run can satisfy was given (e.g. a bulk action id)."""
+    """Set when a filter no run can satisfy was given."""
 
 
 @dataclass(frozen=True)
@@ -327,6 +329,7 @@ def _filter_clauses(f: RunFilter) -> list[str]:
         ("TriggerBatchId", f.batch_ids),
         ("TriggerQueue", f.queues),
         ("TriggerScheduleId", f.schedule_ids),
+        ("TriggerBulkActionIds", f.bulk_action_ids),
         ("TriggerIdempotencyKey", [f.idempotency_key] if f.idempotency_key else []),
         ("TriggerParentRunId", [f.parent_run_id] if f.parent_run_id else []),
     )

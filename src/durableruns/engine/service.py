@@ -366,9 +366,16 @@ class RunService:
         return [tag for tag in merged if tag not in record.options.tags]
 
     async def replay(
-        self, run_id: str, *, payload: Any = None, has_payload: bool = False, **overrides: Any
+        self,
+        run_id: str,
+        *,
+        payload: Any = None,
+        has_payload: bool = False,
+        new_run_id: str | None = None,
+        **overrides: Any,
     ) -> Triggered:
-        """A new run of the same task with the same payload (or the overrides)."""
+        """A new run of the same task with the same payload (or the overrides).
+        ``new_run_id`` makes it idempotent on that id (a bulk action's replays)."""
         source = await self.require(run_id)
         options = source.options.model_copy(
             update={
@@ -383,7 +390,7 @@ class RunService:
             }
         )
         return await self.trigger(
-            source.task_id, payload if has_payload else source.payload, options
+            source.task_id, payload if has_payload else source.payload, options, run_id=new_run_id
         )
 
     def _handle(self, run_id: str) -> WorkflowHandle[RunWorkflow, RunRecord]:

@@ -9,7 +9,7 @@ runs triggered before any version served the task (PENDING_VERSION), which the f
 worker to serve it picks up. On start the worker registers its version's tasks in the
 catalog, and refuses to start if that version already defines one of them differently;
 then it syncs the declarative schedules (``schedule_sync.py``). The runs worker also
-runs schedule ticks (``schedule_tick.py``).
+runs schedule ticks (``schedule_tick.py``) and bulk actions (``workflows/bulk_action.py``).
 A worker owns the pool of task processes its attempts run in (crash isolation).
 """
 
@@ -37,7 +37,9 @@ from durableruns.engine.schedule_tick import ScheduleTickWorkflow, fire_tick
 from durableruns.engine.task_queues import runs_queue, task_queue
 from durableruns.engine.task_runtime import DEFAULT_SHORT_WAIT_S
 from durableruns.engine.token_workflow import TokenWorkflow, token_waiter
+from durableruns.engine.workflows.bulk_action import BulkActionWorkflow
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.bulk_activities import bulk_act, bulk_page
 
 
 def default_version(today: datetime | None = None) -> str:
@@ -85,8 +87,9 @@ def build_workers(
                 QueueWorkflow,
                 ScheduleTickWorkflow,
                 TokenWorkflow,
+                BulkActionWorkflow,
             ],
-            activities=[enqueue, closed_runs, fire_tick, token_waiter],
+            activities=[enqueue, closed_runs, fire_tick, token_waiter, bulk_page, bulk_act],
             workflow_runner=WORKFLOW_RUNNER,
         )
     ]

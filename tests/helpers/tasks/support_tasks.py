@@ -117,3 +117,9 @@ async def tags_itself(payload: dict[str, Any], ctx: TaskContext) -> list[str]:
     except Exception as exc:  # the limit: 10 tags per run
         refused.append(type(exc).__name__)
     return refused
+
+
+@task(id="fails-fast", retry={"max_attempts": 1})
+async def fails_fast(payload: Any, ctx: TaskContext) -> None:
+    """Fails at once, for good: cheap FAILED runs for bulk replays."""
+    raise RuntimeError("failed on purpose")

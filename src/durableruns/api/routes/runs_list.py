@@ -209,8 +209,7 @@ def parse_filter(params: QueryParams, *, now: datetime) -> RunFilter:
         created_from=created_from,
         created_to=_epoch_ms(params, "filter[createdAt][to]"),
         is_test=_boolean(params, "filter[isTest]"),
-        # No run belongs to a bulk action (there are none).
-        matches_nothing=bool(_value(params, "filter[bulkAction]")),
+        bulk_action_ids=_list(params, "filter[bulkAction]"),
     )
 
 

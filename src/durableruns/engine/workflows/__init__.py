@@ -1,0 +1,1 @@
+"""Deterministic workflow code only: each module one workflow, importing records and names."""

@@ -1,0 +1,1 @@
+"""What the API, dashboard and CLI call: client-side services over Temporal."""

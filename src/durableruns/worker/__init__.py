@@ -1,0 +1,1 @@
+"""What runs user code and engine activities on a worker."""
