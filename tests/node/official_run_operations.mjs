@@ -1,5 +1,5 @@
 // Day-2 run operations with the unmodified official client, @trigger.dev/sdk 4.8.3 (issue 23):
-// addTags, idempotencyKeys.reset, getRunResult, getBatchResults, retrieveRunTrace (tree and
+// runs.bulk.*, addTags, idempotencyKeys.reset, getRunResult, getBatchResults, retrieveRunTrace (tree and
 // pages), retrieveSpan and listRunEvents against the durableruns facade. Prints one line
 // per check and exits non-zero if any fails. TRIGGER_API_URL and TRIGGER_SECRET_KEY configure it.
 //
@@ -121,6 +121,46 @@ check("retrieveRunTrace: a span tree; pages; retrieveSpan; listRunEvents in < 1 
     assert.ok(Date.now() - started < 1000, `listRunEvents took ${Date.now() - started} ms`);
     assert.equal(events[0].runId, id);
   }
+});
+
+check("runs.bulk: replay by ids and by filter, poll, retrieve, list, abort; runs.list by bulkAction", async () => {
+  const failed = [];
+  for (let n = 0; n < 3; n++) failed.push((await tasks.trigger("always-fails", {}, { tags: [`${tag}-bulk`] })).id);
+  for (const id of failed) await finished(id);
+  const { id } = await runs.bulk.replay({ runIds: failed, name: "replay failed" });
+  assert.match(id, /^bulk_/);
+  const done = await runs.bulk.poll(id, { pollIntervalMs: 200 });
+  assert.equal(done.status, "COMPLETED");
+  assert.equal(done.type, "REPLAY");
+  assert.deepEqual(done.counts, { total: 3, success: 3, failure: 0 });
+  assert.ok(done.createdAt instanceof Date && done.completedAt instanceof Date);
+  const replays = await eventually(
+    () => runs.list({ bulkAction: id }),
+    (page) => page.data.length === 3,
+  );
+  assert.ok(replays.data.every((run) => !failed.includes(run.id)));
+  await eventually(
+    () => runs.list({ tag: `${tag}-bulk`, status: ["FAILED"] }),
+    (page) => page.data.length >= 3,
+  );
+  const byFilter = await runs.bulk.cancel({ filter: { tag: `${tag}-bulk`, status: ["FAILED"] } });
+  const canceled = await runs.bulk.poll(byFilter.id, { pollIntervalMs: 200 });
+  assert.equal(canceled.type, "CANCEL");
+  assert.equal(canceled.counts.success, 0); // finished runs cannot be canceled: failures
+  assert.ok(canceled.counts.failure >= 3);
+  const aborted = await runs.bulk.abort(id);
+  assert.equal(aborted.id, id);
+  assert.equal((await runs.bulk.retrieve(id)).status, "COMPLETED");
+  const listed = [];
+  for await (const action of runs.bulk.list({ limit: 10 })) {
+    listed.push(action.id);
+    if (listed.length >= 2) break;
+  }
+  assert.deepEqual(listed, [byFilter.id, id]);
+  await assert.rejects(
+    runs.bulk.replay({ runIds: failed, filter: { tag } }),
+    (error) => error.status === 422 || error.status === 400,
+  );
 });
 
 // --- runner --------------------------------------------------------------------------
