@@ -1,6 +1,7 @@
 """The ``durableruns`` command: ``dev`` runs Temporal, a worker and the facade in one
 process tree; ``worker`` and ``api`` run one of them alone against any Temporal;
-``init`` scaffolds a tasks module.
+``init`` scaffolds a tasks module; ``trigger`` and ``runs …`` work with runs over HTTP
+(``cli/remote.py``).
 
 Connection settings come from Temporal's own configuration (``TEMPORAL_*`` variables,
 temporal.toml profiles), with ``DURABLERUNS_*`` variables and these flags on top
@@ -28,6 +29,7 @@ from pydantic import ValidationError
 
 from durableruns.api import create_app
 from durableruns.cli.dev import dev_settings, run_dev
+from durableruns.cli.remote import runs_app, trigger
 from durableruns.cli.scaffold import next_steps, scaffold
 from durableruns.cli.serve import plain_worker, run_alone, say
 from durableruns.cli.status import status
@@ -247,6 +249,10 @@ def init(
     for path in scaffold(Path.cwd(), module, force=force):
         say(f"wrote {path}")
     say(next_steps(module))
+
+
+app.command(no_args_is_help=True)(trigger)
+app.add_typer(runs_app)
 
 
 def main() -> NoReturn:
