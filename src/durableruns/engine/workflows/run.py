@@ -13,9 +13,24 @@ It owns the run's Trigger-level state and every rule about time:
 - CANCELED: Temporal cancellation of this workflow; waited-for children are canceled
   with it (parent close policy REQUEST_CANCEL).
 
-Queue slots are :mod:`.run_slots`; the Updates of attempts that waited while alive
-(and the first engine's TTL and start) are :mod:`.legacy`. The status is published as
-search attributes on every change; ``get`` answers the whole record.
+Queue slots are :mod:`.run_slots`, waits and the journal :mod:`.run_waits`, the rules of
+debounce :mod:`.run_control`. The status is published as search attributes on every
+change; ``get`` answers the whole record.
+
+Why one long module: the handlers (signals, Updates, queries) and the phases of a run
+read and change one state machine — the record, the attempt counters, the slot, the
+waits — and Temporal requires every handler on the workflow class. The logic that
+stands on its own is in composed helpers (:class:`RunWaits`, :class:`RunSlots`,
+:mod:`.run_control`, :mod:`.run_close`); what is left here is the state machine.
+
+Runs of earlier engines (still replaying, still finishing) keep their handlers, unchanged
+in the commands they make, in the last section of the class: the *first* engine announced
+an attempt's start with the ``attempt_starting`` Update and kept its TTL as a timer racing
+that start (recognised by its input, :func:`started_by_first_engine`, not a patch marker,
+so today's runs pay no marker event); runs started before attempts suspended asked for
+children and timers with the ``wait_for_runs`` and ``wait_until`` Updates from a live
+attempt. Both share the run's children and timers, so a resumed attempt of such a run is
+answered from the same journal.
 """
 
 from __future__ import annotations
@@ -30,6 +45,7 @@ from temporalio.exceptions import ActivityError, CancelledError, TimeoutType
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
+    from durableruns.debounce import DebounceRequest
     from durableruns.durations import format_duration
     from durableruns.engine import search_attributes as sa
     from durableruns.engine.names import (
@@ -37,21 +53,20 @@ with workflow.unsafe.imports_passed_through():
         RECORD_MEMO,
         RUN_WORKFLOW,
         SLOT_GRANTED_SIGNAL,
+        TOKEN_COMPLETED_SIGNAL,
         task_queue,
     )
+    from durableruns.engine.workflows import run_control as control
     from durableruns.engine.workflows.attempt_failure import failure_from_activity_error
-    from durableruns.engine.workflows.legacy import LegacyHandlers, started_by_first_engine
     from durableruns.engine.workflows.run_close import (
         CLOSE_STATUS_PATCH,
         closes_failed,
         closing_error,
         fitted_record,
     )
-    from durableruns.engine.workflows.run_control import RunControlUpdates
-    from durableruns.engine.workflows.run_signals import ExecutionSignals
     from durableruns.engine.workflows.run_slots import RunSlots
     from durableruns.engine.workflows.run_waits import RunWaits
-    from durableruns.engine.workflows.stream_signals import StreamSignals
+    from durableruns.log_models import LogBatch
     from durableruns.models import (
         AttemptFailure,
         AttemptInput,
@@ -59,13 +74,19 @@ with workflow.unsafe.imports_passed_through():
         AttemptRecord,
         AttemptStarted,
         AttemptState,
+        ChildRunResult,
+        ChildRunsRequest,
         RunError,
         RunInput,
         RunRecord,
+        StepRecord,
         Suspension,
+        WaitRequest,
+        WaitSpec,
     )
     from durableruns.status import RUN_STATUS_AFTER_ATTEMPT, AttemptStatus, RunStatus, is_completed
-    from durableruns.stream_models import StreamTally
+    from durableruns.stream_models import StreamBatch, StreamTally, chunk_size
+    from durableruns.wait_tokens import TokenCompletion
 
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 """A worker silent this long is considered gone; its attempt is retried elsewhere."""
@@ -79,7 +100,7 @@ Outcome = AttemptFailure | Suspension | None
 
 
 @workflow.defn(name=RUN_WORKFLOW)
-class RunWorkflow(ExecutionSignals, StreamSignals, RunControlUpdates, LegacyHandlers):
+class RunWorkflow:
     """Runs a task: delay, TTL, attempts with retries, waits, and the run's status."""
 
     @workflow.init
@@ -162,6 +183,81 @@ class RunWorkflow(ExecutionSignals, StreamSignals, RunControlUpdates, LegacyHand
     def metadata_flushed(self, metadata: dict[str, Any]) -> None:
         """Task code changed the run's metadata (sent by its attempt)."""
         self._set_metadata(metadata)
+
+    @workflow.signal
+    def log_lines(self, batch: LogBatch) -> None:
+        """Log lines of the running execution: kept in history (read from there), counted
+        here so the run's bound holds across executions."""
+        self._record().log_count += len(batch.lines)
+
+    @workflow.signal
+    def step_recorded(self, step: StepRecord) -> None:
+        """A step of the running execution returned (it is not run again)."""
+        self._waits.record_step(step)
+
+    @workflow.signal
+    def short_wait_recorded(self, wait: WaitSpec) -> None:
+        """A short timer the execution waits for in its own process."""
+        if wait.until is not None:
+            self._waits.record_timer(wait.position, wait.until)
+
+    @workflow.signal(name=TOKEN_COMPLETED_SIGNAL)
+    def token_completed(self, completion: TokenCompletion) -> None:
+        """A wait token this run registered for ended (it may arrive before the wait)."""
+        self._waits.token_ended(completion)
+
+    @workflow.signal
+    def stream_chunks(self, batch: StreamBatch) -> None:
+        """Chunks of a stream (``ctx.stream``) of the running execution. The chunks stay
+        in history (read back by ``service/run_streams.py``); here they are only tallied
+        (offsets per key, totals), so each execution continues the offsets and the run's
+        bound holds across executions, and a new key is listed in the record, where the
+        official client's ``withStreams`` learns of it."""
+        size = sum(chunk_size(chunk) for chunk in batch.chunks)
+        self._streams = self._streams.after(batch, size)
+        run = self._record()
+        if batch.key not in run.streams:
+            run.streams.append(batch.key)
+            run.updated_at = workflow.now()
+
+    @workflow.update
+    def reschedule(self, delay_until: datetime) -> RunRecord:
+        """Move a DELAYED run's start."""
+        self._move_start(delay_until)
+        return self._record()
+
+    @reschedule.validator
+    def _only_delayed_runs_reschedule(self, delay_until: datetime) -> None:
+        control.check_reschedulable(self._record())
+
+    @workflow.update
+    def debounce(self, request: DebounceRequest) -> str:
+        """A later trigger with this run's debounce key: start no earlier than
+        ``delay_until``; in trailing mode, with the trigger's values."""
+        run = self._record()
+        if control.moves_start(run, request):
+            self._move_start(request.delay_until)
+        if request.trailing:
+            self._input = control.trailing_input(self._input, run, request)
+            self._set_metadata(request.metadata)
+            workflow.upsert_search_attributes([sa.TRIGGER_TAGS.value_set(list(request.tags))])
+        return run.id
+
+    @debounce.validator
+    def _only_debounce_within_the_window(self, request: DebounceRequest) -> None:
+        control.check_debounce(self._record(), request)
+
+    @workflow.update
+    def replace_metadata(self, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Replace the run's metadata (from the API)."""
+        self._set_metadata(metadata)
+        return metadata
+
+    def _move_start(self, delay_until: datetime) -> None:
+        run = self._record()
+        run.delayed_until = delay_until
+        run.updated_at = workflow.now()
+        self._delay_moved = True
 
     # --- the phases of a run -----------------------------------------------------------
     async def _stay_delayed(self) -> None:
@@ -386,6 +482,78 @@ class RunWorkflow(ExecutionSignals, StreamSignals, RunControlUpdates, LegacyHand
         run.status = status
         run.updated_at = workflow.now()
         workflow.upsert_search_attributes([sa.TRIGGER_STATUS.value_set(status.value), *also])
+
+    # --- runs of earlier engines (see the module's docstring) ----------------------------
+    @workflow.update
+    def attempt_starting(self, started: AttemptStarted) -> bool:
+        """First engine: the attempt's worker is about to run the code; False: don't."""
+        run = self._record()
+        if is_completed(run.status):
+            return False  # expired or canceled while the attempt was on its way
+        self._started_attempts.add(started.attempt_number)
+        attempt = self._attempt_record(started.attempt_number)
+        attempt.started_at = started.started_at
+        run.version = started.version
+        run.started_at = run.started_at or started.started_at
+        workflow.upsert_search_attributes([sa.TRIGGER_VERSION.value_set(started.version)])
+        self._set_status(RunStatus.WAITING if self._waits_in_progress else RunStatus.EXECUTING)
+        return True
+
+    async def _started_before(
+        self, attempt: workflow.ActivityHandle[AttemptOutput], deadline: datetime
+    ) -> bool:
+        """First engine's TTL: whether the first attempt started before ``deadline``."""
+        try:
+            await workflow.wait_condition(
+                lambda: 1 in self._started_attempts or attempt.done(),
+                timeout=deadline - workflow.now(),
+            )
+        except TimeoutError:
+            return False
+        return True
+
+    @workflow.update(unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
+    async def wait_for_runs(self, request: ChildRunsRequest) -> list[ChildRunResult]:
+        """Before suspension: start child runs (once per call position), wait for all."""
+        tasks = self._waits.children_of(request.position, request.items, request.batch)
+        await self._enter_wait()
+        try:
+            return [await task for task in tasks]
+        finally:
+            await self._leave_wait()
+
+    @workflow.update(unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
+    async def wait_until(self, request: WaitRequest) -> None:
+        """Before suspension: a durable timer; the first request at a position fixes its end."""
+        await self._enter_wait()
+        try:
+            await self._waits.sleep_until(request.position, request.until)
+        finally:
+            await self._leave_wait()
+
+    async def _enter_wait(self) -> None:
+        """WAITING while at least one wait is in progress, holding no queue slot."""
+        self._waits_in_progress += 1
+        self._set_status(RunStatus.WAITING)
+        if self._waits_in_progress == 1:
+            await self._slots.give_back(self._run_input())
+
+    async def _leave_wait(self) -> None:
+        """After the last wait, take a slot again (QUEUED until granted), EXECUTING."""
+        self._waits_in_progress -= 1
+        if self._waits_in_progress:
+            return
+        input = self._run_input()
+        if input.options.concurrency_limit:
+            self._set_status(RunStatus.QUEUED)
+            await self._take_slot(None)
+        self._set_status(RunStatus.EXECUTING)
+
+
+def started_by_first_engine(input: RunInput) -> bool:
+    """Whether the first engine started this run: its options have no
+    ``concurrency_limit`` field (that engine predates queues; every later run has it)."""
+    return "concurrency_limit" not in input.options.model_fields_set
 
 
 class _NotStartedInTime(Exception):
