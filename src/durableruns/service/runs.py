@@ -6,14 +6,27 @@ start event and search attributes); a finished run is read from its workflow res
 so it is retrievable with no worker running. Cancel, reschedule and metadata changes
 are Temporal cancellation and Updates of the run workflow.
 
-Idempotency and debounce are atomic because they rest on workflow-id uniqueness
-(``service/keyed_triggers.py``).
+Triggers with a key — idempotency keys and debounce keys — are atomic because they rest
+on workflow-id uniqueness, never on a visibility lookup.
+
+A keyed run's id is derived from (namespace, queues, task, kind, key, generation).
+Racing triggers all try to start the key's current generation; Temporal lets exactly one
+win and the others find that run. Idempotency: a run that ended FAILED (or worse), or
+whose key expired, moves the key to the next generation. Debounce: a later trigger asks
+the key's run (the ``debounce`` Update) to move its start; a run no longer DELAYED, or
+past its ``maxDelay``, refuses, and the key moves to the next generation — Temporal
+serializes the Updates, so two racing triggers never make two runs.
+
+Why one module of ~500 lines: every way of starting, reading and changing a run goes
+through this one service (keyed triggers included), so the facade, the dashboard, the
+schedule ticks and task code share one trigger path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
@@ -31,6 +44,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from durableruns.debounce import DebounceRequest
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.client import QUERY_TIMEOUT
 from durableruns.engine.names import RECORD_MEMO, runs_queue
@@ -40,16 +54,15 @@ from durableruns.engine.workflows.run_close import record_from_failure
 from durableruns.errors import (  # defined in errors.py (the one tree)
     EngineUnavailableError as EngineUnavailableError,
 )
+from durableruns.errors import KeyExhaustedError
 from durableruns.errors import RunNotFoundError as RunNotFoundError
 from durableruns.errors import RunStateError as RunStateError
 from durableruns.ids import derived_run_id, is_run_id, new_run_id
 from durableruns.limits import HISTORY_BLOB_LIMIT_BYTES, UnrecordableValueError, check_payload
 from durableruns.models import ChildRunSpec, RunError, RunInput, RunOptions, RunRecord
-from durableruns.service import keyed_triggers as keyed
 from durableruns.service.catalog import CatalogReader
 from durableruns.service.deployments import resolve_options
 from durableruns.service.history_watch import CLOSE_EVENTS
-from durableruns.service.keyed_triggers import Triggered as Triggered  # the trigger's answer
 from durableruns.service.run_logs import RunLogReader
 from durableruns.service.run_query import query_record
 from durableruns.service.run_streams import RunStreamReader
@@ -89,6 +102,19 @@ def is_size_refusal(exc: RPCError) -> bool:
     return exc.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.RESOURCE_EXHAUSTED) and (
         "size exceeds" in text or "larger than max" in text or "too large" in text
     )
+
+
+MAX_KEY_GENERATIONS = 1000
+KEY_REUSABLE_AFTER = frozenset({RunStatus.COMPLETED, RunStatus.CANCELED})
+"""A keyed run that ended this way keeps its key; any other final status frees it."""
+
+
+@dataclass(frozen=True)
+class Triggered:
+    """A trigger's answer: the run id, and whether an existing run was returned."""
+
+    run_id: str
+    is_cached: bool = False
 
 
 class RunService:
@@ -155,15 +181,80 @@ class RunService:
             await self.catalog.get(), task_id, payload, options, default_ttl_s=default_ttl_s
         )
         if options.idempotency_key_hash:
-            return await keyed.trigger_idempotent(self, task_id, payload, options)
+            return await self._trigger_idempotent(task_id, payload, options)
         if options.debounce:
-            return await keyed.trigger_debounced(self, task_id, payload, options)
+            return await self._trigger_debounced(task_id, payload, options)
         if run_id is not None:
             try:
                 return Triggered(await self.start_run(run_id, task_id, payload, options))
             except WorkflowAlreadyStartedError:
                 return Triggered(run_id, is_cached=True)
         return Triggered(await self.start_run(new_run_id(), task_id, payload, options))
+
+    async def _trigger_idempotent(
+        self, task_id: str, payload: Any, options: RunOptions
+    ) -> Triggered:
+        """The run of the idempotency key: an existing one (cached), or a new one."""
+        key = options.idempotency_key_hash or ""
+        now = datetime.now(UTC)
+        for generation in range(MAX_KEY_GENERATIONS):
+            run_id = self._keyed_id(task_id, "key", key, generation)
+            try:
+                return Triggered(await self.start_run(run_id, task_id, payload, options))
+            except WorkflowAlreadyStartedError:
+                pass
+            existing = await self.retrieve(run_id)
+            if existing is None:  # removed by retention meanwhile: try this generation again
+                return await self._trigger_idempotent(task_id, payload, options)
+            expires = existing.options.idempotency_key_expires_at
+            if expires is not None and expires <= now:
+                continue
+            if not is_completed(existing.status) or existing.status in KEY_REUSABLE_AFTER:
+                return Triggered(run_id, is_cached=True)
+        raise KeyExhaustedError(
+            "options.idempotencyKey", f"this key made {MAX_KEY_GENERATIONS} runs already"
+        )
+
+    async def _trigger_debounced(
+        self, task_id: str, payload: Any, options: RunOptions
+    ) -> Triggered:
+        """The debounce key's run, moved later (and updated, trailing) — or a new one."""
+        debounce = options.debounce
+        assert debounce is not None
+        key = debounce.key
+        request = DebounceRequest(
+            delay_until=datetime.now(UTC) + timedelta(seconds=debounce.delay_s),
+            max_delay_s=debounce.max_delay_s,
+            trailing=debounce.mode == "trailing",
+            payload=payload,
+            metadata=options.metadata,
+            tags=options.tags,
+            max_attempts=options.max_attempts,
+            max_duration_s=options.max_duration_s,
+        )
+        for generation in range(MAX_KEY_GENERATIONS):
+            run_id = self._keyed_id(task_id, "debounce", key, generation)
+            try:
+                return Triggered(await self.start_run(run_id, task_id, payload, options))
+            except WorkflowAlreadyStartedError:
+                pass
+            try:
+                await self._handle(run_id).execute_update(RunWorkflow.debounce, request)
+            except WorkflowUpdateFailedError:
+                continue  # not DELAYED any more, or past maxDelay: the key's next run
+            except RPCError as exc:
+                if exc.status is RPCStatusCode.NOT_FOUND or "completed" in exc.message.lower():
+                    continue  # the run finished: the key's next run
+                raise EngineUnavailableError(f"Could not debounce the run: {exc.message}") from exc
+            return Triggered(run_id)
+        raise KeyExhaustedError(
+            "options.debounce.key", f"this key made {MAX_KEY_GENERATIONS} runs already"
+        )
+
+    def _keyed_id(self, task_id: str, kind: str, key: str, generation: int) -> str:
+        return derived_run_id(
+            self._client.namespace, self.task_queue_prefix, task_id, kind, key, str(generation)
+        )
 
     async def resolve_child(self, child: ChildRunSpec, version: str) -> ChildRunSpec:
         """A waited-for child's options: on ``version`` (its parent's) when that version
