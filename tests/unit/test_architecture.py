@@ -259,8 +259,12 @@ def test_no_import_cycle_anywhere_in_the_package() -> None:
             if len(component) > 1:
                 cycles.append(sorted(component))
 
-    sys.setrecursionlimit(10_000)
-    for node in sorted(graph):
-        if node not in index:
-            connect(node)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))
+    try:
+        for node in sorted(graph):
+            if node not in index:
+                connect(node)
+    finally:
+        sys.setrecursionlimit(limit)  # other tests rely on the default (deep-JSON refusal)
     assert cycles == [], f"import cycles: {cycles}"

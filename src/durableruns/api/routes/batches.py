@@ -172,6 +172,6 @@ async def _parse_items(
             payload = decode_packet(data, packet_type)
             options = run_options(item.options, now=now)
         except InvalidInputError as exc:
-            raise ApiHTTPError(exc.status, f"{where}: {exc}") from exc
+            raise ApiHTTPError(exc.http_status or 400, f"{where}: {exc}") from exc
         items.append(BatchItemRun(item.index, item.task, payload, options))
     return items
