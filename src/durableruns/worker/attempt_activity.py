@@ -92,7 +92,7 @@ class AttemptActivity:
                 "TaskNotFound", f"This worker has no task {input.task_id!r}", RetryOptions()
             )
         client = activity.client()
-        handle = client.get_workflow_handle(input.run_id)
+        handle = client.get_workflow_handle_for(RunWorkflow.run, input.run_id)
         # Beat from the start: reading the run's state and telling it the attempt started
         # are calls a loaded server can take seconds to answer, and an attempt silent for
         # HEARTBEAT_TIMEOUT is timed out as a lost worker (a needless second attempt).
