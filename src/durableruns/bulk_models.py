@@ -1,6 +1,6 @@
 """The durable records of bulk actions (replay or cancel many runs, issue 23): what a bulk
-action starts from, what its workflow keeps, what its activities exchange, and the
-Temporal names they use. JSON-friendly fields only: they live in history."""
+action starts from, what its workflow keeps, what its activities exchange (their names are
+in ``engine/names.py``). JSON-friendly fields only: they live in history."""
 
 from __future__ import annotations
 
@@ -10,12 +10,6 @@ from typing import Literal
 from pydantic import BaseModel
 
 from durableruns.models import Frozen
-
-BULK_ACTION_WORKFLOW = "durableruns.bulk_action"
-BULK_PAGE_ACTIVITY = "durableruns.bulk_action.page"
-BULK_ACT_ACTIVITY = "durableruns.bulk_action.act"
-BULK_ABORT_SIGNAL = "abort"
-BULK_GET_QUERY = "get"
 
 BulkActionType = Literal["CANCEL", "REPLAY"]
 BulkActionStatus = Literal["PENDING", "COMPLETED", "ABORTED"]

@@ -20,9 +20,6 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from durableruns.bulk_models import (
-    BULK_ABORT_SIGNAL,
-    BULK_ACTION_WORKFLOW,
-    BULK_GET_QUERY,
     MAX_RUN_IDS,
     MAX_SELECTED_RUNS,
     BulkActionInput,
@@ -30,10 +27,15 @@ from durableruns.bulk_models import (
     BulkActionType,
 )
 from durableruns.engine.client import QUERY_TIMEOUT
-from durableruns.engine.run_list import RunFilter, RunLister
-from durableruns.engine.task_queues import runs_queue
+from durableruns.engine.names import (
+    BULK_ABORT_SIGNAL,
+    BULK_ACTION_WORKFLOW,
+    BULK_GET_QUERY,
+    runs_queue,
+)
 from durableruns.errors import EngineUnavailableError, InvalidInputError
 from durableruns.ids import is_bulk_action_id, new_bulk_action_id
+from durableruns.service.run_list import RunFilter, RunLister
 
 DEFAULT_FILTER_WINDOW = timedelta(days=7)
 """A filter with no time bounds selects the runs created in the last 7 days (Trigger.dev's

@@ -1,1 +1,2 @@
-"""What runs user code and engine activities on a worker."""
+"""What runs the user's code: the attempt activity, the task runtime and executor, crash
+isolation (task processes), the engine's other activities, and the worker assembly."""

@@ -17,16 +17,15 @@ from temporalio import activity
 from temporalio.client import Client
 
 from durableruns.bulk_models import (
-    BULK_ACT_ACTIVITY,
-    BULK_PAGE_ACTIVITY,
     BulkActRequest,
     BulkActResult,
     BulkPage,
     BulkPageRequest,
 )
-from durableruns.engine.service import RunService
+from durableruns.engine.names import BULK_ACT_ACTIVITY, BULK_PAGE_ACTIVITY
 from durableruns.errors import DurableRunsError
 from durableruns.ids import derived_run_id
+from durableruns.service.runs import RunService
 from durableruns.status import RunStatus, is_completed
 
 _services: dict[tuple[str, str], RunService] = {}
@@ -89,7 +88,7 @@ async def _act_on(
                 service.client.namespace, service.task_queue_prefix, request.action_id, run_id
             )
             await service.replay(
-                run_id, new_run_id=new_id, bulk_action_id=request.action_id, debounce=None
+                run_id, as_run_id=new_id, bulk_action_id=request.action_id, debounce=None
             )
             return True
         record = await service.retrieve(run_id)

@@ -14,13 +14,13 @@ from durableruns.api.deps import BatchServiceDep, EnvironmentDep, SecretKeyDep, 
 from durableruns.api.environments import Environment
 from durableruns.api.errors import ApiHTTPError, describe_validation_error
 from durableruns.api.routes.packets import resolve_packet
-from durableruns.api.scopes import require_batch
+from durableruns.api.scopes import PUBLIC_READ, require_batch
 from durableruns.api.tokens import public_token_for_batch
 from durableruns.batch_models import BatchRecord
-from durableruns.engine.batch_service import MAX_BATCH_ITEMS, BatchItemRun
 from durableruns.errors import InvalidInputError
 from durableruns.options import run_options
 from durableruns.packets import decode_packet
+from durableruns.service.batches import MAX_BATCH_ITEMS, BatchItemRun
 from durableruns.wire_batches import (
     Batch,
     BatchItemLine,
@@ -113,7 +113,12 @@ async def stream_batch_items(
     )
 
 
-@router.get("/api/v2/batches/{batch_id}", response_model=Batch, response_model_exclude_none=True)
+@router.get(
+    "/api/v2/batches/{batch_id}",
+    openapi_extra=PUBLIC_READ,
+    response_model=Batch,
+    response_model_exclude_none=True,
+)
 async def retrieve_batch(batch_id: BatchId, request: Request, batches: BatchServiceDep) -> Batch:
     """A batch and its run ids, in item order."""
     require_batch(request, batch_id)
@@ -172,6 +177,6 @@ async def _parse_items(
             payload = decode_packet(data, packet_type)
             options = run_options(item.options, now=now)
         except InvalidInputError as exc:
-            raise ApiHTTPError(exc.status, f"{where}: {exc}") from exc
+            raise ApiHTTPError(exc.http_status or 400, f"{where}: {exc}") from exc
         items.append(BatchItemRun(item.index, item.task, payload, options))
     return items

@@ -15,8 +15,8 @@ from durableruns.api.errors import ApiHTTPError
 from durableruns.api.routes.runs_list import LEGACY_STATUSES
 from durableruns.bulk_models import BulkActionRecord
 from durableruns.durations import DurationError, parse_duration
-from durableruns.engine.run_list import RunFilter, check_searchable
 from durableruns.errors import InvalidInputError, UnsupportedValueError
+from durableruns.service.run_list import RunFilter, check_searchable
 from durableruns.status import RunStatus
 from durableruns.wire import WireModel
 

@@ -18,10 +18,10 @@ from fastapi import APIRouter, Path, Request
 from durableruns.api.deps import BatchServiceDep, ServiceDep
 from durableruns.api.errors import ApiHTTPError
 from durableruns.api.scopes import require_batch, require_run
-from durableruns.engine.run_timeline import run_timeline
-from durableruns.engine.service import RunService
 from durableruns.errors import InvalidInputError
 from durableruns.models import RunRecord
+from durableruns.service.run_timeline import run_timeline
+from durableruns.service.runs import RunService
 from durableruns.wire_logs import TimelineSpan
 from durableruns.wire_results import execution_result
 from durableruns.wire_trace import run_events, span_detail, trace_page, trace_tree, utc_now

@@ -12,16 +12,16 @@ from durableruns.api.deps import EnvironmentDep, SecretKeyDep, ServiceDep, Setti
 from durableruns.api.errors import ApiHTTPError
 from durableruns.api.routes.packets import resolve_packet
 from durableruns.api.routes.schedules import run_schedule
-from durableruns.api.scopes import require_run
+from durableruns.api.scopes import PUBLIC_READ, require_run
 from durableruns.api.tokens import public_token_for_run
 from durableruns.durations import DurationError, parse_delay
-from durableruns.engine.service import RunService
-from durableruns.engine.waiting_reason import waiting_reason
 from durableruns.limits import check_text
 from durableruns.metadata import check_metadata_size
 from durableruns.models import RunRecord
 from durableruns.options import run_options
 from durableruns.packets import decode_packet
+from durableruns.service.runs import RunService
+from durableruns.service.waiting_reason import waiting_reason
 from durableruns.wire import (
     AddTagsRequest,
     MetadataBody,
@@ -39,7 +39,7 @@ RunId = Annotated[str, Path(description="The run's id, ``run_…``")]
 RUN_RESPONSE = {"response_model": Run[Any, Any], "response_model_exclude_none": True}
 
 
-@router.get("/api/v3/runs/{run_id}", **RUN_RESPONSE)  # type: ignore[arg-type]
+@router.get("/api/v3/runs/{run_id}", openapi_extra=PUBLIC_READ, **RUN_RESPONSE)  # type: ignore[arg-type]
 async def retrieve_run(
     run_id: RunId, request: Request, service: ServiceDep, environment: EnvironmentDep
 ) -> Run[Any, Any]:

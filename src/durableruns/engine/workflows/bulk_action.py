@@ -23,11 +23,6 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from durableruns.bulk_models import (
-        BULK_ABORT_SIGNAL,
-        BULK_ACT_ACTIVITY,
-        BULK_ACTION_WORKFLOW,
-        BULK_GET_QUERY,
-        BULK_PAGE_ACTIVITY,
         PAGE_SIZE,
         PAGES_PER_EXECUTION,
         BulkActionInput,
@@ -37,6 +32,13 @@ with workflow.unsafe.imports_passed_through():
         BulkActResult,
         BulkPage,
         BulkPageRequest,
+    )
+    from durableruns.engine.names import (
+        BULK_ABORT_SIGNAL,
+        BULK_ACT_ACTIVITY,
+        BULK_ACTION_WORKFLOW,
+        BULK_GET_QUERY,
+        BULK_PAGE_ACTIVITY,
     )
 
 ACT_TIMEOUT = timedelta(minutes=30)

@@ -1,0 +1,82 @@
+"""Every name the engine's processes agree on: workflow, signal, update, query and
+activity names, memo keys, and task queues. Workflow code, the worker and the services
+import them from here, so no side spells a name by string.
+
+These names are in every recorded history: they never change (a renamed activity or
+signal would break the replay of every run in flight).
+
+Task queues: one for run workflows, one per task for attempts. A task's attempts go to
+the task's own queue, so a run of a task that no worker serves
+simply waits there (QUEUED) until a worker that serves it polls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+
+def runs_queue(prefix: str) -> str:
+    """The queue every worker polls for run workflows."""
+    return f"{prefix}:runs"
+
+
+def task_queue(prefix: str, task_id: str, version: str | None = None) -> str:
+    """The queue a task's attempts are dispatched to: pinned to a version, or the
+    version-less queue that every worker serving the task polls."""
+    base = f"{prefix}:task/{task_id}"
+    return f"{base}@{version}" if version else base
+
+
+RUN_WORKFLOW = "durableruns.run"
+BATCH_WORKFLOW = "durableruns.batch"
+CATALOG_WORKFLOW = "durableruns.catalog"
+
+RECORD_MEMO = "record"
+"""The memo key of a run's record (its final record, and the compact one of a running run)."""
+BATCH_MEMO = "batch"
+CATALOG_MEMO = "catalog"
+
+ATTEMPT_ACTIVITY = "durableruns.attempt"
+"""One execution of a task's code (``worker/attempt_activity.py``)."""
+ATTEMPT_FAILURE_TYPE = "durableruns.AttemptFailure"
+"""ApplicationError type the attempt activity uses to report a classified failure."""
+
+QUEUE_WORKFLOW = "durableruns.queue"
+ENQUEUE_ACTIVITY = "durableruns.enqueue"
+CLOSED_RUNS_ACTIVITY = "durableruns.closed_runs"
+SLOT_GRANTED_SIGNAL = "slot_granted"
+"""The queue workflow's signal to a run: a slot is yours."""
+
+TOKEN_WORKFLOW = "durableruns.token"
+TOKEN_COMPLETED_SIGNAL = "token_completed"
+TOKEN_WAITER_ACTIVITY = "durableruns.token_waiter"
+
+BULK_ACTION_WORKFLOW = "durableruns.bulk_action"
+"""One bulk action (replay or cancel many runs; workflow id = ``bulk_…``)."""
+BULK_PAGE_ACTIVITY = "durableruns.bulk_action.page"
+BULK_ACT_ACTIVITY = "durableruns.bulk_action.act"
+BULK_ABORT_SIGNAL = "abort"
+BULK_GET_QUERY = "get"
+
+IDEMPOTENCY_KEY_RESET_WORKFLOW = "durableruns.idempotency_key_reset"
+"""A reset marker of an idempotency key (never executed; ``service/key_resets.py``)."""
+
+
+def markers_queue(prefix: str) -> str:
+    """The queue reset markers name: no worker polls it (they are terminated at start)."""
+    return f"{prefix}:markers"
+
+
+MAX_READABLE_ID = 500
+"""Temporal caps workflow ids at 1,000 characters; a longer queue id names its queue and
+key by their hash instead (the same every time, so the queue is still one workflow)."""
+
+
+def queue_workflow_id(prefix: str, queue: str, concurrency_key: str | None) -> str:
+    """The workflow id of a queue (one per concurrency key)."""
+    base = f"durableruns-queue:{prefix}:{queue}"
+    readable = f"{base}#{concurrency_key}" if concurrency_key else base
+    if len(readable) <= MAX_READABLE_ID:
+        return readable
+    digest = hashlib.sha256(f"{queue}\x1f{concurrency_key or ''}".encode()).hexdigest()
+    return f"durableruns-queue:{prefix}:sha256:{digest}"
