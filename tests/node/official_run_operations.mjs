@@ -1,5 +1,5 @@
 // Day-2 run operations with the unmodified official client, @trigger.dev/sdk 4.8.3 (issue 23):
-// runs.bulk.*, addTags, idempotencyKeys.reset, getRunResult, getBatchResults, retrieveRunTrace (tree and
+// runs.bulk.*, deployments, addTags, idempotencyKeys.reset, getRunResult, getBatchResults, retrieveRunTrace (tree and
 // pages), retrieveSpan and listRunEvents against the durableruns facade. Prints one line
 // per check and exits non-zero if any fails. TRIGGER_API_URL and TRIGGER_SECRET_KEY configure it.
 //
@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { apiClientManager } from "@trigger.dev/core/v3";
-import { batch, configure, idempotencyKeys, runs, tasks } from "@trigger.dev/sdk";
+import { batch, configure, deployments, idempotencyKeys, runs, tasks } from "@trigger.dev/sdk";
 
 const baseURL = process.env.TRIGGER_API_URL;
 const accessToken = process.env.TRIGGER_SECRET_KEY;
@@ -161,6 +161,16 @@ check("runs.bulk: replay by ids and by filter, poll, retrieve, list, abort; runs
     runs.bulk.replay({ runIds: failed, filter: { tag } }),
     (error) => error.status === 422 || error.status === 400,
   );
+});
+
+check("deployments.retrieveCurrent and deployments.list: the worker's version", async () => {
+  const current = await deployments.retrieveCurrent();
+  assert.equal(current.version, "20261128.1");
+  assert.equal(current.status, "DEPLOYED");
+  assert.ok(current.createdAt instanceof Date);
+  const listed = [];
+  for await (const deployment of deployments.list({ limit: 10 })) listed.push(deployment.version);
+  assert.deepEqual(listed, ["20261128.1"]);
 });
 
 // --- runner --------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from durableruns.api.routes import (
     auth,
     batches,
     bulk_actions,
+    deployments,
     health,
     idempotency,
     logs,
@@ -91,6 +92,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(run_trace.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(idempotency.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(bulk_actions.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(deployments.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(runs_list.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime_sets.router, dependencies=authed, responses=ERROR_RESPONSES)
