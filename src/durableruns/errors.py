@@ -14,7 +14,8 @@ drawing complete). The facade answers each with the HTTP status in brackets.
     │   ├── PacketError            a payload packet that cannot be decoded [400]
     │   ├── PayloadSchemaError     a payload that does not fit the deployed task's schema [422]
     │   ├── InvalidScheduleError   a bad cron expression, time zone or scheduled task [422]
-    │   └── KeyExhaustedError      an idempotency or debounce key made too many runs [422]
+    │   ├── KeyExhaustedError      an idempotency or debounce key made too many runs [422]
+    │   └── StepOutsideJournalError a rerun's fromStep is not in the run's journal [422]
     ├── DurationError              a duration or date that cannot be understood (also a ValueError)
     ├── UnsupportedValueError      a list filter value visibility cannot search for [400]
     ├── OutsideTaskError           a helper that only works inside task code was called outside
@@ -273,6 +274,13 @@ class ExpiredTokenError(DurableRunsError):
     """A well-signed token past its ``exp``."""
 
     http_status = 401
+
+
+class StepOutsideJournalError(InvalidInputError):
+    """A rerun's ``fromStep`` names no position of the run's journal (HTTP 422, naming
+    the last position there is)."""
+
+    http_status = 422
 
 
 class KeyExhaustedError(InvalidInputError):

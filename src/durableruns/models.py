@@ -96,6 +96,9 @@ class RunOptions(Frozen):
     """How the run was made: trigger, triggerAndWait, batchTrigger, batchTriggerAndWait."""
     replayed_from: str | None = None
     """The run this one replays, if it is a replay."""
+    replayed_from_step: int | None = None
+    """A rerun from a step: the journal position of the run it replays from which its
+    code ran live (the calls before it answered from that run's records)."""
     bulk_action_id: str | None = None
     """The bulk action (``bulk_…``) whose replay made this run."""
     queue: str | None = None
@@ -129,6 +132,9 @@ class RunInput(Frozen):
     created_at: datetime
     task_queue_prefix: str
     """Prefix of the Temporal task queues; attempts go to ``<prefix>:task/<task id>``."""
+    seed_journal: tuple[JournalEntry, ...] = ()
+    """A rerun from a step: the replayed run's finished calls before the cut, answered
+    from these records as if this run had made them."""
     record_limit_bytes: int | None = None
     """The most the run's final record may encode to, when values are kept inline in
     history (no payload storage); None when payload storage keeps them outside. The
@@ -244,6 +250,11 @@ def run_call(batch: bool, task_ids: list[str]) -> str:
     """How a child-run wait is named in guard errors and in the journal."""
     name = "batch_trigger_and_wait" if batch else "trigger_and_wait"
     return f"{name}({', '.join(repr(t) for t in task_ids)})"
+
+
+def step_call(name: str) -> str:
+    """How a step is named in the journal and in guard errors."""
+    return f"step.run({name!r})"
 
 
 def token_call(token_id: str) -> str:

@@ -126,6 +126,9 @@ class ReplayRunRequest(TriggerOptions):
     """Body of ``POST /api/v1/runs/{id}/replay``: overrides of the source run."""
 
     payload: Any = None
+    from_step: str | int | None = None
+    """durableruns extension: rerun from this step (its name, or a journal position):
+    the calls before it return the source run's records, the code runs live from it."""
 
 
 class RescheduleRunRequest(WireModel):
@@ -290,6 +293,8 @@ class Run(WireModel, Generic[P, O]):
     attempts: list[Attempt] = []
     replayed_from: str | None = None
     """durableruns extension: the run this one replays."""
+    replayed_from_step: int | None = None
+    """durableruns extension: a rerun from a step: the position it ran live from."""
     waits: list[Wait] = []
     """durableruns extension: what a WAITING run waits for (timers, child runs)."""
     schedule: RunSchedule | None = None
@@ -330,6 +335,7 @@ class Run(WireModel, Generic[P, O]):
             trigger_function=run.options.trigger_function,
             batch_id=run.options.batch_id,
             replayed_from=run.options.replayed_from,
+            replayed_from_step=run.options.replayed_from_step,
             trace_id=run.options.trace_id,
             payload=run.payload,
             output=run.output if status is RunStatus.COMPLETED else None,

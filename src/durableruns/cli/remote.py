@@ -162,9 +162,20 @@ def _describe(run: Run[Any, Any]) -> None:
 
 
 @runs_app.command("replay")
-def replay_run(run_id: RunArg, as_json: JsonFlag = False) -> None:
-    """A new run of the same task with the same payload."""
-    handle = _run(sdk_runs.replay(run_id))
+def replay_run(
+    run_id: RunArg,
+    from_step: Annotated[
+        str | None, typer.Option(help="Rerun from this step (a name or journal position)")
+    ] = None,
+    payload: Annotated[str | None, typer.Option(help="Another payload, as JSON")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """A new run of the same task with the same payload (or --payload); with
+    --from-step, the steps before it return the run's records instead of running."""
+    overrides: dict[str, Any] = {"from_step": from_step}
+    if payload is not None:
+        overrides["payload"] = _payload(payload)
+    handle = _run(sdk_runs.replay(run_id, **overrides))
     if as_json:
         _print_json({"id": handle.id})
     else:

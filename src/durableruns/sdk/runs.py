@@ -76,7 +76,8 @@ async def cancel(run: RunHandle | str) -> str:
 
 async def replay(run: RunHandle | str, **overrides: Any) -> RunHandle:
     """A new run of the same task with the same payload, or the ``overrides`` given
-    (``payload``, ``tags``, ``metadata``, ``delay``, ``ttl``, ``max_attempts`` …)."""
+    (``payload``, ``tags``, ``metadata``, ``delay``, ``ttl``, ``max_attempts`` …); with
+    ``from_step`` (a step name or journal position) a rerun from that step."""
     body = {_camel(k): v for k, v in overrides.items() if v is not None}
     response = await request("POST", f"/api/v1/runs/{_run_id(run)}/replay", json=body or None)
     return RunHandle(

@@ -60,8 +60,16 @@ from durableruns.errors import RunNotFoundError as RunNotFoundError
 from durableruns.errors import RunStateError as RunStateError
 from durableruns.ids import derived_run_id, is_run_id, new_run_id
 from durableruns.limits import HISTORY_BLOB_LIMIT_BYTES, UnrecordableValueError, check_payload
-from durableruns.models import ChildRunSpec, RunError, RunInput, RunOptions, RunRecord
+from durableruns.models import (
+    ChildRunSpec,
+    JournalEntry,
+    RunError,
+    RunInput,
+    RunOptions,
+    RunRecord,
+)
 from durableruns.options import idempotency_key_hash
+from durableruns.reruns import cut_position, seed_before
 from durableruns.service import key_resets
 from durableruns.service.catalog import CatalogReader
 from durableruns.service.deployments import resolve_options
@@ -183,6 +191,7 @@ class RunService:
         run_id: str | None = None,
         default_ttl_s: float | None = None,
         payload_checked: bool = False,
+        seed_journal: tuple[JournalEntry, ...] = (),
     ) -> Triggered:
         """Start a run; returns once its workflow exists.
 
@@ -193,6 +202,8 @@ class RunService:
         requests): if the run exists already it is returned, cached. The payload is
         checked against the limits (``limits.check_payload``) unless the caller did
         (``payload_checked``, the facade): triggers from task code are checked here.
+        ``seed_journal`` (a rerun from a step) is what the new run answers its first calls
+        with.
         """
         if not payload_checked:
             check_payload(payload)
@@ -203,12 +214,11 @@ class RunService:
             return await self._trigger_idempotent(task_id, payload, options)
         if options.debounce:
             return await self._trigger_debounced(task_id, payload, options)
-        if run_id is not None:
-            try:
-                return Triggered(await self.start_run(run_id, task_id, payload, options))
-            except WorkflowAlreadyStartedError:
-                return Triggered(run_id, is_cached=True)
-        return Triggered(await self.start_run(new_run_id(), task_id, payload, options))
+        run_id = run_id or new_run_id()
+        try:
+            return Triggered(await self.start_run(run_id, task_id, payload, options, seed_journal))
+        except WorkflowAlreadyStartedError:
+            return Triggered(run_id, is_cached=True)
 
     async def _trigger_idempotent(
         self, task_id: str, payload: Any, options: RunOptions
@@ -317,13 +327,21 @@ class RunService:
         """The run id a request-idempotency key maps to (``x-trigger-request-idempotency-key``)."""
         return derived_run_id(self._client.namespace, self._prefix, task_id, "request", request_key)
 
-    async def start_run(self, run_id: str, task_id: str, payload: Any, options: RunOptions) -> str:
+    async def start_run(
+        self,
+        run_id: str,
+        task_id: str,
+        payload: Any,
+        options: RunOptions,
+        seed_journal: tuple[JournalEntry, ...] = (),
+    ) -> str:
         """Start the run workflow for ``run_id`` (WorkflowAlreadyStartedError if it exists)."""
         run = RunInput(
             run_id=run_id,
             task_id=task_id,
             payload=payload,
             options=options,
+            seed_journal=seed_journal,
             created_at=datetime.now(UTC),
             task_queue_prefix=self._prefix,
             record_limit_bytes=self.record_limit_bytes,
@@ -493,14 +511,25 @@ class RunService:
         payload: Any = None,
         has_payload: bool = False,
         as_run_id: str | None = None,
+        from_step: str | int | None = None,
         **overrides: Any,
     ) -> Triggered:
         """A new run of the same task with the same payload (or the overrides).
-        ``as_run_id`` makes it idempotent on that id (a bulk action's replays)."""
+        ``as_run_id`` makes it idempotent on that id (a bulk action's replays).
+        ``from_step`` reruns from that step (``reruns.py``): the source run's records
+        before it answer the new run's calls there."""
         source = await self.require(run_id)
+        seed: tuple[JournalEntry, ...] = ()
+        cut: int | None = None
+        if from_step is not None:
+            journal = await self._journal(run_id)
+            cut = cut_position(journal, from_step)
+            seed = seed_before(journal, cut)
         options = source.options.model_copy(
             update={
                 "replayed_from": source.id,
+                "replayed_from_step": cut,
+                "debounce": None if cut is not None else source.options.debounce,
                 "idempotency_key": None,
                 "idempotency_key_hash": None,
                 "idempotency_key_expires_at": None,
@@ -511,8 +540,23 @@ class RunService:
             }
         )
         return await self.trigger(
-            source.task_id, payload if has_payload else source.payload, options, run_id=as_run_id
+            source.task_id,
+            payload if has_payload else source.payload,
+            options,
+            run_id=as_run_id,
+            seed_journal=seed,
         )
+
+    async def _journal(self, run_id: str) -> tuple[JournalEntry, ...]:
+        """The run's journal (its ``attempt_state`` query; a finished run's is replayed
+        from its history by a worker)."""
+        try:
+            state = await self._handle(run_id).query(
+                RunWorkflow.attempt_state, rpc_timeout=QUERY_TIMEOUT
+            )
+        except (RPCError, WorkflowQueryFailedError) as exc:
+            raise EngineUnavailableError(f"Could not read the run's journal: {exc}") from exc
+        return state.journal
 
     def _handle(self, run_id: str) -> WorkflowHandle[RunWorkflow, RunRecord]:
         return self._client.get_workflow_handle_for(RunWorkflow.run, run_id)

@@ -35,6 +35,7 @@ from durableruns.models import (
     StepRecord,
     WaitSpec,
     run_call,
+    step_call,
     token_call,
 )
 from durableruns.service.runs import RunService
@@ -60,11 +61,6 @@ DEFAULT_SHORT_WAIT_S = 5.0
 SETTLE_S = 0.01
 """A suspension waits this long for sibling waits (``asyncio.gather`` of waits) to join."""
 TIMER_CALL = WaitSpec(position=0, kind="timer").call
-
-
-def step_call(name: str) -> str:
-    """How a step is named in the journal and in guard errors."""
-    return f"step.run({name!r})"
 
 
 class AttemptRuntime:

@@ -93,7 +93,8 @@ async def replay_run(
     environment: EnvironmentDep,
     body: Annotated[ReplayRunRequest | None, Body()] = None,
 ) -> TriggerTaskResponse:
-    """A new run of the same task, with the same payload or the overrides given."""
+    """A new run of the same task, with the same payload or the overrides given; with
+    ``fromStep`` (a durableruns extension) a rerun from that step of its journal."""
     request = body or ReplayRunRequest()
     given = request.model_fields_set
     computed = run_options(request, now=datetime.now(UTC))
@@ -109,6 +110,7 @@ async def replay_run(
         run_id,
         payload=decode_packet(data, packet_type),
         has_payload="payload" in given,
+        from_step=request.from_step,
         **overrides,
     )
     response.headers["x-trigger-jwt"] = public_token_for_run(

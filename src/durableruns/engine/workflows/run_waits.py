@@ -59,6 +59,8 @@ class RunWaits:
         """Token waits: position → token id."""
         self._token_ends: dict[str, TokenCompletion] = {}
         self._token_asks: dict[str, asyncio.Task[None]] = {}
+        self._seeded = {e.position: e for e in input.seed_journal}
+        """A rerun from a step: the replayed run's records before the cut."""
 
     # --- performing waits ----------------------------------------------------------------
     async def perform(self, waits: tuple[WaitSpec, ...]) -> None:
@@ -126,7 +128,7 @@ class RunWaits:
     @property
     def has_records(self) -> bool:
         """Whether a new execution must read the journal (anything recorded)."""
-        return bool(self.children or self.timers or self._steps or self.tokens)
+        return bool(self.children or self.timers or self._steps or self.tokens or self._seeded)
 
     def journal(self) -> tuple[JournalEntry, ...]:
         """Every recorded call, by position, as a resumed execution reads it."""
@@ -168,6 +170,8 @@ class RunWaits:
                     value=[t.result().model_dump(mode="json") for t in tasks] if done else None,
                 )
             )
+        own = {e.position for e in entries}
+        entries += [e for p, e in self._seeded.items() if p not in own]
         return tuple(sorted(entries, key=lambda e: e.position))
 
     # --- child runs ------------------------------------------------------------------------
