@@ -6,6 +6,7 @@ now), read it, list them, abort one. The work itself is the bulk action workflow
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,6 +38,8 @@ from durableruns.errors import EngineUnavailableError, InvalidInputError
 from durableruns.ids import is_bulk_action_id, new_bulk_action_id
 from durableruns.service.run_list import RunFilter, RunLister
 
+READS_AT_ONCE = 16
+"""Bulk actions of a list page read at once."""
 DEFAULT_FILTER_WINDOW = timedelta(days=7)
 """A filter with no time bounds selects the runs created in the last 7 days (Trigger.dev's
 default)."""
@@ -198,7 +201,13 @@ class BulkActionService:
                 ids.append(execution.id)
         except RPCError as exc:
             raise EngineUnavailableError(f"Could not list bulk actions: {exc.message}") from exc
-        found = [await self.retrieve(i) for i in ids[:limit]]
+        gate = asyncio.Semaphore(READS_AT_ONCE)
+
+        async def read(action_id: str) -> BulkActionRecord | None:
+            async with gate:
+                return await self.retrieve(action_id)
+
+        found = await asyncio.gather(*(read(i) for i in ids[:limit]))
         actions = sorted((r for r in found if r), key=lambda r: r.created_at, reverse=True)
         return BulkActionPage(
             actions=actions, next_after=actions[-1].id if len(ids) > limit and actions else None
