@@ -10,7 +10,7 @@ Example::
 """
 
 from durableruns.sdk import auth, batch, runs, schedules, tasks
-from durableruns.sdk.client import configure
+from durableruns.sdk.client import Client, configure
 from durableruns.sdk.handles import RunHandle
 
-__all__ = ["RunHandle", "auth", "batch", "configure", "runs", "schedules", "tasks"]
+__all__ = ["Client", "RunHandle", "auth", "batch", "configure", "runs", "schedules", "tasks"]
