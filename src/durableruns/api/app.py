@@ -17,6 +17,7 @@ from durableruns.api.errors import install_error_handlers
 from durableruns.api.routes import (
     auth,
     batches,
+    concurrency_limits,
     health,
     logs,
     metrics,
@@ -92,6 +93,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(auth.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(batches.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(queues.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(concurrency_limits.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(schedules.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(packets.router, dependencies=authed, responses=ERROR_RESPONSES)
     # The official client asks for the time zones without a key.

@@ -27,6 +27,7 @@ from durableruns import metrics
 from durableruns.engine.names import runs_queue, task_queue
 from durableruns.engine.workflows.batch import BatchWorkflow
 from durableruns.engine.workflows.catalog import CatalogWorkflow
+from durableruns.engine.workflows.limit import LimitWorkflow
 from durableruns.engine.workflows.queue import QueueWorkflow
 from durableruns.engine.workflows.run import RunWorkflow
 from durableruns.engine.workflows.schedule_tick import ScheduleTickWorkflow
@@ -36,7 +37,7 @@ from durableruns.service.schedule_sync import sync_declared_schedules
 from durableruns.task_definitions import TaskRegistry
 from durableruns.worker.attempt_activity import AttemptActivity
 from durableruns.worker.isolation import ProcessPool, isolation_enabled, task_modules
-from durableruns.worker.queue_activities import closed_runs, enqueue
+from durableruns.worker.queue_activities import closed_runs, enqueue, enqueue_limit
 from durableruns.worker.schedule_ticks import fire_tick
 from durableruns.worker.task_runtime import DEFAULT_SHORT_WAIT_S
 from durableruns.worker.token_waiter import token_waiter
@@ -85,10 +86,11 @@ def build_workers(
                 BatchWorkflow,
                 CatalogWorkflow,
                 QueueWorkflow,
+                LimitWorkflow,
                 ScheduleTickWorkflow,
                 TokenWorkflow,
             ],
-            activities=[enqueue, closed_runs, fire_tick, token_waiter],
+            activities=[enqueue, enqueue_limit, closed_runs, fire_tick, token_waiter],
             workflow_runner=WORKFLOW_RUNNER,
         )
     ]
