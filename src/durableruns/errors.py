@@ -281,14 +281,14 @@ class UnknownLimitError(InvalidInputError):
     """No deployed task declares this concurrency limit (HTTP 422 in a trigger; the
     ``/api/v1/concurrency-limits/{name}`` routes answer 404)."""
 
-    status = 422
+    http_status = 422
 
 
 class LimitChangeError(InvalidInputError):
     """A runtime change a concurrency limit or queue cannot take, e.g. a per-key
     override of a limit without ``per_key``, or a TTL over 30 days (HTTP 422)."""
 
-    status = 422
+    http_status = 422
 
 
 class KeyExhaustedError(InvalidInputError):

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from durableruns.api.deps import get_environment
 from durableruns.api.errors import ApiHTTPError
 from durableruns.durations import DurationError, parse_duration
-from durableruns.errors import InvalidInputError, UnknownLimitError
+from durableruns.errors import LimitChangeError, UnknownLimitError
 from durableruns.service.limits import LimitService, LimitView, key_view
 from durableruns.wire_limits import (
     ConcurrencyLimitItem,
@@ -171,4 +171,4 @@ def _ttl_s(ttl: str | int | None) -> float | None:
     try:
         return parse_duration(ttl)
     except DurationError as exc:
-        raise InvalidInputError("ttl", str(exc)) from None
+        raise LimitChangeError("ttl", str(exc)) from None
