@@ -266,3 +266,17 @@ async def test_a_canceled_queued_run_leaves_the_line(limits: Stack) -> None:
     await eventually(lambda: limits.http.get(path), lambda r: r.json()["queued"] <= 1)
     assert (await limits.wait_final(after))["output"] == "after"
     assert (await limits.retrieve(doomed))["status"] == "CANCELED"
+
+
+async def test_priority_orders_an_unlimited_queue(client: Client) -> None:
+    """No limit, no queue workflow: Temporal's task-queue priority on the attempt. One
+    attempt slot, so the others wait in Temporal's backlog."""
+    async with open_stack(client, LIMIT_TASKS, max_concurrent_attempts=1) as stack:
+        await eventually(stack.service_catalog, lambda c: bool(c.versions), timeout=30)
+        blocker = await stack.trigger("unlimited", {"seconds": 2, "label": "blocker"})
+        await stack.wait_status(blocker, "EXECUTING", timeout=30)
+        ordered = [await stack.trigger("unlimited", {"label": f"r{i}"}) for i in range(3)]
+        urgent = await stack.trigger("unlimited", {"label": "urgent"}, priority=60)
+        runs = [await stack.wait_final(r, timeout=60) for r in [blocker, *ordered, urgent]]
+    by_start = sorted(runs, key=lambda r: r["startedAt"])
+    assert [r["output"] for r in by_start][:2] == ["blocker", "urgent"], by_start

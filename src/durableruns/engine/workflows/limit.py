@@ -25,7 +25,6 @@ between workers or facades can over-admit (nothing else ever grants a slot).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from datetime import datetime, timedelta
 
@@ -54,6 +53,7 @@ RECONCILE_EVERY = timedelta(seconds=5)
 CHECK_AT_MOST = 200
 """Holders checked per reconcile (the longest-unchecked first): bounded work per pass."""
 MAX_HISTORY_EVENTS = 4_000
+MIN_WAKE = timedelta(milliseconds=10)
 
 
 @workflow.defn(name=LIMIT_WORKFLOW)
@@ -65,22 +65,52 @@ class LimitWorkflow:
         # Set before any handler runs: the first enqueue arrives with the start.
         self._state = state
         self._changed = False
+        self._woke = False
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_at: datetime | None = None
         self._reconciled_at: datetime | None = None
 
     @workflow.run
     async def run(self, state: LimitState) -> None:
-        """Grant whenever something changed; reclaim lost slots periodically."""
+        """Grant whenever something changed; reclaim lost slots periodically.
+
+        One timer serves every wake-up (a reconcile, the rate window's next opening, a
+        key override's expiry) and is re-armed only for an earlier one, so a busy limit
+        starts about one timer per reconcile period, and an idle one none at all.
+        """
         self._reconciled_at = workflow.now()
         while not self._history_is_long():
             self._changed = False
             await self._grant()
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self._changed, timeout=self._next_wake())
+            self._arm(self._next_wake())
+            await workflow.wait_condition(lambda: self._changed or self._woke)
+            self._woke = False
             if workflow.now() - self._reconciled_at >= RECONCILE_EVERY:
                 await self._reclaim()
                 self._reconciled_at = workflow.now()
+        if self._timer is not None:
+            self._timer.cancel()
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(self._state)
+
+    def _arm(self, after: timedelta | None) -> None:
+        """Wake up ``after`` from now, unless the armed timer rings sooner."""
+        if after is None:
+            return
+        at = workflow.now() + after
+        if self._timer is not None and not self._timer.done():
+            if self._timer_at is not None and self._timer_at <= at:
+                return
+            self._timer.cancel()
+        self._timer_at = at
+        self._timer = asyncio.create_task(self._ring(after))
+
+    async def _ring(self, after: timedelta) -> None:
+        try:
+            await workflow.sleep(after)
+        except asyncio.CancelledError:
+            return
+        self._woke = True
 
     @workflow.query
     def get(self) -> LimitState:
@@ -216,19 +246,22 @@ class LimitWorkflow:
         for key in expired:
             del state.key_overrides[key]
 
-    def _next_wake(self) -> timedelta:
-        """Until the next reconcile, the next opening of the rate window, or the next
-        per-key override expiry, whichever is first."""
+    def _next_wake(self) -> timedelta | None:
+        """Until the next reconcile (while runs hold slots), the rate window's next
+        opening (while runs wait) or the next key override's expiry; None when idle."""
         state, now = self._state, workflow.now()
-        wake = RECONCILE_EVERY
+        wakes: list[timedelta] = []
+        if state.holders:
+            reconciled = self._reconciled_at or now
+            wakes.append(max(reconciled + RECONCILE_EVERY - now, MIN_WAKE))
         rate = state.spec.rate_limit
         if rate is not None and state.starts and state.waiting:
             opens = min(s.at for s in state.starts) + timedelta(seconds=rate.period_s)
-            wake = min(wake, max(opens - now, timedelta(milliseconds=10)))
+            wakes.append(max(opens - now, MIN_WAKE))
         if state.key_overrides:
             expires = min(o.expires_at for o in state.key_overrides.values())
-            wake = min(wake, max(expires - now, timedelta(milliseconds=10)))
-        return wake
+            wakes.append(max(expires - now, MIN_WAKE))
+        return min(wakes, default=None)
 
     # --- reclaiming ----------------------------------------------------------------
     async def _reclaim(self) -> None:

@@ -24,6 +24,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.common import Priority
 
 with workflow.unsafe.imports_passed_through():
     from durableruns.engine.names import (
@@ -35,11 +36,27 @@ with workflow.unsafe.imports_passed_through():
         queue_workflow_id,
     )
     from durableruns.limit_models import LimitRequest
-    from durableruns.models import RunInput
+    from durableruns.models import RunInput, RunOptions
 from durableruns.catalog_models import SlotRequest
 
 LIMITS_PATCH = "concurrency-limits"
 """Runs holding ``limits`` ask the limit workflows (recorded once, on such runs only)."""
+PRIORITY_PATCH = "task-queue-priority"
+"""Runs with a ``priority`` give it to their executions' tasks (such runs only)."""
+HIGHEST_PRIORITY_FROM_S = 3_600
+"""A head start of an hour or more takes Temporal's highest priority key (1); any
+smaller positive head start key 2; runs without one keep the default (3)."""
+
+
+def execution_priority(options: RunOptions) -> Priority:
+    """The Temporal task-queue priority of a run's executions: Trigger.dev's ``priority``
+    (seconds of head start) on every queue, limited or not, with no workflow in the
+    path — matching dispatches backlogged higher-priority tasks first. Temporal has a
+    few levels, not seconds, so the order among prioritized runs is coarse there (a
+    limit's own line orders by the exact head start)."""
+    if options.priority_s <= 0 or not workflow.patched(PRIORITY_PATCH):
+        return Priority.default
+    return Priority(priority_key=1 if options.priority_s >= HIGHEST_PRIORITY_FROM_S else 2)
 
 
 class RunSlots:
