@@ -30,11 +30,11 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.engine.names import (
         ENQUEUE_ACTIVITY,
         ENQUEUE_LIMIT_ACTIVITY,
-        LIMIT_ENQUEUE_SIGNAL,
         LIMIT_RELEASE_SIGNAL,
         limit_workflow_id,
         queue_workflow_id,
     )
+    from durableruns.engine.workflows.limit import LimitWorkflow
     from durableruns.limit_models import LimitRequest
     from durableruns.models import RunInput, RunOptions
 from durableruns.catalog_models import SlotRequest
@@ -105,9 +105,8 @@ class RunSlots:
                 spec=spec,
             )
             try:
-                await workflow.get_external_workflow_handle(limit_id).signal(
-                    LIMIT_ENQUEUE_SIGNAL, request
-                )
+                limit = workflow.get_external_workflow_handle_for(LimitWorkflow.run, limit_id)
+                await limit.signal(LimitWorkflow.enqueue, request)
             except Exception:  # the limit's first use: start its workflow
                 await workflow.execute_local_activity(
                     ENQUEUE_LIMIT_ACTIVITY,
