@@ -5,15 +5,22 @@ the finished runs (never the limit workflow's own counters)."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.client import Client
 
+from durableruns import sdk
+from durableruns.errors import NotFoundError
+from durableruns.sdk import concurrency_limits, queues
 from durableruns.task_definitions import TaskRegistry
-from tests.helpers import Stack, eventually, never, open_stack
+from durableruns.wire_limits import ConcurrencyLimitItem, ConcurrencyLimitKeyItem
+from tests.helpers import SECRET_KEY, Stack, eventually, never, open_stack
 
 LIMIT_TASKS = TaskRegistry.from_modules(["tests.helpers.tasks.limit_tasks"])
 
@@ -280,3 +287,45 @@ async def test_priority_orders_an_unlimited_queue(client: Client) -> None:
         runs = [await stack.wait_final(r, timeout=60) for r in [blocker, *ordered, urgent]]
     by_start = sorted(runs, key=lambda r: r["startedAt"])
     assert [r["output"] for r in by_start][:2] == ["blocker", "urgent"], by_start
+
+
+async def test_the_python_sdk_manages_limits_and_queues(limits: Stack) -> None:
+    transport = limits.http._transport
+    sdk.configure(base_url=limits.settings.api_url, secret_key=SECRET_KEY, transport=transport)
+    listed = {item.name: item for item in await concurrency_limits.list()}
+    assert listed["task/keyed"].per_key.current == 1 and listed["task/keyed"].total.current == 2
+    raised = await concurrency_limits.override("alt-three", total=4)
+    assert isinstance(raised, ConcurrencyLimitItem) and raised.total.current == 4
+    keyed = await concurrency_limits.override("tenant", concurrency_key="k1", per_key=1, ttl="1h")
+    assert isinstance(keyed, ConcurrencyLimitKeyItem) and keyed.per_key.expires_at is not None
+    await concurrency_limits.reset("tenant", concurrency_key="k1")
+    assert (await concurrency_limits.reset("alt-three")).total.current == 3  # type: ignore[union-attr]
+    assert (await concurrency_limits.pause("shared-one")).paused
+    assert not (await concurrency_limits.resume("shared-one")).paused
+    queue = await queues.retrieve("keyed", type="task")
+    assert queue.version == "V2" and not queue.paused
+    assert (await queues.pause(queue.id)).paused
+    assert not (await queues.resume(queue.id)).paused
+    with pytest.raises(NotFoundError):
+        await concurrency_limits.retrieve("no-such-limit")
+
+
+async def test_the_cli_lists_and_changes_limits(limits: Stack) -> None:
+    address = limits.client.service_client.config.target_host
+    base = [str(Path(sys.executable).parent / "durableruns"), "limits"]
+    flags = ["--task-queue-prefix", limits.settings.task_queue_prefix]
+    flags += ["--temporal-address", address]
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([*base, *args, *flags], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    listed = await asyncio.to_thread(cli, "list")
+    assert "task/keyed  perKey=1  total=2" in listed, listed
+    paused = await asyncio.to_thread(cli, "pause", "alt-three")
+    assert "PAUSED" in paused, paused
+    await asyncio.to_thread(cli, "resume", "alt-three")
+    raised = await asyncio.to_thread(cli, "override", "alt-three", "--total", "5")
+    assert "total=5" in raised, raised
+    assert "total=3" in await asyncio.to_thread(cli, "reset", "alt-three")

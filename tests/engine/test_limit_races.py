@@ -70,7 +70,8 @@ async def test_two_facades_and_two_workers_never_exceed_the_bound(
                     *(trigger(stack.http if n % 2 else second, n) for n in range(60))
                 )
             )
-        peak, samples, final = 0, 0, {}
+        peak, samples = 0, 0
+        final: dict[str, dict[str, Any]] = {}
         deadline = time.monotonic() + 240
         while len(final) < len(run_ids):
             pending = [r for r in run_ids if r not in final]

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from durableruns.api import create_app
 from durableruns.cli.dev import dev_settings, run_dev
+from durableruns.cli.limits import limits_app
 from durableruns.cli.scaffold import next_steps, scaffold
 from durableruns.cli.serve import plain_worker, run_alone, say
 from durableruns.cli.status import status
@@ -133,6 +134,7 @@ Tasks = Annotated[
 
 
 app.command()(status)  # durableruns status (cli/status.py)
+app.add_typer(limits_app, name="limits")  # durableruns limits … (cli/limits.py)
 
 
 @app.command()
