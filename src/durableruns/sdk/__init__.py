@@ -9,7 +9,6 @@ Example::
     run = await runs.poll(handle)
 """
 
-
 from durableruns.sdk import auth, batch, concurrency_limits, queues, runs, schedules, tasks
 from durableruns.sdk.client import Client, configure
 from durableruns.sdk.handles import RunHandle
