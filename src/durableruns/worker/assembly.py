@@ -34,7 +34,7 @@ from durableruns.engine.workflows.token import TokenWorkflow
 from durableruns.service.catalog import register_deployment
 from durableruns.service.schedule_sync import sync_declared_schedules
 from durableruns.task_definitions import TaskRegistry
-from durableruns.worker.attempt_activity import AttemptActivity
+from durableruns.worker.attempt_activity import DEFAULT_HEARTBEAT_EVERY_S, AttemptActivity
 from durableruns.worker.isolation import ProcessPool, isolation_enabled, task_modules
 from durableruns.worker.queue_activities import closed_runs, enqueue
 from durableruns.worker.schedule_ticks import fire_tick
@@ -67,6 +67,7 @@ def build_workers(
     max_concurrent_attempts: int = 100,
     drain_grace: timedelta = timedelta(),
     api_url: str | None = None,
+    heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
 ) -> list[Worker]:
     """One Temporal worker for run workflows and one per served task; attempts run in
     ``pool``'s task processes when given. On shutdown the task workers stop polling and
@@ -74,7 +75,13 @@ def build_workers(
     resume on another worker, not counted as failed attempts). ``api_url`` is where the
     facade is, for the callback URLs of tokens task code creates."""
     attempts = AttemptActivity(
-        registry, version, task_queue_prefix, pool=pool, short_wait_s=short_wait_s, api_url=api_url
+        registry,
+        version,
+        task_queue_prefix,
+        pool=pool,
+        short_wait_s=short_wait_s,
+        api_url=api_url,
+        heartbeat_every_s=heartbeat_every_s,
     )
     workers = [
         Worker(
@@ -99,7 +106,8 @@ def build_workers(
                     client,
                     task_queue=task_queue(task_queue_prefix, task.id, queue_version),
                     activities=[attempts.run_attempt],
-                    # Cancellation reaches the task's code at the next heartbeat: keep it close.
+                    # A beat the cancel watch asks for goes out at once (the regular beats
+                    # are far apart: attempt_activity.heartbeat_cadence).
                     max_heartbeat_throttle_interval=timedelta(seconds=1),
                     max_concurrent_activity_task_polls=polls,
                     max_concurrent_activities=max_concurrent_attempts,
@@ -122,6 +130,7 @@ async def running_worker(
     drain_grace: timedelta = timedelta(),
     api_url: str | None = None,
     metrics_port: int | None = None,
+    heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
 ) -> AsyncIterator[list[Worker]]:
     """Run a worker for the duration of the ``async with`` block.
 
@@ -133,7 +142,8 @@ async def running_worker(
     Leaving the block drains: every task worker stops polling at once and running
     attempts get ``drain_grace`` to finish (together, not one worker after another);
     the run-workflow worker stops last.
-    ``metrics_port`` (0: a free one) serves ``/metrics``.
+    ``metrics_port`` (0: a free one) serves ``/metrics``. ``heartbeat_every_s``: how
+    often a running attempt heartbeats at most (each beat is a Temporal Cloud action).
     """
     async with contextlib.AsyncExitStack() as stack:
         if metrics_port is not None:
@@ -152,6 +162,7 @@ async def running_worker(
             max_concurrent_attempts=max_concurrent_attempts,
             drain_grace=drain_grace,
             api_url=api_url,
+            heartbeat_every_s=heartbeat_every_s,
         )
         for worker in workers:
             await stack.enter_async_context(worker)

@@ -88,8 +88,13 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.stream_models import StreamBatch, StreamTally, chunk_size
     from durableruns.wait_tokens import TokenCompletion
 
-HEARTBEAT_TIMEOUT = timedelta(seconds=10)
-"""A worker silent this long is considered gone; its attempt is retried elsewhere."""
+HEARTBEAT_TIMEOUT = timedelta(seconds=50)
+"""A worker silent this long is considered gone; its attempt is retried elsewhere.
+Executions beat every 30 s (``Settings.heartbeat_every_s``): 2 actions a minute on
+Temporal Cloud, a lost worker noticed within 50 s. Earlier code scheduled with 10 s,
+and the worker beats by each execution's own timeout; the command's other fields are
+unchanged and Temporal does not compare timeouts on replay, so no patch marker (two
+history events per run) is needed."""
 ATTEMPT_SERVER_TIMEOUT = timedelta(days=3650)
 """The server-side cap of an execution. ``max_duration`` is enforced by the attempt
 itself, because time spent WAITING must not count towards it; liveness is the
