@@ -38,7 +38,7 @@ from durableruns.service.history_watch import CLOSE_EVENTS
 LONG_POLL_TIMEOUT = timedelta(seconds=70)
 """Client deadline of one held request: above the server's own long-poll expiry."""
 ERROR_BACKOFF_S = 1.0
-PAGE_SIZE = 1000
+PAGE_SIZE = 256
 SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
 CANCEL_REQUESTED = EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED
 
