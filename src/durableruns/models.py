@@ -264,6 +264,10 @@ class AttemptOutput(Frozen):
 
     output: Any = None
     suspended: Suspension | None = None
+    started: AttemptStarted | None = None
+    """When (and on which version) the execution's code started: how the run learns it
+    from workers that do not send the ``attempt_started`` signal (earlier workers
+    answer None, and always signaled)."""
 
 
 class JournalEntry(Frozen):
@@ -311,6 +315,9 @@ class AttemptFailure(Frozen):
     error: RunError
     retryable: bool = True
     retry: RetryOptions = RetryOptions()
+    started: AttemptStarted | None = None
+    """When the failed execution's code started (None: it never did, or an earlier
+    worker, which signaled it)."""
 
 
 class AttemptRecord(BaseModel):

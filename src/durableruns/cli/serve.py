@@ -83,6 +83,7 @@ def worker_for(
         drain_grace=timedelta(seconds=settings.drain_grace_s),
         metrics_port=settings.metrics_port,
         heartbeat_every_s=settings.heartbeat_every_s,
+        announce_attempts=settings.announce_attempts,
     )
 
 

@@ -66,6 +66,7 @@ from durableruns.service.history_watch import CLOSE_EVENTS
 from durableruns.service.run_logs import RunLogReader
 from durableruns.service.run_query import query_record
 from durableruns.service.run_streams import RunStreamReader
+from durableruns.service.running_attempt import settled, with_running_attempt
 from durableruns.status import RunStatus, is_completed
 
 RECORD_ENVELOPE_BYTES = 64 * 1024
@@ -326,9 +327,12 @@ class RunService:
             return closed
         if description.status is WorkflowExecutionStatus.RUNNING:
             record = await query_record(self._client, handle, runs_queue(self._prefix))
-            if record is not None:
-                return record  # else no worker to answer: rebuild from history below
-        return await self._rebuild(handle, description)
+            if record is not None:  # else no worker to answer: rebuild from history below
+                return with_running_attempt(record, description)
+        rebuilt = await self._rebuild(handle, description)
+        if description.status is WorkflowExecutionStatus.RUNNING:
+            return with_running_attempt(rebuilt, description)
+        return rebuilt
 
     async def read_after(self, run_id: str, events: Sequence[HistoryEvent]) -> RunRecord | None:
         """The record after ``events`` (a page of the run's history, just read), as cheaply
@@ -357,7 +361,10 @@ class RunService:
                     return record
         if last.event_type not in CLOSE_EVENTS:
             try:
-                return await self._handle(run_id).query(RunWorkflow.get, rpc_timeout=QUERY_TIMEOUT)
+                record = await self._handle(run_id).query(
+                    RunWorkflow.get, rpc_timeout=QUERY_TIMEOUT
+                )
+                return settled(record)
             except (RPCError, WorkflowQueryFailedError):
                 pass  # a worker busy or gone (or the run just closed): the long way
         return await self.retrieve(run_id)

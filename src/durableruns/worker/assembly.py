@@ -68,6 +68,7 @@ def build_workers(
     drain_grace: timedelta = timedelta(),
     api_url: str | None = None,
     heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
+    announce_attempts: bool = True,
 ) -> list[Worker]:
     """One Temporal worker for run workflows and one per served task; attempts run in
     ``pool``'s task processes when given. On shutdown the task workers stop polling and
@@ -82,6 +83,7 @@ def build_workers(
         short_wait_s=short_wait_s,
         api_url=api_url,
         heartbeat_every_s=heartbeat_every_s,
+        announce_attempts=announce_attempts,
     )
     workers = [
         Worker(
@@ -131,6 +133,7 @@ async def running_worker(
     api_url: str | None = None,
     metrics_port: int | None = None,
     heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
+    announce_attempts: bool = True,
 ) -> AsyncIterator[list[Worker]]:
     """Run a worker for the duration of the ``async with`` block.
 
@@ -144,6 +147,7 @@ async def running_worker(
     the run-workflow worker stops last.
     ``metrics_port`` (0: a free one) serves ``/metrics``. ``heartbeat_every_s``: how
     often a running attempt heartbeats at most (each beat is a Temporal Cloud action).
+    ``announce_attempts``: ``Settings.announce_attempts``.
     """
     async with contextlib.AsyncExitStack() as stack:
         if metrics_port is not None:
@@ -163,6 +167,7 @@ async def running_worker(
             drain_grace=drain_grace,
             api_url=api_url,
             heartbeat_every_s=heartbeat_every_s,
+            announce_attempts=announce_attempts,
         )
         for worker in workers:
             await stack.enter_async_context(worker)

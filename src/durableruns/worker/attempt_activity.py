@@ -1,9 +1,11 @@
 """The attempt activity: one execution of the task's code, for one attempt of a run.
 
-An execution tells its run workflow when the code starts (the run turns EXECUTING),
-heartbeats while the code runs (so cancellation reaches it and a lost worker is
-noticed), enforces what is left of the task's ``max_duration``, and ends one of three
-ways: the output as plain JSON; a classified failure (:mod:`.attempt_outcome`); or a
+An execution tells its run workflow when the code started — with its outcome, or (with
+``announce_attempts``, the default) at once by the ``attempt_started`` signal, so the
+run turns EXECUTING in its search attributes and live feeds —, heartbeats while the
+code runs (so a lost worker is noticed; cancel comes through :mod:`.cancel_watch`),
+enforces what is left of the task's ``max_duration``, and ends one of three ways: the
+output as plain JSON; a classified failure (:mod:`.attempt_outcome`); or a
 *suspension* — the code reached waits, so the execution stops it and returns them, and
 the run workflow performs them with nothing running. The attempt then resumes as a new
 execution (a continuation: same attempt id and number) that re-runs the code from the
@@ -81,8 +83,10 @@ class AttemptActivity:
         short_wait_s: float = DEFAULT_SHORT_WAIT_S,
         api_url: str | None = None,
         heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
+        announce_attempts: bool = True,
     ) -> None:
         self._registry = registry
+        self._announce = announce_attempts
         self._heartbeat_every_s = heartbeat_every_s
         self._cancel_watch = CancelWatch()
         self._api_url = api_url or Settings().api_url
@@ -112,15 +116,14 @@ class AttemptActivity:
         try:
             state = await _state(handle, input)
             started_at = datetime.now(UTC)
-            await handle.signal(
-                RunWorkflow.attempt_started,
-                AttemptStarted(
-                    attempt_number=input.attempt_number,
-                    started_at=started_at,
-                    version=self._version,
-                    continuation=input.continuation,
-                ),
+            started = AttemptStarted(
+                attempt_number=input.attempt_number,
+                started_at=started_at,
+                version=self._version,
+                continuation=input.continuation,
             )
+            if self._announce:  # the run turns EXECUTING now (a signal, an upsert)
+                await handle.signal(RunWorkflow.attempt_started, started)
         except BaseException:
             heartbeats.cancel()
             await asyncio.gather(heartbeats, return_exceptions=True)
@@ -143,12 +146,16 @@ class AttemptActivity:
         info = activity.info()
         try:
             async with self._cancel_watch.watching(
-                client, info.workflow_id, info.workflow_run_id, info.activity_id, _beat_now
+                client,
+                info.workflow_id or input.run_id,
+                info.workflow_run_id or "",
+                info.activity_id,
+                _beat_now,
             ):
                 result = await self._execute(task, input, state.payload, ctx, runtime)
         except ApplicationError as exc:
             _report_failure(input, exc)
-            raise
+            raise outcome.with_start(exc, started) from exc.__cause__
         finally:
             for loop in (heartbeats, flusher, log_flusher):
                 loop.cancel()
@@ -166,9 +173,10 @@ class AttemptActivity:
             )
         if isinstance(result, Suspension):
             return AttemptOutput(
-                suspended=result.model_copy(update={"ran_s": time.monotonic() - clock})
+                suspended=result.model_copy(update={"ran_s": time.monotonic() - clock}),
+                started=started,
             )
-        return AttemptOutput(output=result)
+        return AttemptOutput(output=result, started=started)
 
     def _service(self, client: Client) -> RunService:
         """One run service per client (for in-task triggers and child-run options)."""

@@ -116,6 +116,8 @@ class RunWorkflow:
         self._slots = RunSlots()
         self._attempt_ids: dict[int, str] = {}
         self._started_attempts: set[int] = set()
+        self._published_version: str | None = None
+        self._outstanding: int | None = None
         self._elapsed_s: dict[int, float] = {}
         self._scheduled_at: dict[int, datetime] = {}
         self._delay_moved = False
@@ -150,8 +152,18 @@ class RunWorkflow:
     # --- queries, signals and updates -------------------------------------------------
     @workflow.query
     def get(self) -> RunRecord:
-        """The run's current record."""
-        return self._record()
+        """The run's current record, with the attempt of an outstanding execution that
+        has not announced its start (``service/running_attempt.py`` completes it)."""
+        run = self._record()
+        number = self._outstanding
+        if number is None or any(a.number == number for a in run.attempts):
+            return run
+        pending = AttemptRecord(
+            id=self._attempt_ids.get(number, ""),
+            number=number,
+            created_at=self._scheduled_at.get(number, run.created_at),
+        )
+        return run.model_copy(update={"attempts": [*run.attempts, pending]})
 
     @workflow.query
     def attempt_state(self) -> AttemptState:
@@ -178,6 +190,7 @@ class RunWorkflow:
             RunStatus.WAITING if self._waits_in_progress else RunStatus.EXECUTING,
             sa.TRIGGER_VERSION.value_set(started.version),
         )
+        self._published_version = started.version
 
     @workflow.signal(name=SLOT_GRANTED_SIGNAL)
     def slot_granted(self) -> None:
@@ -411,6 +424,7 @@ class RunWorkflow:
         self, execution: workflow.ActivityHandle[AttemptOutput], number: int
     ) -> Outcome:
         """Await an execution: None when the run completed, its suspension, or why it failed."""
+        self._outstanding = number
         try:
             result = await execution
         except ActivityError as err:
@@ -423,11 +437,15 @@ class RunWorkflow:
                 self._end_attempt(number, AttemptStatus.CANCELED, None)
                 raise asyncio.CancelledError() from err
             failure = failure_from_activity_error(err)
+            self._note_start(failure.started)
             self._end_attempt(number, failure.status, failure.error)
             return failure
         except asyncio.CancelledError:
             self._end_attempt(number, AttemptStatus.CANCELED, None)
             raise
+        finally:
+            self._outstanding = None
+        self._note_start(result.started)
         if result.suspended is not None:
             return result.suspended
         self._end_attempt(number, AttemptStatus.COMPLETED, None)
@@ -464,6 +482,20 @@ class RunWorkflow:
         attempt.error = error
         attempt.finished_at = workflow.now()
 
+    def _note_start(self, started: AttemptStarted | None) -> None:
+        """The start an execution reported with its outcome. Workers that announce
+        starts (``attempt_started``) recorded it already; others did not, and the run
+        learns it here, with no command: the version is published with the final status.
+        Histories of earlier workers carry no start in outcomes, so they replay as ever."""
+        if started is None:
+            return
+        run = self._record()
+        self._started_attempts.add(started.attempt_number)
+        attempt = self._attempt_record(started.attempt_number)
+        attempt.started_at = attempt.started_at or started.started_at
+        run.started_at = run.started_at or started.started_at
+        run.version = started.version
+
     def _set_metadata(self, metadata: dict[str, Any] | None) -> None:
         run = self._record()
         run.metadata = metadata
@@ -477,7 +509,11 @@ class RunWorkflow:
         run.finished_at = workflow.now()
         run.waits = []
         # In the status's own upsert: the list shows the same duration as retrieve.
-        self._set_status(status, sa.TRIGGER_DURATION_MS.value_set(run.duration_ms))
+        also: list[SearchAttributeUpdate[Any]] = [sa.TRIGGER_DURATION_MS.value_set(run.duration_ms)]
+        if run.version and run.version != self._published_version:  # not announced
+            also.append(sa.TRIGGER_VERSION.value_set(run.version))
+            self._published_version = run.version
+        self._set_status(status, *also)
 
     def _set_status(self, status: RunStatus, *also: SearchAttributeUpdate[Any]) -> None:
         """Change the status and publish it (with ``also``, in one upsert)."""
@@ -501,6 +537,7 @@ class RunWorkflow:
         run.version = started.version
         run.started_at = run.started_at or started.started_at
         workflow.upsert_search_attributes([sa.TRIGGER_VERSION.value_set(started.version)])
+        self._published_version = started.version
         self._set_status(RunStatus.WAITING if self._waits_in_progress else RunStatus.EXECUTING)
         return True
 
