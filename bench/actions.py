@@ -247,7 +247,7 @@ Scenario = Callable[[], Awaitable[str]]
 
 @contextlib.asynccontextmanager
 async def durableruns_side(
-    client: Client,
+    client: Client, announce: bool
 ) -> AsyncIterator[tuple[dict[str, Scenario], httpx.AsyncClient]]:
     settings = Settings(
         task_queue_prefix=f"bench-{uuid.uuid4().hex[:8]}", secret_key=SECRET_KEY, environment="dev"
@@ -260,6 +260,7 @@ async def durableruns_side(
             version=VERSION,
             isolation=False,
             short_wait_s=SHORT_WAIT_S,
+            **({} if announce else {"announce_attempts": False}),
         ),
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(settings, client=client)),
@@ -412,12 +413,13 @@ async def main(args: argparse.Namespace) -> int:
             for one in scenarios.values():
                 await one()  # warm up
             bare = await measure(client, scenarios, args.runs, metrics_url, counter)
-        async with durableruns_side(client) as (scenarios, http):
+        async with durableruns_side(client, not args.no_announce) as (scenarios, http):
             for one in scenarios.values():
                 await one()
             ours = await measure(client, scenarios, args.runs, metrics_url, counter)
             print_table("bare Temporal (bench/bare.py)", bare, args.runs)
-            print_table("durableruns", ours, args.runs)
+            lean = " (announce_attempts off)" if args.no_announce else ""
+            print_table(f"durableruns{lean}", ours, args.runs)
             if args.long_s > 0:
                 await long_attempt_figures(client, http, args.long_s, metrics_url, counter)
     finally:
@@ -432,6 +434,11 @@ def cli(argv: list[str]) -> NoReturn:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=3, help="runs per scenario and side")
     parser.add_argument("--long-s", type=float, default=65.0, help="the long attempt (0: skip)")
+    parser.add_argument(
+        "--no-announce",
+        action="store_true",
+        help="lean attempts: the worker does not signal starts (announce_attempts off)",
+    )
     args = parser.parse_args(argv)
     try:
         status = asyncio.run(main(args))
