@@ -252,6 +252,8 @@ async def durableruns_side(
     settings = Settings(
         task_queue_prefix=f"bench-{uuid.uuid4().hex[:8]}", secret_key=SECRET_KEY, environment="dev"
     )
+    # Passed only when off: the script also runs against code that predates the setting.
+    lean_option: dict[str, Any] = {} if announce else {"announce_attempts": False}
     async with (
         running_worker(
             client,
@@ -260,7 +262,7 @@ async def durableruns_side(
             version=VERSION,
             isolation=False,
             short_wait_s=SHORT_WAIT_S,
-            **({} if announce else {"announce_attempts": False}),
+            **lean_option,
         ),
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(settings, client=client)),
