@@ -131,6 +131,9 @@ class RunInput(Frozen):
     """The most the run's final record may encode to, when values are kept inline in
     history (no payload storage); None when payload storage keeps them outside. The
     workflow fits its record with ``record_fit.fit_record`` (issue 15)."""
+    record_in_memo: bool = False
+    """The run keeps its changing state in its memo and is read without a query
+    (``run_state.py``). Runs started before have no such field and are queried."""
 
 
 class AttemptInput(Frozen):

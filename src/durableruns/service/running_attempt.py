@@ -18,21 +18,27 @@ from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import WorkflowExecutionDescription
 
 from durableruns.engine.names import ATTEMPT_ACTIVITY
-from durableruns.models import RunRecord
+from durableruns.models import AttemptRecord, RunRecord
+from durableruns.run_state import attempt_id
 from durableruns.status import AttemptStatus, RunStatus
 
 STARTED = PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
 
 
-def started_attempts(description: WorkflowExecutionDescription) -> dict[int, datetime]:
-    """Attempt number → when its pending execution started, for executions running now."""
-    started: dict[int, datetime] = {}
+def started_attempts(
+    description: WorkflowExecutionDescription,
+) -> dict[int, tuple[datetime, datetime]]:
+    """Attempt number → (scheduled, started) of its execution running now."""
+    started: dict[int, tuple[datetime, datetime]] = {}
     for pending in description.raw_description.pending_activities:
         if pending.activity_type.name != ATTEMPT_ACTIVITY or pending.state != STARTED:
             continue
         number = pending.activity_id.removeprefix("attempt-").split(".")[0]
         if number.isdigit() and pending.HasField("last_started_time"):
-            started[int(number)] = pending.last_started_time.ToDatetime(tzinfo=UTC)
+            started[int(number)] = (
+                pending.scheduled_time.ToDatetime(tzinfo=UTC),
+                pending.last_started_time.ToDatetime(tzinfo=UTC),
+            )
     return started
 
 
@@ -52,18 +58,27 @@ def with_running_attempt(record: RunRecord, description: WorkflowExecutionDescri
         if _unstarted(attempt.status, attempt.started_at):
             if attempt.number not in started:
                 continue
-            attempt = attempt.model_copy(update={"started_at": started[attempt.number]})
+            attempt = attempt.model_copy(update={"started_at": started[attempt.number][1]})
         attempts.append(attempt)
+    known = {attempt.number for attempt in attempts}
+    for number, (scheduled_at, started_at) in sorted(started.items()):
+        if number not in known:  # read from the memo: the running attempt is not in it
+            attempts.append(
+                AttemptRecord(
+                    id=attempt_id(record.id, number),
+                    number=number,
+                    created_at=scheduled_at,
+                    started_at=started_at,
+                )
+            )
     update: dict[str, object] = {"attempts": attempts}
+    if started and record.started_at is None:
+        update["started_at"] = min(at for _, at in started.values())
     unannounced = record.status in (RunStatus.QUEUED, RunStatus.DEQUEUED) or (
         record.status is RunStatus.WAITING and record.waits
     )
     if started and unannounced:
-        update.update(
-            status=RunStatus.EXECUTING,
-            waits=[],
-            started_at=record.started_at or min(started.values()),
-        )
+        update.update(status=RunStatus.EXECUTING, waits=[])
     return record.model_copy(update=update)
 
 

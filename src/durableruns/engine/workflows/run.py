@@ -84,6 +84,7 @@ with workflow.unsafe.imports_passed_through():
         WaitRequest,
         WaitSpec,
     )
+    from durableruns.run_state import STATE_MEMO, attempt_id, state_of
     from durableruns.status import RUN_STATUS_AFTER_ATTEMPT, AttemptStatus, RunStatus, is_completed
     from durableruns.stream_models import StreamBatch, StreamTally, chunk_size
     from durableruns.wait_tokens import TokenCompletion
@@ -118,6 +119,7 @@ class RunWorkflow:
         self._started_attempts: set[int] = set()
         self._published_version: str | None = None
         self._outstanding: int | None = None
+        self._input_replaced = False
         self._elapsed_s: dict[int, float] = {}
         self._scheduled_at: dict[int, datetime] = {}
         self._delay_moved = False
@@ -237,6 +239,7 @@ class RunWorkflow:
         if batch.key not in run.streams:
             run.streams.append(batch.key)
             run.updated_at = workflow.now()
+            self._publish_state()
 
     @workflow.update
     def reschedule(self, delay_until: datetime) -> RunRecord:
@@ -257,6 +260,7 @@ class RunWorkflow:
             self._move_start(request.delay_until)
         if request.trailing:
             self._input = control.trailing_input(self._input, run, request)
+            self._input_replaced = True
             self._set_metadata(request.metadata)
             workflow.upsert_search_attributes([sa.TRIGGER_TAGS.value_set(list(request.tags))])
         return run.id
@@ -276,6 +280,7 @@ class RunWorkflow:
         run.delayed_until = delay_until
         run.updated_at = workflow.now()
         self._delay_moved = True
+        self._publish_state()
 
     # --- the phases of a run -----------------------------------------------------------
     async def _stay_delayed(self) -> None:
@@ -334,6 +339,7 @@ class RunWorkflow:
                 self._finish(RUN_STATUS_AFTER_ATTEMPT[outcome.status], outcome.error)
                 return
             delay_ms = outcome.retry.delay_ms(number, workflow.random().random())
+            self._publish_state()  # the failed attempt, before the next one
             await workflow.sleep(timedelta(milliseconds=delay_ms))
 
     async def _resume(
@@ -347,7 +353,7 @@ class RunWorkflow:
         run.waits = list(suspension.waits)
         self._set_status(RunStatus.WAITING if suspension.waits else RunStatus.QUEUED)
         try:
-            await self._waits.perform(suspension.waits)
+            await self._waits.perform(suspension.waits, self._publish_state)
         except asyncio.CancelledError:
             self._end_attempt(number, AttemptStatus.CANCELED, None)
             raise
@@ -366,7 +372,11 @@ class RunWorkflow:
     ) -> workflow.ActivityHandle[AttemptOutput]:
         """An execution of attempt ``number``: its first (0) or a continuation."""
         if continuation == 0:
-            self._attempt_ids[number] = f"attempt_{workflow.uuid4().hex[:24]}"
+            self._attempt_ids[number] = (
+                attempt_id(input.run_id, number)
+                if input.record_in_memo
+                else f"attempt_{workflow.uuid4().hex[:24]}"
+            )
             self._scheduled_at[number] = workflow.now()
         from_run = continuation > 0 or self._waits.has_records
         return workflow.start_activity(
@@ -500,6 +510,15 @@ class RunWorkflow:
         run = self._record()
         run.metadata = metadata
         run.updated_at = workflow.now()
+        self._publish_state()
+
+    def _publish_state(self) -> None:
+        """Runs read without a query (``RunInput.record_in_memo``): what changed, in the
+        memo (``run_state.py``; one history event, not a Temporal Cloud action). Earlier
+        runs never make this command, so their histories replay unchanged."""
+        if self._input.record_in_memo:
+            state = state_of(self._record(), input_replaced=self._input_replaced)
+            workflow.upsert_memo({STATE_MEMO: state})
 
     def _finish(self, status: RunStatus, error: RunError | None = None) -> None:
         run = self._record()
