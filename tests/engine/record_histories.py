@@ -248,6 +248,12 @@ SCENARIOS: dict[str, Scenario] = {
     "lean-pipeline": lambda s: _one(s, "pipeline", {"name": "L", "seconds": 0.1}),
     "lean-always-fails": lambda s: _one(s, "always-fails", {}),
     "lean-canceled": _canceled_executing,
+    # Runs that keep their changing state in the memo (RunInput.record_in_memo):
+    "memo-pipeline": lambda s: _one(s, "pipeline", {"name": "M", "seconds": 0.1}),
+    "memo-flaky": lambda s: _one(s, "flaky", {"fail_times": 2}),
+    "memo-metadata": _metadata,
+    "memo-rescheduled": _rescheduled,
+    "memo-streams": lambda s: _one(s, "stream-across-wait", {"wait": 1.0}),
 }
 LEAN = "lean-"
 """Scenarios of this prefix run on a stack whose worker does not announce attempts."""
