@@ -15,7 +15,10 @@ It owns the run's Trigger-level state and every rule about time:
 
 Queue slots are :mod:`.run_slots`, waits and the journal :mod:`.run_waits`, the rules of
 debounce :mod:`.run_control`. The status is published as search attributes on every
-change; ``get`` answers the whole record.
+change; ``get`` answers the whole record. Runs started with ``record_in_memo`` also keep
+the state that changes while they run in the memo (``run_state.py``), so they are read
+without a query. An execution's start arrives by the ``attempt_started`` signal from
+workers that announce starts, else with its outcome (``AttemptOutput.started``).
 
 Why one long module: the handlers (signals, Updates, queries) and the phases of a run
 read and change one state machine — the record, the attempt counters, the slot, the
