@@ -139,6 +139,9 @@ class RunInput(Frozen):
     """The most the run's final record may encode to, when values are kept inline in
     history (no payload storage); None when payload storage keeps them outside. The
     workflow fits its record with ``record_fit.fit_record`` (issue 15)."""
+    record_in_memo: bool = False
+    """The run keeps its changing state in its memo and is read without a query
+    (``run_state.py``). Runs started before have no such field and are queried."""
 
 
 class AttemptInput(Frozen):
@@ -272,6 +275,10 @@ class AttemptOutput(Frozen):
 
     output: Any = None
     suspended: Suspension | None = None
+    started: AttemptStarted | None = None
+    """When (and on which version) the execution's code started: how the run learns it
+    from workers that do not send the ``attempt_started`` signal (earlier workers
+    answer None, and always signaled)."""
 
 
 class JournalEntry(Frozen):
@@ -319,6 +326,9 @@ class AttemptFailure(Frozen):
     error: RunError
     retryable: bool = True
     retry: RetryOptions = RetryOptions()
+    started: AttemptStarted | None = None
+    """When the failed execution's code started (None: it never did, or an earlier
+    worker, which signaled it)."""
 
 
 class AttemptRecord(BaseModel):

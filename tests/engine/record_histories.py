@@ -258,7 +258,21 @@ SCENARIOS: dict[str, Scenario] = {
     # Concurrency limits (limit workflows) and task-queue priority:
     "limits": _limits,
     "priority": lambda s: _one(s, "unlimited", {"label": "first"}, priority=90),
+    # Workers that do not announce attempt starts (announce_attempts off; LEAN below):
+    # the start comes back with the outcome, the version with the final status.
+    "lean-hello-world": lambda s: _one(s, "hello-world", {"name": "Lean"}),
+    "lean-pipeline": lambda s: _one(s, "pipeline", {"name": "L", "seconds": 0.1}),
+    "lean-always-fails": lambda s: _one(s, "always-fails", {}),
+    "lean-canceled": _canceled_executing,
+    # Runs that keep their changing state in the memo (RunInput.record_in_memo):
+    "memo-pipeline": lambda s: _one(s, "pipeline", {"name": "M", "seconds": 0.1}),
+    "memo-flaky": lambda s: _one(s, "flaky", {"fail_times": 2}),
+    "memo-metadata": _metadata,
+    "memo-rescheduled": _rescheduled,
+    "memo-streams": lambda s: _one(s, "stream-across-wait", {"wait": 1.0}),
 }
+LEAN = "lean-"
+"""Scenarios of this prefix run on a stack whose worker does not announce attempts."""
 MODULES = [*STACK_MODULES, "tests.helpers.tasks.stream_tasks", "tests.helpers.tasks.limit_tasks"]
 """The tests' tasks, and the tasks of scenarios recorded since (streams, limits)."""
 
@@ -271,14 +285,20 @@ async def record(names: list[str]) -> None:
         dev_server_extra_args=[*dynamic_config_flags(), *environment_namespace_flags()],
     )
     try:
-        async with open_stack(env.client, TaskRegistry.from_modules(MODULES)) as stack:
-            for name in names:
-                workflow_ids = await SCENARIOS[name](stack)
-                for n, workflow_id in enumerate(workflow_ids):
-                    history = await env.client.get_workflow_handle(workflow_id).fetch_history()
-                    path = HISTORIES / f"{name}--{n}.json"
-                    path.write_text(history.to_json())
-                    print(f"recorded {path.name}")
+        for lean in (False, True):
+            chosen = [name for name in names if name.startswith(LEAN) == lean]
+            if not chosen:
+                continue
+            registry = TaskRegistry.from_modules(MODULES)
+            async with open_stack(env.client, registry, announce_attempts=not lean) as stack:
+                for name in chosen:
+                    workflow_ids = await SCENARIOS[name](stack)
+                    for n, workflow_id in enumerate(workflow_ids):
+                        handle = env.client.get_workflow_handle(workflow_id)
+                        history = await handle.fetch_history()
+                        path = HISTORIES / f"{name}--{n}.json"
+                        path.write_text(history.to_json())
+                        print(f"recorded {path.name}")
     finally:
         await env.shutdown()
 

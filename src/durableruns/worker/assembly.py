@@ -35,7 +35,7 @@ from durableruns.engine.workflows.token import TokenWorkflow
 from durableruns.service.catalog import register_deployment
 from durableruns.service.schedule_sync import sync_declared_schedules
 from durableruns.task_definitions import TaskRegistry
-from durableruns.worker.attempt_activity import AttemptActivity
+from durableruns.worker.attempt_activity import DEFAULT_HEARTBEAT_EVERY_S, AttemptActivity
 from durableruns.worker.isolation import ProcessPool, isolation_enabled, task_modules
 from durableruns.worker.queue_activities import closed_runs, enqueue, enqueue_limit
 from durableruns.worker.schedule_ticks import fire_tick
@@ -68,6 +68,8 @@ def build_workers(
     max_concurrent_attempts: int = 100,
     drain_grace: timedelta = timedelta(),
     api_url: str | None = None,
+    heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
+    announce_attempts: bool = True,
 ) -> list[Worker]:
     """One Temporal worker for run workflows and one per served task; attempts run in
     ``pool``'s task processes when given. On shutdown the task workers stop polling and
@@ -75,7 +77,14 @@ def build_workers(
     resume on another worker, not counted as failed attempts). ``api_url`` is where the
     facade is, for the callback URLs of tokens task code creates."""
     attempts = AttemptActivity(
-        registry, version, task_queue_prefix, pool=pool, short_wait_s=short_wait_s, api_url=api_url
+        registry,
+        version,
+        task_queue_prefix,
+        pool=pool,
+        short_wait_s=short_wait_s,
+        api_url=api_url,
+        heartbeat_every_s=heartbeat_every_s,
+        announce_attempts=announce_attempts,
     )
     workers = [
         Worker(
@@ -101,7 +110,8 @@ def build_workers(
                     client,
                     task_queue=task_queue(task_queue_prefix, task.id, queue_version),
                     activities=[attempts.run_attempt],
-                    # Cancellation reaches the task's code at the next heartbeat: keep it close.
+                    # A beat the cancel watch asks for goes out at once (the regular beats
+                    # are far apart: attempt_activity.heartbeat_cadence).
                     max_heartbeat_throttle_interval=timedelta(seconds=1),
                     max_concurrent_activity_task_polls=polls,
                     max_concurrent_activities=max_concurrent_attempts,
@@ -124,6 +134,8 @@ async def running_worker(
     drain_grace: timedelta = timedelta(),
     api_url: str | None = None,
     metrics_port: int | None = None,
+    heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
+    announce_attempts: bool = True,
 ) -> AsyncIterator[list[Worker]]:
     """Run a worker for the duration of the ``async with`` block.
 
@@ -135,7 +147,9 @@ async def running_worker(
     Leaving the block drains: every task worker stops polling at once and running
     attempts get ``drain_grace`` to finish (together, not one worker after another);
     the run-workflow worker stops last.
-    ``metrics_port`` (0: a free one) serves ``/metrics``.
+    ``metrics_port`` (0: a free one) serves ``/metrics``. ``heartbeat_every_s``: how
+    often a running attempt heartbeats at most (each beat is a Temporal Cloud action).
+    ``announce_attempts``: ``Settings.announce_attempts``.
     """
     async with contextlib.AsyncExitStack() as stack:
         if metrics_port is not None:
@@ -154,6 +168,8 @@ async def running_worker(
             max_concurrent_attempts=max_concurrent_attempts,
             drain_grace=drain_grace,
             api_url=api_url,
+            heartbeat_every_s=heartbeat_every_s,
+            announce_attempts=announce_attempts,
         )
         for worker in workers:
             await stack.enter_async_context(worker)

@@ -15,6 +15,7 @@ completion is kept by token id, so it may arrive before the run waits.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,8 +62,11 @@ class RunWaits:
         self._token_asks: dict[str, asyncio.Task[None]] = {}
 
     # --- performing waits ----------------------------------------------------------------
-    async def perform(self, waits: tuple[WaitSpec, ...]) -> None:
-        """Start (or find) every wait of a suspension and return once all have ended.
+    async def perform(
+        self, waits: tuple[WaitSpec, ...], started: Callable[[], None] | None = None
+    ) -> None:
+        """Start (or find) every wait of a suspension and return once all have ended;
+        ``started`` is called once every wait is started (its children listed).
 
         Awaited through a condition, not the tasks themselves: a cancel of the run must
         end it at once, not wait for each child to finish canceling (they are canceled
@@ -76,6 +80,8 @@ class RunWaits:
                 pending.append(asyncio.ensure_future(self.token(wait.position, wait.token_id)))
             else:
                 pending += self.children_of(wait.position, wait.items, wait.batch)
+        if started is not None:
+            started()
         await workflow.wait_condition(lambda: all(task.done() for task in pending))
 
     def children_of(
