@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from durableruns.debounce import Debounce
+from durableruns.input_models import input_call
 from durableruns.limit_models import LimitSpec
 from durableruns.limits import MAX_ERROR_MESSAGE_BYTES, MAX_STACK_TRACE_BYTES, truncate_text
 from durableruns.status import AttemptStatus, RunStatus
@@ -226,11 +227,12 @@ class WaitRequest(Frozen):
 
 
 class WaitSpec(Frozen):
-    """One wait the task's code reached: a durable timer, child runs or a wait token, at
-    ``position`` (the index of the call among the durable calls of one execution)."""
+    """One wait the task's code reached: a durable timer, child runs, a wait token or a
+    value of an input stream, at ``position`` (the index of the call among the durable
+    calls of one execution)."""
 
     position: int
-    kind: Literal["timer", "runs", "token"]
+    kind: Literal["timer", "runs", "token", "input"]
     until: datetime | None = None
     """The timer's end (``timer``); the first record at a position fixes it."""
     items: tuple[ChildRunSpec, ...] = ()
@@ -238,6 +240,10 @@ class WaitSpec(Frozen):
     batch: bool = False
     token_id: str | None = None
     """The wait token waited for (``token``)."""
+    stream_id: str | None = None
+    """The input stream waited on (``input``; the timeout, if any, is ``until``)."""
+    index: int | None = None
+    """Which value of that stream this wait consumes (``input``): the execution's cursor."""
 
     @property
     def call(self) -> str:
@@ -246,6 +252,8 @@ class WaitSpec(Frozen):
             return "wait.for_/wait.until"
         if self.kind == "token":
             return token_call(self.token_id or "")
+        if self.kind == "input":
+            return input_call(self.stream_id or "", "wait")
         return run_call(self.batch, [item.task_id for item in self.items])
 
 
@@ -282,20 +290,21 @@ class AttemptOutput(Frozen):
 
 
 class JournalEntry(Frozen):
-    """A durable call recorded at ``position``: a timer, child runs, a token or a step.
+    """A durable call recorded at ``position``: a timer, child runs, a token, a step or
+    a consumed input-stream value.
 
     A resumed (or retried) attempt reaching ``position`` gets ``value`` at once when the
     entry is ``done``; a different call there is refused by the resume guard.
     """
 
     position: int
-    kind: Literal["timer", "runs", "step", "token"]
+    kind: Literal["timer", "runs", "step", "token", "input"]
     call: str
     """The call as recorded (``step.run('charge')``, ``trigger_and_wait('a')`` …)."""
     done: bool = False
     value: Any = None
-    """A step's result, the child runs' results (list of ChildRunResult as JSON), or
-    a token's completion (TokenCompletion as JSON)."""
+    """A step's result, the child runs' results (list of ChildRunResult as JSON), a
+    token's completion (TokenCompletion as JSON) or an input (InputResult as JSON)."""
     until: datetime | None = None
 
 
@@ -313,6 +322,8 @@ class AttemptState(Frozen):
     payload: Any = None
     metadata: dict[str, Any] | None = None
     journal: tuple[JournalEntry, ...] = ()
+    input_cursors: dict[str, int] = {}
+    """How many values of each input stream the run's code consumed already."""
 
 
 class AttemptFailure(Frozen):

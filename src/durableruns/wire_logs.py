@@ -40,7 +40,17 @@ class TimelineSpan(WireModel):
     id: str
     parent: str | None = None
     kind: Literal[
-        "run", "delay", "queue", "attempt", "execution", "wait", "timer", "child", "step", "backoff"
+        "run",
+        "delay",
+        "queue",
+        "attempt",
+        "execution",
+        "wait",
+        "timer",
+        "child",
+        "step",
+        "backoff",
+        "input",
     ]
     name: str
     start: datetime

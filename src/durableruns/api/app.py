@@ -19,6 +19,7 @@ from durableruns.api.routes import (
     batches,
     concurrency_limits,
     health,
+    input_streams,
     logs,
     metrics,
     packets,
@@ -90,6 +91,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(realtime.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime_sets.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(streams.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(input_streams.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(auth.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(batches.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(queues.router, dependencies=authed, responses=ERROR_RESPONSES)

@@ -73,6 +73,11 @@ def require_secret_key(request: Request) -> None:
                 raise ApiHTTPError(403, "This public access token may not complete this token")
             request.state.environment = principal.environment
             return
+        if use == "send-input":
+            if not principal.scopes.can_send_input(request.path_params.get("run_id", "")):
+                raise ApiHTTPError(403, "This public access token may not send to this run")
+            request.state.environment = principal.environment
+            return
         if use != "read":
             raise ApiHTTPError(403, RUN_DENIED)
         request.state.scopes = principal.scopes

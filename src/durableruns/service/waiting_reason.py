@@ -68,7 +68,8 @@ async def _reason(
 
 
 async def _waits(client: Client, record: RunRecord) -> WaitingReason | None:
-    """A timer not yet over, or child runs not all done (None: every wait is over)."""
+    """A timer not yet over, child runs not all done, or an input stream's next value
+    (None: every wait is over)."""
     now = datetime.now(UTC)
     timers = [w.until for w in record.waits if w.kind == "timer" and w.until and w.until > now]
     child_ids = _child_ids(record.id, [w for w in record.waits if w.kind == "runs"])
@@ -82,6 +83,16 @@ async def _waits(client: Client, record: RunRecord) -> WaitingReason | None:
                 child_runs=len(child_ids),
                 child_runs_done=done,
             )
+    inputs = [w for w in record.waits if w.kind == "input" and w.stream_id]
+    if inputs:
+        wait = inputs[0]
+        deadline = f" (or until {_when(wait.until)})" if wait.until else ""
+        return WaitingReason(
+            code="INPUT_STREAM",
+            message=f"Waiting for a value on input stream {wait.stream_id!r}{deadline}",
+            input_stream=wait.stream_id,
+            until=wait.until,
+        )
     if timers:
         until = max(timers)
         return WaitingReason(code="TIMER", message=f"A timer until {_when(until)}", until=until)

@@ -138,6 +138,7 @@ class AttemptActivity:
             logs_recorded=input.logs_recorded,
             tokens=self._token_service(client),
             streams=input.streams,
+            input_cursors=state.input_cursors,
         )
         ctx = _context(task, input, started_at, self._version, runtime, state.metadata)
         flusher = asyncio.create_task(_flush_forever(runtime))

@@ -1,5 +1,6 @@
 // Entry point: starts the page the server rendered (runs, one run, schedules, tokens).
 
+import { startInputSend } from "./input-send.js";
 import { startRunPage } from "./run.js";
 import { startRunsPage } from "./runs.js";
 import { startSchedulesPage } from "./schedules.js";
@@ -10,6 +11,7 @@ const page = document.querySelector("[data-page]");
 if (page && page.dataset.page === "runs") startRunsPage();
 if (page && page.dataset.page === "run") {
   startTokenWaits(); // listens for the run page's renders: start it first
+  startInputSend();
   startRunPage();
 }
 if (page && page.dataset.page === "schedules") startSchedulesPage();
