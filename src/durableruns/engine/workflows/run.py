@@ -53,6 +53,9 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.engine import search_attributes as sa
     from durableruns.engine.names import (
         ATTEMPT_ACTIVITY,
+        INPUT_CONSUMED_SIGNAL,
+        INPUT_SENT_SIGNAL,
+        INPUT_VALUES_QUERY,
         RECORD_MEMO,
         RUN_WORKFLOW,
         SLOT_GRANTED_SIGNAL,
@@ -69,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from durableruns.engine.workflows.run_slots import RunSlots, execution_priority
     from durableruns.engine.workflows.run_waits import RunWaits
+    from durableruns.input_models import InputConsumed, InputQuery, InputSent, InputValues
     from durableruns.log_models import LogBatch
     from durableruns.models import (
         AttemptFailure,
@@ -177,6 +181,7 @@ class RunWorkflow:
             payload=self._run_input().payload,
             metadata=self._record().metadata,
             journal=self._waits.journal(),
+            input_cursors=self._waits.inputs.cursors(),
         )
 
     @workflow.signal
@@ -243,6 +248,23 @@ class RunWorkflow:
             run.streams.append(batch.key)
             run.updated_at = workflow.now()
             self._publish_state()
+
+    @workflow.signal(name=INPUT_SENT_SIGNAL)
+    def input_sent(self, sent: InputSent) -> None:
+        """A value sent to one of the run's input streams: kept, in order, until the
+        code consumes it (``run_inputs``); a finished run ignores it."""
+        if not is_completed(self._record().status):
+            self._waits.inputs.sent(sent)
+
+    @workflow.signal(name=INPUT_CONSUMED_SIGNAL)
+    def input_consumed(self, consumed: InputConsumed) -> None:
+        """The running execution consumed an input-stream value in its process."""
+        self._waits.inputs.consumed(consumed)
+
+    @workflow.query(name=INPUT_VALUES_QUERY)
+    def input_values(self, query: InputQuery) -> InputValues:
+        """An input stream's values from an index, for an execution that listens."""
+        return self._waits.inputs.values(query)
 
     @workflow.update
     def reschedule(self, delay_until: datetime) -> RunRecord:
