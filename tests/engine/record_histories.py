@@ -218,6 +218,57 @@ async def _token_in_task(stack: Stack) -> list[str]:
     return [run_id, token_id, keyed_id]
 
 
+async def _input_wait(stack: Stack, run_id: str, position: int) -> None:
+    await eventually(
+        lambda: stack.retrieve(run_id),
+        lambda r: (
+            r["status"] == "WAITING"
+            and any(w["kind"] == "input" and w["position"] == position for w in r["waits"])
+        ),
+        timeout=30,
+    )
+
+
+async def _send_input(stack: Stack, run_id: str, stream: str, data: object) -> None:
+    url = f"/realtime/v1/streams/{run_id}/input/{stream}"
+    response = await stack.http.post(url, json={"data": data})
+    assert response.status_code == 200, response.text
+
+
+async def _input_streams(stack: Stack) -> list[str]:
+    """once (in the process), wait (suspends; resumed by a send), a step, wait, once."""
+    run_id = await stack.trigger("input-mixed", {})
+    await _send_input(stack, run_id, "msg", "a")
+    await _input_wait(stack, run_id, 1)
+    await _send_input(stack, run_id, "msg", "b")
+    await _input_wait(stack, run_id, 3)
+    for value in ("c", "d"):
+        await _send_input(stack, run_id, "msg", value)
+    await stack.wait_final(run_id)
+    return [run_id]
+
+
+async def _input_before_listen(stack: Stack) -> list[str]:
+    """Values sent while the run is DELAYED, consumed by three waits."""
+    run_id = await stack.trigger("input-wait-many", {"count": 3}, delay="2s")
+    for n in range(3):
+        await _send_input(stack, run_id, "notes", {"n": n})
+    await stack.wait_final(run_id)
+    return [run_id]
+
+
+async def _input_on(stack: Stack) -> list[str]:
+    """An ``on`` handler fed while the code runs, then a stop (``once``)."""
+    run_id = await stack.trigger("input-on", {})
+    await stack.wait_status(run_id, "EXECUTING")
+    for n in range(3):
+        await _send_input(stack, run_id, "msg", n)
+    await asyncio.sleep(1)
+    await _send_input(stack, run_id, "stop", True)
+    await stack.wait_final(run_id)
+    return [run_id]
+
+
 SCENARIOS: dict[str, Scenario] = {
     "hello-world": lambda s: _one(s, "hello-world", {"name": "Replay"}),
     "sleepy": lambda s: _one(s, "sleepy", {"seconds": 0.5}),
@@ -270,11 +321,22 @@ SCENARIOS: dict[str, Scenario] = {
     "memo-metadata": _metadata,
     "memo-rescheduled": _rescheduled,
     "memo-streams": lambda s: _one(s, "stream-across-wait", {"wait": 1.0}),
+    # Input streams (input_sent / input_consumed signals, input waits, the patch):
+    "input-streams": _input_streams,
+    "input-before-listen": _input_before_listen,
+    "input-timeout": lambda s: _one(s, "input-wait", {"timeout": "1s"}),
+    "input-on": _input_on,
 }
 LEAN = "lean-"
 """Scenarios of this prefix run on a stack whose worker does not announce attempts."""
-MODULES = [*STACK_MODULES, "tests.helpers.tasks.stream_tasks", "tests.helpers.tasks.limit_tasks"]
-"""The tests' tasks, and the tasks of scenarios recorded since (streams, limits)."""
+MODULES = [
+    *STACK_MODULES,
+    "tests.helpers.tasks.stream_tasks",
+    "tests.helpers.tasks.limit_tasks",
+    "tests.helpers.tasks.input_tasks",
+]
+"""The tests' tasks, and the tasks of scenarios recorded since (streams, limits, input
+streams)."""
 
 
 async def record(names: list[str]) -> None:

@@ -335,15 +335,18 @@ class AttemptRuntime:
 
     # --- input streams (streams.input) -------------------------------------------------
     async def input_wait(self, stream_id: str, until: datetime | None) -> InputResult:
-        """The recorded value at this position; a value this execution holds already
-        (consumed here); else suspend until the run has the stream's next value (or
-        ``until`` passed: the first request at a position fixes it)."""
+        """The recorded value at this position; a value the run holds already (one
+        query asks; consumed here, no suspension); else suspend until the run has the
+        stream's next value (or ``until`` passed: the first request at a position fixes
+        it)."""
         position = self._take_position()
         call = input_call(stream_id, "wait")
         entry = self._recorded(position, "input", call)
         if entry is not None and entry.done:
             return InputResult.model_validate(entry.value)
         taken = self._inputs.take_buffered(stream_id)
+        if taken is None and entry is None and await self._inputs.fetch(stream_id):
+            taken = self._inputs.take_buffered(stream_id)  # sent before: no suspension
         if taken is not None:
             result = InputResult(ok=True, output=taken[1], index=taken[0])
             await self._inputs.record(stream_id, position, call, result)
