@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from pydantic import BaseModel
@@ -17,6 +18,7 @@ class Note(BaseModel):
 notes = streams.input("notes", model=Note)
 messages = streams.input("msg")
 stop = streams.input("stop")
+bench = streams.input("bench")
 
 
 @task(id="input-wait")
@@ -71,3 +73,29 @@ async def input_sender(payload: dict[str, Any]) -> bool:
     """Send from task code to another run's ``msg``."""
     await messages.send(payload["run_id"], payload["value"])
     return True
+
+
+def _now() -> float:
+    return time.time()
+
+
+@task(id="input-latency-wait")
+async def input_latency_wait(payload: dict[str, Any]) -> list[list[float]]:
+    """``count`` waits on ``bench``; for each, (sent at, held at): the moment the code
+    first held the value is a step, so a resume does not move it."""
+    pairs = []
+    for i in range(payload["count"]):
+        sent = (await bench.wait()).unwrap()
+        held = await step.run(f"held-{i}", _now)
+        pairs.append([sent, held])
+    return pairs
+
+
+@task(id="input-latency-on")
+async def input_latency_on(payload: dict[str, Any]) -> list[list[float]]:
+    """``on`` handler on ``bench``: (sent at, held at) for every value, until ``count``."""
+    pairs: list[list[float]] = []
+    bench.on(lambda sent: pairs.append([sent, time.time()]))
+    while len(pairs) < payload["count"]:
+        await asyncio.sleep(0.01)
+    return pairs
