@@ -34,7 +34,7 @@ A value that does not fit the stream's ``model`` is refused by ``send`` from Pyt
 (InvalidInputError, nothing is sent); other senders cannot know the model, so such a
 value reaches the task's code as a pydantic ``ValidationError`` raised by ``wait`` /
 ``once`` (the value is consumed; the code may catch it), and an ``on`` handler is
-skipped for it (logged).
+skipped for it (logged). A handler that raises is logged and keeps listening.
 """
 
 from __future__ import annotations
@@ -181,9 +181,12 @@ class InputStream(Generic[T]):
                     "%r.on(): a value that does not fit the model is skipped: %s", self, exc
                 )
                 continue
-            outcome = handler(parsed)
-            if inspect.isawaitable(outcome):
-                await outcome
+            try:
+                outcome = handler(parsed)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            except Exception:  # one failing call does not end the listening
+                log.exception("%r.on(): the handler raised; it keeps listening", self)
 
     def _result(self, result: InputResult) -> InputStreamResult[T]:
         if not result.ok:
