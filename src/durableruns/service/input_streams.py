@@ -18,7 +18,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from durableruns.engine.names import INPUT_SENT_SIGNAL
+from durableruns.engine.workflows.run import RunWorkflow
 from durableruns.errors import EngineUnavailableError, RunNotFoundError, RunStateError
 from durableruns.ids import is_run_id
 from durableruns.input_models import MAX_INPUT_BYTES, InputSent, check_stream_id
@@ -44,9 +44,9 @@ class InputStreamService:
         if not is_run_id(run_id):
             raise RunNotFoundError(run_id)
         sent = InputSent(stream_id=stream_id, value=data, size=size, sent_at=datetime.now(UTC))
-        handle = self._client.get_workflow_handle(run_id)
+        handle = self._client.get_workflow_handle_for(RunWorkflow.run, run_id)
         try:
-            await handle.signal(INPUT_SENT_SIGNAL, sent)
+            await handle.signal(RunWorkflow.input_sent, sent)
         except RPCError as exc:
             if exc.status is not RPCStatusCode.NOT_FOUND:
                 raise EngineUnavailableError(f"Could not send: {exc.message}") from exc

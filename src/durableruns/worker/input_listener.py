@@ -18,7 +18,7 @@ from typing import Any
 
 from temporalio.client import WorkflowHandle
 
-from durableruns.engine.names import INPUT_CONSUMED_SIGNAL, INPUT_VALUES_QUERY
+from durableruns.engine.workflows.run import RunWorkflow
 from durableruns.input_models import InputConsumed, InputQuery, InputResult, InputValues
 
 POLL_S = 0.2
@@ -28,7 +28,7 @@ POLL_S = 0.2
 class InputListener:
     """The input streams of one execution of an attempt."""
 
-    def __init__(self, handle: WorkflowHandle[Any, Any], cursors: dict[str, int]) -> None:
+    def __init__(self, handle: WorkflowHandle[RunWorkflow, Any], cursors: dict[str, int]) -> None:
         self._handle = handle
         self._cursor: dict[str, int] = defaultdict(int, cursors)
         """The next index to hand out, per stream."""
@@ -91,16 +91,13 @@ class InputListener:
     ) -> None:
         """Tell the run a value was consumed here (or a ``once`` timed out)."""
         consumed = InputConsumed(stream_id=stream_id, position=position, call=call, result=result)
-        await self._handle.signal(INPUT_CONSUMED_SIGNAL, consumed)
+        await self._handle.signal(RunWorkflow.input_consumed, consumed)
 
     async def fetch(self, stream_id: str) -> bool:
         """Ask the run for the stream's values past those fetched; True if any came."""
         start = self._fetched[stream_id]
-        answer: InputValues = await self._handle.query(
-            INPUT_VALUES_QUERY,
-            InputQuery(stream_id=stream_id, start=start),
-            result_type=InputValues,
-        )
+        query = InputQuery(stream_id=stream_id, start=start)
+        answer: InputValues = await self._handle.query(RunWorkflow.input_values, query)
         self._last[stream_id] = answer.last
         fresh = [
             (answer.first + k, value)
