@@ -8,8 +8,10 @@ resume), then streamed out word by word as the run's stream ``reply-<turn>``. A 
 starting with ``/tool`` asks for a "tool call": the agent waits for a human's approval
 on a wait token (its id in the run's metadata as ``approvalTokenId``) before running the
 tool in a step. Sending anything to the input stream ``cancel`` (read with ``on`` while
-the code runs) stops the reply being streamed and ends the conversation; so do
-``/bye`` and ``max_turns`` messages, or no message for ``idle_timeout``.
+the code runs) stops the reply being streamed and ends the conversation; a cancel sent
+while the agent waits for a message is read as the next message comes (that reply is
+not streamed). ``/bye``, ``max_turns`` messages, or no message for ``idle_timeout`` end
+it too.
 
 Talk to it from Python::
 
@@ -80,18 +82,19 @@ async def chat_agent(payload: ChatOptions, ctx: TaskContext) -> dict[str, Any]:
             ended = "idle"
             break
         text = message.output.text
-        if text == "/bye" or stopped.is_set():
-            ended = "bye" if text == "/bye" else "canceled"
+        if text == "/bye":
+            ended = "bye"
             break
         reply = await step.run(f"reply-{turn}", stand_in_model, text, turn)
         await ctx.stream(f"reply-{turn}", _words(reply, stopped, payload.word_delay_s))
+        # Journaled, so a resumed execution takes the same path (the flag is per process).
+        if await step.run(f"stopped-{turn}", stopped.is_set):
+            ended = "canceled"
+            break
         if text.startswith("/tool"):
             reply += " " + await _tool_call(ctx, turn, text.removeprefix("/tool").strip())
         transcript.append({"user": text, "agent": reply})
         ctx.metadata.set("turns", len(transcript))
-        if stopped.is_set():
-            ended = "canceled"
-            break
     return {"turns": transcript, "ended": ended}
 
 

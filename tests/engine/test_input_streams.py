@@ -190,3 +190,36 @@ async def test_a_runs_public_token_may_send_to_its_input_streams_only(
     assert (await input_stack.wait_final(run_id, timeout=60))["output"]["output"] == 1
     await _send(input_stack, other, "msg", 2)
     await input_stack.wait_final(other, timeout=60)
+
+
+async def test_the_chat_agent_example_converses_asks_approval_and_stops_on_cancel(
+    input_stack: Stack,
+) -> None:
+    from durableruns import runs, wait
+    from workflows.chat_agent import cancel, messages
+
+    handle = await input_stack.trigger("chat-agent", {"word_delay_s": 0})
+    await _waiting_on(input_stack, handle)
+    await messages.send(handle, {"text": "hello world"})
+    reply = [chunk async for chunk in runs.subscribe_to_stream(handle, "reply-0")]
+    assert "".join(reply) == "Turn 0: you said 'hello world', which has 2 words. "
+    await messages.send(handle, {"text": "/tool make it loud"})
+    run = await eventually(
+        lambda: input_stack.retrieve(handle),
+        lambda r: (r.get("metadata") or {}).get("approvalTokenId"),
+        timeout=30,
+    )
+    await wait.complete_token(run["metadata"]["approvalTokenId"], {"approved": True})
+    await eventually(
+        lambda: input_stack.retrieve(handle),
+        lambda r: r["status"] == "WAITING" and (r.get("metadata") or {}).get("turns") == 2,
+        timeout=30,
+    )
+    await cancel.send(handle, {"reason": "user clicked stop"})  # while it waits
+    await messages.send(handle, {"text": "are you there?"})
+    run = await input_stack.wait_final(handle, timeout=60)
+    assert run["status"] == "COMPLETED", run
+    assert run["output"]["ended"] == "canceled"
+    turns = run["output"]["turns"]
+    assert [t["user"] for t in turns] == ["hello world", "/tool make it loud"]
+    assert turns[1]["agent"].endswith("Tool said: MAKE IT LOUD")
