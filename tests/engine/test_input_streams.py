@@ -223,3 +223,14 @@ async def test_the_chat_agent_example_converses_asks_approval_and_stops_on_cance
     turns = run["output"]["turns"]
     assert [t["user"] for t in turns] == ["hello world", "/tool make it loud"]
     assert turns[1]["agent"].endswith("Tool said: MAKE IT LOUD")
+
+
+async def test_a_run_that_never_uses_input_streams_makes_no_input_stream_call(
+    input_stack: Stack, client: Client
+) -> None:
+    run_id = await input_stack.trigger("hello-world", {"name": "plain"})
+    assert (await input_stack.wait_final(run_id, timeout=60))["status"] == "COMPLETED"
+    history = await client.get_workflow_handle(run_id).fetch_history()
+    text = history.to_json()
+    for name in ("input_sent", "input_consumed", "input-streams"):
+        assert name not in text
