@@ -12,17 +12,20 @@ never listens makes no query.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict, deque
 from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
 
 from durableruns.engine.workflows.run import RunWorkflow
 from durableruns.input_models import InputConsumed, InputQuery, InputResult, InputValues
 
 POLL_S = 0.2
 """How often a listening execution asks its run for new values."""
+log = logging.getLogger("durableruns.worker")
 
 
 class InputListener:
@@ -70,7 +73,7 @@ class InputListener:
             while not self._buffer[stream_id]:
                 if deadline is not None and loop.time() >= deadline:
                     return await self._timed_out(stream_id, position, call)
-                if not await self.fetch(stream_id):
+                if not await self.try_fetch(stream_id):
                     left = POLL_S if deadline is None else min(POLL_S, deadline - loop.time())
                     await asyncio.sleep(max(0.0, left))
             index, value = self._buffer[stream_id].popleft()
@@ -109,7 +112,18 @@ class InputListener:
             self._fetched[stream_id] = fresh[-1][0] + 1
         return bool(fresh)
 
+    async def try_fetch(self, stream_id: str) -> bool:
+        """:meth:`fetch`, but a query the server could not answer in time (a loaded
+        server, the run's worker busy) counts as no new value: the caller polls again or
+        suspends, rather than failing the attempt."""
+        try:
+            return await self.fetch(stream_id)
+        except RPCError as exc:
+            log.info("input stream %r: a poll of the run failed (%s)", stream_id, exc.message)
+            return False
+
     async def peek(self, stream_id: str) -> Any:
-        """The stream's most recent value, as the run has it now."""
-        await self.fetch(stream_id)
+        """The stream's most recent value, as the run has it now (as last seen, when the
+        run cannot be asked)."""
+        await self.try_fetch(stream_id)
         return self._last.get(stream_id)

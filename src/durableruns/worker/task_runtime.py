@@ -345,7 +345,7 @@ class AttemptRuntime:
         if entry is not None and entry.done:
             return InputResult.model_validate(entry.value)
         taken = self._inputs.take_buffered(stream_id)
-        if taken is None and entry is None and await self._inputs.fetch(stream_id):
+        if taken is None and entry is None and await self._inputs.try_fetch(stream_id):
             taken = self._inputs.take_buffered(stream_id)  # sent before: no suspension
         if taken is not None:
             result = InputResult(ok=True, output=taken[1], index=taken[0])
