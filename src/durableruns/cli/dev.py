@@ -118,7 +118,7 @@ def banner_printer(
             "durableruns dev is running (Ctrl+C to stop)\n"
             f"  Facade:      {url}\n"
             f"  Dashboard:   {url}/dashboard\n"
-            f"  API docs:    {url}/docs\n"
+            f"  API docs:    {url}/docs (ReDoc: {url}/redoc)\n"
             f"  Temporal UI: {ui}\n"
             f"  Temporal:    {where} ({storage if temporal else 'external'}{log})\n"
             f"  Secret key:  {key}\n"
