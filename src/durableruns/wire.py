@@ -191,6 +191,7 @@ WaitingCode = Literal[
     "PAUSED",
     "TIMER",
     "CHILD_RUNS",
+    "TOKEN",
     "DISPATCHED",
 ]
 
@@ -202,7 +203,7 @@ class WaitingReason(WireModel):
     code: WaitingCode
     message: str
     until: datetime | None = None
-    """DELAYED, TIMER: when it ends."""
+    """DELAYED, TIMER: when it ends; TOKEN: when the token times out."""
     task_queue: str | None = None
     """NO_WORKER, NO_WORKER_FOR_VERSION, DISPATCHED: the Temporal task queue it waits on."""
     pollers: int | None = None
@@ -220,6 +221,8 @@ class WaitingReason(WireModel):
     """QUEUE_AT_LIMIT: ``running``/``limit`` slots held, this run ``position``-th in line."""
     child_runs: int | None = None
     child_runs_done: int | None = None
+    token_id: str | None = None
+    """TOKEN: the wait token the run waits for (``until``: when it times out)."""
 
 
 class ScheduleGenerator(WireModel):

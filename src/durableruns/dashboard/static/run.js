@@ -112,7 +112,7 @@ function render(run) {
   section("payload", jsonBlock(run.payload, "No payload"), run.payload);
   section("output", outputView(run), [run.status, run.output]);
   section("metadata", jsonBlock(run.metadata ?? undefined, "No metadata"), run.metadata);
-  section("attempts", attempts(run.attempts || []), run.attempts);
+  section("attempts", attempts(run.attempts || [], run.status), [run.status, run.attempts]);
   renderObservability(run); // waiting reason, waterfall, logs (observe.js)
   document.dispatchEvent(new CustomEvent("run-rendered", { detail: run }));
 }
@@ -220,11 +220,18 @@ function outputView(run) {
   return jsonBlock(run.output === undefined ? null : run.output);
 }
 
-function attempts(list) {
+// An attempt still EXECUTING while its run waits (or is queued to resume) holds no
+// process: it is suspended, not running.
+const SUSPENDED_WHILE = new Set(["WAITING", "QUEUED"]);
+
+function attempts(list, runStatus) {
   if (!list.length) return muted("No attempt has started yet.");
+  const badge = (a) => a.status === "EXECUTING" && SUSPENDED_WHILE.has(runStatus)
+    ? h("span", { class: "status", "data-status": "SUSPENDED", title: "suspended at a wait" }, "Suspended")
+    : statusBadge(a.status);
   const rows = list.map((a) => h("tr", { "data-attempt": a.number },
     h("td", {}, `#${a.number}`),
-    h("td", {}, statusBadge(a.status)),
+    h("td", {}, badge(a)),
     h("td", {}, time(a.startedAt)),
     h("td", {}, time(a.completedAt)),
     // Execution time, as the run's Duration: the time it was suspended at waits left out.
