@@ -90,7 +90,7 @@ async def run_dev(
 def talking(side: WorkerSide, served: Callable[[], Sequence[str]]) -> WorkerSide:
     """``side``, with the terminal's account of runs (cli/narrator.py) while it serves:
     a line per run that ends, a warning per run of an unserved task, and on stop which
-    runs the drain waits for, then the outcome of those runs."""
+    runs the drain waits for."""
 
     @contextlib.asynccontextmanager
     async def wrapped(client: Client, settings: Settings) -> AsyncIterator[None]:
@@ -112,7 +112,7 @@ def talking(side: WorkerSide, served: Callable[[], Sequence[str]]) -> WorkerSide
         finally:
             stop.set()
             await telling
-            await narrator.look_safely()  # how the drained runs ended
+            await narrator.look_safely()  # runs that ended while draining, if visible yet
 
     return wrapped
 
