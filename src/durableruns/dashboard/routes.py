@@ -39,6 +39,14 @@ async def runs_page(request: Request, settings: SettingsDep, secret_key: SecretK
     return pages.render("runs", title="Runs", chrome=_chrome(settings))
 
 
+@router.get(HOME + "/tasks")
+async def tasks_page(request: Request, settings: SettingsDep, secret_key: SecretKeyDep) -> Response:
+    """The deployed tasks, their latest runs, and a Test form that triggers one."""
+    if not session.has_session(request, secret_key):
+        return _to_login(request)
+    return pages.render("tasks", title="Tasks", chrome=_chrome(settings))
+
+
 @router.get(HOME + "/tokens")
 async def tokens_page(
     request: Request, settings: SettingsDep, secret_key: SecretKeyDep
