@@ -141,6 +141,7 @@ async def test_init_scaffolds_a_task_the_sdk_triggers_with_nothing_configured(
     assert done.returncode == 0, done.stderr
     assert "durableruns dev --tasks mytasks" in done.stdout
     assert "python trigger_mytasks.py" in done.stdout
+    assert ".durableruns/" in (tmp_path / ".gitignore").read_text().splitlines()
     again = subprocess.run([DURABLERUNS, "init", "mytasks"], cwd=tmp_path, capture_output=True)
     assert again.returncode == 1, "init does not overwrite without --force"
 
