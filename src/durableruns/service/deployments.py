@@ -123,12 +123,12 @@ def json_terms(error: jsonschema.ValidationError) -> str:
     ``repr`` replaced by its JSON."""
     if error.validator == "type":
         expected = error.validator_value
-        names = expected if isinstance(expected, list) else [expected]
-        return (
-            f"expected {' or '.join(_with_article(n) for n in names)}, got {_shown(error.instance)}"
-        )
+        names = [str(n) for n in (expected if isinstance(expected, list) else [expected])]
+        wanted = " or ".join(_with_article(n) for n in names)
+        return f"expected {wanted}, got {_shown(error.instance)}"
+    required = error.validator_value if isinstance(error.validator_value, list) else []
     if error.validator == "required" and isinstance(error.instance, dict):
-        missing = [f for f in error.validator_value if f not in error.instance]
+        missing = [f for f in required if f not in error.instance]
         if missing:
             return f"{json.dumps(missing[0])} is required"
     message = error.message.replace(repr(error.instance), _json(error.instance), 1)
