@@ -100,3 +100,14 @@ async def test_the_test_form_opens_from_the_address(browser: Browser, dash: Dash
         "href", "/dashboard/tasks"
     )
     await context.close()
+
+
+async def test_a_favicon_for_every_page(dash: Dash) -> None:
+    async with httpx.AsyncClient(base_url=dash.url) as anonymous:
+        icon = await anonymous.get("/favicon.ico")
+        static = await anonymous.get("/dashboard/static/favicon.svg")
+        login = await anonymous.get("/dashboard/login")
+    assert icon.status_code == static.status_code == 200
+    assert icon.headers["content-type"] == "image/svg+xml"
+    assert icon.text.startswith("<svg")
+    assert 'rel="icon" href="/dashboard/static/favicon.svg"' in login.text

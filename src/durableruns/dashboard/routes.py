@@ -31,6 +31,12 @@ async def root() -> RedirectResponse:
     return RedirectResponse(HOME, status_code=307)
 
 
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    """The icon browsers ask every page of this origin for (the API docs too)."""
+    return pages.static_file("favicon.svg")
+
+
 @router.get(HOME)
 async def runs_page(request: Request, settings: SettingsDep, secret_key: SecretKeyDep) -> Response:
     """The runs list."""
