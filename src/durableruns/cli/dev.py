@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -21,10 +22,11 @@ from durableruns.cli.code_errors import describe_code_error
 from durableruns.cli.narrator import Narrator
 from durableruns.cli.reload import reloading_worker
 from durableruns.cli.serve import Shutdown, WorkerSide, api_url, connect, say, serve
-from durableruns.dev_config import DevOptions
+from durableruns.dev_config import DEFAULT_TASK_MODULES, DevOptions
 from durableruns.engine.client import resolve_settings
 from durableruns.errors import DurableRunsError
 from durableruns.logs import ECHO_ENV
+from durableruns.payload_examples import example_payload
 from durableruns.service.dev_server import (
     DevServerProcess,
     ensure_dev_ports_free,
@@ -34,6 +36,7 @@ from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
 
 CONNECT_TIMEOUT_S = 30.0
+EXAMPLE_MODULES = tuple(f"{name}." for name in DEFAULT_TASK_MODULES)
 DEV_DRAIN_GRACE_S = 5.0
 """How long a stop (Ctrl-C, a reload) waits for attempts in flight in ``dev`` unless
 DURABLERUNS_DRAIN_GRACE_S says otherwise: a developer waits at the terminal, a
@@ -144,6 +147,19 @@ def _ids(registry: TaskRegistry | None) -> str:
     return ", ".join(registry.ids) if registry and len(registry) else "no tasks"
 
 
+def sample_trigger(registry: TaskRegistry) -> tuple[str, str]:
+    """The banner's sample: one of the developer's own tasks (not the examples) with a
+    payload made from its schema, else ``hello-world``."""
+    own = [t for t in registry if not t.qualified_name.startswith(EXAMPLE_MODULES)]
+    if not own and "hello-world" in registry.ids:
+        return "hello-world", '{"payload": {"name": "World"}}'
+    task = next(iter(own or registry), None)
+    if task is None:
+        return "hello-world", '{"payload": {"name": "World"}}'
+    schema = task.descriptor("").payload_schema
+    return task.id, json.dumps({"payload": example_payload(schema)})
+
+
 def banner_printer(
     options: DevOptions,
     settings: Settings,
@@ -161,9 +177,7 @@ def banner_printer(
         where = f"{settings.temporal_address}, namespace {settings.namespace}"
         log = f"; log {temporal.log_path}" if temporal else ""
         watching = f" (reloading on change: {' '.join(options.tasks)})" if reload else ""
-        example, payload = "hello-world", '{"payload": {"name": "World"}}'
-        if example not in registry.ids and len(registry):
-            example, payload = registry.ids[0], '{"payload": {}}'
+        example, payload = sample_trigger(registry)
         curl = (
             f"  curl -X POST {url}/api/v1/tasks/{example}/trigger "
             f"-H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
