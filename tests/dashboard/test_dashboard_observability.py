@@ -180,3 +180,25 @@ async def test_a_token_wait_is_named_and_a_canceled_runs_spans_end(
     await expect(page.locator("#waterfall .wf-row.wf-wait")).to_have_count(1)
     assert await durations.all_inner_texts() == before  # nothing grows after the end
     await context.close()
+
+
+async def test_the_error_card_shows_the_tasks_frames_first(browser: Browser, dash: Dash) -> None:
+    run_id = await dash.trigger("obs-fails", {})
+    final = await _final(dash, run_id)
+    assert final["status"] == "FAILED"
+    context = await browser.new_context(viewport={"width": 1360, "height": 1000})
+    page = await context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    await log_in(page, dash, f"/dashboard/runs/{run_id}")
+    card = page.locator("#error-card")
+    await expect(card).to_be_visible()
+    own = card.locator(".user-frames")
+    await expect(own).to_contain_text("observability_tasks.py")
+    await expect(own).to_contain_text('raise ValueError("boom")')
+    assert "site-packages" not in await own.inner_text()
+    assert "/durableruns/worker/" not in await own.inner_text()
+    await expect(card.locator(".full-stack summary")).to_contain_text("library and engine frame")
+    details = page.locator("#details")
+    await expect(details).to_contain_text("Wall time")
+    await expect(details).to_contain_text("Compute time")
+    await context.close()

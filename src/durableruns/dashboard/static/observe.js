@@ -126,7 +126,7 @@ function waterfall(spans, run, truncated) {
     h("div", { class: "wf-row wf-head" }, h("div", { class: "wf-label" }, "Span"),
       h("div", { class: "wf-track wf-scale" }, h("span", {}, formatTime(new Date(start).toISOString())),
         h("span", {}, formatTime(new Date(end).toISOString()))),
-      h("div", { class: "wf-duration" }, "Duration")),
+      h("div", { class: "wf-duration" }, "Wall time")),
     rows,
     truncated ? muted("The history is too long: the waterfall shows its beginning.") : null);
 }
