@@ -8,6 +8,7 @@ replay test. The facade maps :class:`RunRecord` to Trigger.dev's wire shape
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any, Literal
 
@@ -27,12 +28,17 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+RETRY_DELAY_PATCH = "retry-delay-randomize-then-cap"
+"""The run workflow's patch that moved retry delays to ``RetryOptions.delay_ms``."""
+
+
 class RetryOptions(Frozen):
     """A task's retry policy, with Trigger.dev's names and defaults.
 
-    The delay before attempt ``n + 1`` is
-    ``min(max_timeout_ms, min_timeout_ms * factor ** (n - 1))``, multiplied by a random
-    factor in ``[1, 2)`` when ``randomize`` is set.
+    The delay before attempt ``n + 1`` is Trigger.dev's (``calculateNextRetryDelay``):
+    ``min(max_timeout_ms, r * min_timeout_ms * factor ** (n - 1))``, with ``r`` random in
+    ``[1, 2)`` when ``randomize`` is set (else 1), rounded half up: randomized first, then
+    capped, so ``max_timeout_ms`` is a true ceiling.
     """
 
     max_attempts: int = Field(default=3, ge=1, le=100)
@@ -45,7 +51,20 @@ class RetryOptions(Frozen):
     Off by default: a crash tends to repeat, so the run ends CRASHED at once."""
 
     def delay_ms(self, attempt_number: int, random_unit: float) -> int:
-        """Backoff after a failed attempt ``attempt_number``; ``random_unit`` in [0, 1)."""
+        """Backoff after a failed attempt ``attempt_number``; ``random_unit`` in [0, 1).
+
+        The operations are in Trigger.dev's order (JavaScript's ``Math.round`` rounds
+        halves up), so the same random number gives the same delay to the millisecond."""
+        scale = 1 + random_unit if self.randomize else 1
+        timeout = min(
+            self.max_timeout_ms,
+            scale * self.min_timeout_ms * self.factor ** (attempt_number - 1),
+        )
+        return math.floor(timeout + 0.5)
+
+    def delay_ms_capped_before_random(self, attempt_number: int, random_unit: float) -> int:
+        """The delay runs started before the ``RETRY_DELAY_PATCH`` computed (capped, then
+        randomized, so up to twice ``max_timeout_ms``): kept only so their histories replay."""
         base = min(self.max_timeout_ms, self.min_timeout_ms * self.factor ** (attempt_number - 1))
         return round(base * (1 + random_unit if self.randomize else 1))
 

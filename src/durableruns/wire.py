@@ -194,6 +194,7 @@ WaitingCode = Literal[
     "TIMER",
     "CHILD_RUNS",
     "INPUT_STREAM",
+    "TOKEN",
     "DISPATCHED",
 ]
 
@@ -205,7 +206,7 @@ class WaitingReason(WireModel):
     code: WaitingCode
     message: str
     until: datetime | None = None
-    """DELAYED, TIMER: when it ends."""
+    """DELAYED, TIMER: when it ends; TOKEN: when the token times out."""
     task_queue: str | None = None
     """NO_WORKER, NO_WORKER_FOR_VERSION, DISPATCHED: the Temporal task queue it waits on."""
     pollers: int | None = None
@@ -225,6 +226,8 @@ class WaitingReason(WireModel):
     child_runs_done: int | None = None
     input_stream: str | None = None
     """INPUT_STREAM: the input stream whose next value the run waits for."""
+    token_id: str | None = None
+    """TOKEN: the wait token the run waits for (``until``: when it times out)."""
 
 
 class ScheduleGenerator(WireModel):

@@ -63,6 +63,8 @@ class TimelineSpan(WireModel):
     continuation: int | None = None
     run_id: str | None = None
     """A child run's id."""
+    token_id: str | None = None
+    """A wait on one wait token: the token's id."""
 
 
 class RunTimeline(WireModel):

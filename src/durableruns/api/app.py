@@ -71,7 +71,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         docs_url=None,  # install_docs serves /docs from local assets
-        redoc_url=None,  # ReDoc would load from a CDN
+        redoc_url=None,  # install_docs serves /redoc from local assets too
     )
     app.state.settings = settings
     app.state.secret_key = settings.dev_secret_key()

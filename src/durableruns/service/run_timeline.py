@@ -25,6 +25,7 @@ from temporalio.client import Client
 from durableruns.engine.names import INPUT_CONSUMED_SIGNAL, INPUT_SENT_SIGNAL, SLOT_GRANTED_SIGNAL
 from durableruns.input_models import InputConsumed, InputSent
 from durableruns.models import AttemptOutput, RunInput, RunRecord, StepRecord, WaitSpec
+from durableruns.status import is_completed
 from durableruns.wire_logs import TimelineSpan
 
 MAX_EVENTS = 20_000
@@ -94,7 +95,25 @@ async def run_timeline(client: Client, record: RunRecord) -> tuple[list[Timeline
         await _on_event(builder, run, event)
     run.status = record.status.value
     run.end = record.finished_at if run.end is None else run.end
+    if is_completed(record.status) and run.end is not None:
+        _close_at_end(builder.spans, run.end, run.status)
     return builder.spans, False
+
+
+def _close_at_end(spans: list[TimelineSpan], end: datetime, status: str) -> None:
+    """A finished run's spans end by its end: what was still open (the wait of a
+    canceled run, an execution cut short) ends there, with the run's final status,
+    instead of growing on every visit; so does a timer that was to fire later."""
+    for span in spans:
+        if span.kind == "run":
+            continue
+        late_timer = span.status == "WAITING" and span.end is not None and span.end > end
+        if span.end is None or late_timer:
+            span.end = end
+            if span.status in (None, "WAITING") or (
+                span.status == "EXECUTING" and span.kind != "child"
+            ):
+                span.status = status
 
 
 async def _on_event(b: _Builder, run: TimelineSpan, event: HistoryEvent) -> None:
@@ -188,10 +207,12 @@ async def _activity_closed(b: _Builder, event: HistoryEvent, at: datetime, statu
         [output] = await b.client.data_converter.decode(attrs.result.payloads, [AttemptOutput])
         if output.suspended is not None:
             span.status = "SUSPENDED"
-            names = [_wait_name(w) for w in output.suspended.waits] or ["handed back"]
+            waits = output.suspended.waits
+            names = [_wait_name(w) for w in waits] or ["handed back"]
+            tokens = [w.token_id for w in waits if w.kind == "token" and w.token_id]
             b.waits[span.attempt] = b.add(
                 kind="wait", name=" + ".join(names), parent=attempt.id, start=at,
-                attempt=span.attempt,
+                attempt=span.attempt, token_id=tokens[0] if len(tokens) == 1 else None,
             )  # fmt: skip
             return
     attempt.end = at
@@ -204,6 +225,8 @@ def _wait_name(wait: WaitSpec) -> str:
         return "wait.for / wait.until"
     if wait.kind == "input":
         return f"input stream {wait.stream_id!r}"
+    if wait.kind == "token":
+        return f"wait.for_token ({wait.token_id})"
     call = "batch_trigger_and_wait" if wait.batch else "trigger_and_wait"
     return f"{call} ({len(wait.items)} run{'s' if len(wait.items) != 1 else ''})"
 

@@ -28,6 +28,7 @@ from durableruns.errors import ResumeMismatchError
 from durableruns.ids import derived_run_id, derived_token_id
 from durableruns.input_models import InputResult, input_call
 from durableruns.log_models import LogBatch, LogLine
+from durableruns.logs import echo, echo_enabled
 from durableruns.models import (
     ChildRunResult,
     ChildRunSpec,
@@ -106,6 +107,7 @@ class AttemptRuntime:
         self._pending_metadata: dict[str, Any] | None = None
         self._pending_logs: list[LogLine] = []
         self._logs_kept = logs_recorded
+        self._echo = echo_enabled()
         self._flushing = asyncio.Lock()
         self._logs_flushed = asyncio.Event()
         """Set while log lines wait to be sent."""
@@ -274,7 +276,10 @@ class AttemptRuntime:
                         "attributes": {},
                     }
                 )
-            self._pending_logs.append(line.model_copy(update={"attempt": self._attempt_number}))
+            kept = line.model_copy(update={"attempt": self._attempt_number})
+            self._pending_logs.append(kept)
+            if self._echo:
+                echo(self._handle.id, kept)
             self._logs_flushed.set()
 
     async def flush(self) -> None:

@@ -1,9 +1,10 @@
-// Entry point: starts the page the server rendered (runs, one run, schedules, tokens).
+// Entry point: starts the page the server rendered (runs, one run, tasks, schedules, tokens).
 
 import { startInputSend } from "./input-send.js";
 import { startRunPage } from "./run.js";
 import { startRunsPage } from "./runs.js";
 import { startSchedulesPage } from "./schedules.js";
+import { startTasksPage } from "./tasks.js";
 import { startTokenWaits } from "./token-waits.js";
 import { startTokensPage } from "./tokens.js";
 
@@ -16,3 +17,4 @@ if (page && page.dataset.page === "run") {
 }
 if (page && page.dataset.page === "schedules") startSchedulesPage();
 if (page && page.dataset.page === "tokens") startTokensPage();
+if (page && page.dataset.page === "tasks") startTasksPage();

@@ -75,6 +75,7 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.input_models import InputConsumed, InputQuery, InputSent, InputValues
     from durableruns.log_models import LogBatch
     from durableruns.models import (
+        RETRY_DELAY_PATCH,
         AttemptFailure,
         AttemptInput,
         AttemptOutput,
@@ -363,7 +364,11 @@ class RunWorkflow:
             if not outcome.retryable or number >= max_attempts:
                 self._finish(RUN_STATUS_AFTER_ATTEMPT[outcome.status], outcome.error)
                 return
-            delay_ms = outcome.retry.delay_ms(number, workflow.random().random())
+            random_unit = workflow.random().random()
+            if workflow.patched(RETRY_DELAY_PATCH):
+                delay_ms = outcome.retry.delay_ms(number, random_unit)
+            else:
+                delay_ms = outcome.retry.delay_ms_capped_before_random(number, random_unit)
             self._publish_state()  # the failed attempt, before the next one
             await workflow.sleep(timedelta(milliseconds=delay_ms))
 
