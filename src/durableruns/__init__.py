@@ -24,7 +24,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from durableruns import tags, wait
+    from durableruns import streams, tags, wait
+    from durableruns.concurrency import Concurrency, ConcurrencyLimit, concurrency_limit
     from durableruns.context import TaskContext
     from durableruns.errors import AbortTaskRunError, DurableRunsError
     from durableruns.in_task import BatchItem
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "AbortTaskRunError": "durableruns.errors",
     "BatchItem": "durableruns.in_task",
+    "Concurrency": "durableruns.concurrency",
+    "ConcurrencyLimit": "durableruns.concurrency",
+    "concurrency_limit": "durableruns.concurrency",
     "TaskRunResult": "durableruns.results",
     "DurableRunsError": "durableruns.errors",
     "Queue": "durableruns.task_definitions",
@@ -61,12 +65,14 @@ _EXPORTS = {
     "step": "durableruns.steps",
     "logger": "durableruns.logs",
 }
-_SUBMODULES = ["tags", "wait"]
+_SUBMODULES = ["streams", "tags", "wait"]
 """Public submodules, imported the usual way: ``from durableruns import wait``."""
 
 __all__ = [
     "AbortTaskRunError",
     "BatchItem",
+    "Concurrency",
+    "ConcurrencyLimit",
     "DurableRunsError",
     "Queue",
     "RetryOptions",
@@ -79,11 +85,13 @@ __all__ = [
     "TaskRegistry",
     "TaskRunResult",
     "batch",
+    "concurrency_limit",
     "configure",
     "logger",
     "runs",
     "schedules",
     "step",
+    "streams",
     "tags",
     "task",
     "tasks",

@@ -8,7 +8,7 @@ omitted, never ``null`` (the official client rejects nulls); dates are ISO-8601 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
@@ -17,6 +17,7 @@ from durableruns import status as st
 from durableruns.debounce import DebounceOption
 from durableruns.durations import MAX_DURATION_S, format_duration
 from durableruns.ids import derived_run_id
+from durableruns.limit_models import LIMIT_NAME_PATTERN
 from durableruns.models import RunRecord
 from durableruns.status import AttemptStatus, RunStatus
 
@@ -85,6 +86,10 @@ class TriggerOptions(WireModel):
     queue: QueueOption | None = None
     concurrency_key: str | None = Field(default=None, max_length=1024)
     priority: float | None = Field(default=None, ge=0, le=MAX_DURATION_S, allow_inf_nan=False)
+    concurrency: list[Annotated[str, Field(pattern=LIMIT_NAME_PATTERN.pattern)]] | None = Field(
+        default=None, max_length=2
+    )
+    """Named concurrency limits replacing the task's declared ones for this run."""
     lock_to_version: str | None = Field(default=None, max_length=128)
     debounce: DebounceOption | None = None
 
@@ -185,14 +190,16 @@ class RelatedRuns(WireModel):
 class Wait(WireModel):
     """durableruns extension: one wait a WAITING run is suspended at."""
 
-    kind: Literal["timer", "runs", "token"]
+    kind: Literal["timer", "runs", "token", "input"]
     position: int
     until: datetime | None = None
-    """A timer's end."""
+    """A timer's end (an input wait's timeout)."""
     run_ids: list[str] = []
     """The child runs waited for."""
     token_id: str | None = None
     """The wait token waited for."""
+    stream_id: str | None = None
+    """The input stream whose next value is waited for."""
 
 
 WaitingCode = Literal[
@@ -201,8 +208,12 @@ WaitingCode = Literal[
     "NO_WORKER",
     "NO_WORKER_FOR_VERSION",
     "QUEUE_AT_LIMIT",
+    "CONCURRENCY_LIMIT",
+    "PAUSED",
     "TIMER",
     "CHILD_RUNS",
+    "INPUT_STREAM",
+    "TOKEN",
     "DISPATCHED",
 ]
 
@@ -214,7 +225,7 @@ class WaitingReason(WireModel):
     code: WaitingCode
     message: str
     until: datetime | None = None
-    """DELAYED, TIMER: when it ends."""
+    """DELAYED, TIMER: when it ends; TOKEN: when the token times out."""
     task_queue: str | None = None
     """NO_WORKER, NO_WORKER_FOR_VERSION, DISPATCHED: the Temporal task queue it waits on."""
     pollers: int | None = None
@@ -223,6 +234,8 @@ class WaitingReason(WireModel):
     serving_versions: list[str] | None = None
     """NO_WORKER_FOR_VERSION: versions of the task that have a live worker."""
     queue: str | None = None
+    concurrency_limit: str | None = None
+    """CONCURRENCY_LIMIT, PAUSED: the limit it waits for (``task/<id>``, a name)."""
     concurrency_key: str | None = None
     running: int | None = None
     limit: int | None = None
@@ -230,6 +243,10 @@ class WaitingReason(WireModel):
     """QUEUE_AT_LIMIT: ``running``/``limit`` slots held, this run ``position``-th in line."""
     child_runs: int | None = None
     child_runs_done: int | None = None
+    input_stream: str | None = None
+    """INPUT_STREAM: the input stream whose next value the run waits for."""
+    token_id: str | None = None
+    """TOKEN: the wait token the run waits for (``until``: when it times out)."""
 
 
 class ScheduleGenerator(WireModel):
@@ -361,6 +378,7 @@ class Run(WireModel, Generic[P, O]):
                     position=w.position,
                     until=w.until,
                     token_id=w.token_id,
+                    stream_id=w.stream_id,
                     run_ids=[
                         derived_run_id(run.id, "child", str(w.position), str(i))
                         for i in range(len(w.items))

@@ -29,8 +29,9 @@ from pydantic import ValidationError
 
 from durableruns.api import create_app
 from durableruns.cli.dev import dev_settings, run_dev
+from durableruns.cli.limits import limits_app
 from durableruns.cli.remote import runs_app, trigger
-from durableruns.cli.scaffold import next_steps, scaffold
+from durableruns.cli.scaffold import keep_state_out_of_git, next_steps, scaffold
 from durableruns.cli.serve import plain_worker, run_alone, say
 from durableruns.cli.status import status
 from durableruns.dev_config import (
@@ -135,6 +136,7 @@ Tasks = Annotated[
 
 
 app.command()(status)  # durableruns status (cli/status.py)
+app.add_typer(limits_app, name="limits")  # durableruns limits … (cli/limits.py)
 
 
 @app.command()
@@ -248,6 +250,9 @@ def init(
     """Create a tasks module with one example task, and a script that triggers it."""
     for path in scaffold(Path.cwd(), module, force=force):
         say(f"wrote {path}")
+    ignore = keep_state_out_of_git(Path.cwd())
+    if ignore is not None:
+        say(f"added .durableruns/ (the dev secret keys) to {ignore}")
     say(next_steps(module))
 
 

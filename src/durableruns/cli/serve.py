@@ -82,6 +82,8 @@ def worker_for(
         api_url=settings.api_url,
         drain_grace=timedelta(seconds=settings.drain_grace_s),
         metrics_port=settings.metrics_port,
+        heartbeat_every_s=settings.heartbeat_every_s,
+        announce_attempts=settings.announce_attempts,
     )
 
 

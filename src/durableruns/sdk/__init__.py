@@ -9,8 +9,19 @@ Example::
     run = await runs.poll(handle)
 """
 
-from durableruns.sdk import auth, batch, runs, schedules, tasks
-from durableruns.sdk.client import configure
+from durableruns.sdk import auth, batch, concurrency_limits, queues, runs, schedules, tasks
+from durableruns.sdk.client import Client, configure
 from durableruns.sdk.handles import RunHandle
 
-__all__ = ["RunHandle", "auth", "batch", "configure", "runs", "schedules", "tasks"]
+__all__ = [
+    "Client",
+    "RunHandle",
+    "auth",
+    "batch",
+    "concurrency_limits",
+    "configure",
+    "queues",
+    "runs",
+    "schedules",
+    "tasks",
+]

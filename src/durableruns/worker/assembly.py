@@ -28,6 +28,7 @@ from durableruns.engine.names import runs_queue, task_queue
 from durableruns.engine.workflows.batch import BatchWorkflow
 from durableruns.engine.workflows.bulk_action import BulkActionWorkflow
 from durableruns.engine.workflows.catalog import CatalogWorkflow
+from durableruns.engine.workflows.limit import LimitWorkflow
 from durableruns.engine.workflows.queue import QueueWorkflow
 from durableruns.engine.workflows.run import RunWorkflow
 from durableruns.engine.workflows.schedule_tick import ScheduleTickWorkflow
@@ -35,10 +36,10 @@ from durableruns.engine.workflows.token import TokenWorkflow
 from durableruns.service.catalog import register_deployment
 from durableruns.service.schedule_sync import sync_declared_schedules
 from durableruns.task_definitions import TaskRegistry
-from durableruns.worker.attempt_activity import AttemptActivity
+from durableruns.worker.attempt_activity import DEFAULT_HEARTBEAT_EVERY_S, AttemptActivity
 from durableruns.worker.bulk_activities import bulk_act, bulk_page
 from durableruns.worker.isolation import ProcessPool, isolation_enabled, task_modules
-from durableruns.worker.queue_activities import closed_runs, enqueue
+from durableruns.worker.queue_activities import closed_runs, enqueue, enqueue_limit
 from durableruns.worker.schedule_ticks import fire_tick
 from durableruns.worker.task_runtime import DEFAULT_SHORT_WAIT_S
 from durableruns.worker.token_waiter import token_waiter
@@ -69,6 +70,8 @@ def build_workers(
     max_concurrent_attempts: int = 100,
     drain_grace: timedelta = timedelta(),
     api_url: str | None = None,
+    heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
+    announce_attempts: bool = True,
 ) -> list[Worker]:
     """One Temporal worker for run workflows and one per served task; attempts run in
     ``pool``'s task processes when given. On shutdown the task workers stop polling and
@@ -76,7 +79,14 @@ def build_workers(
     resume on another worker, not counted as failed attempts). ``api_url`` is where the
     facade is, for the callback URLs of tokens task code creates."""
     attempts = AttemptActivity(
-        registry, version, task_queue_prefix, pool=pool, short_wait_s=short_wait_s, api_url=api_url
+        registry,
+        version,
+        task_queue_prefix,
+        pool=pool,
+        short_wait_s=short_wait_s,
+        api_url=api_url,
+        heartbeat_every_s=heartbeat_every_s,
+        announce_attempts=announce_attempts,
     )
     workers = [
         Worker(
@@ -87,11 +97,20 @@ def build_workers(
                 BatchWorkflow,
                 CatalogWorkflow,
                 QueueWorkflow,
+                LimitWorkflow,
                 ScheduleTickWorkflow,
                 TokenWorkflow,
                 BulkActionWorkflow,
             ],
-            activities=[enqueue, closed_runs, fire_tick, token_waiter, bulk_page, bulk_act],
+            activities=[
+                enqueue,
+                enqueue_limit,
+                closed_runs,
+                fire_tick,
+                token_waiter,
+                bulk_page,
+                bulk_act,
+            ],
             workflow_runner=WORKFLOW_RUNNER,
         )
     ]
@@ -102,7 +121,8 @@ def build_workers(
                     client,
                     task_queue=task_queue(task_queue_prefix, task.id, queue_version),
                     activities=[attempts.run_attempt],
-                    # Cancellation reaches the task's code at the next heartbeat: keep it close.
+                    # A beat the cancel watch asks for goes out at once (the regular beats
+                    # are far apart: attempt_activity.heartbeat_cadence).
                     max_heartbeat_throttle_interval=timedelta(seconds=1),
                     max_concurrent_activity_task_polls=polls,
                     max_concurrent_activities=max_concurrent_attempts,
@@ -125,6 +145,8 @@ async def running_worker(
     drain_grace: timedelta = timedelta(),
     api_url: str | None = None,
     metrics_port: int | None = None,
+    heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
+    announce_attempts: bool = True,
 ) -> AsyncIterator[list[Worker]]:
     """Run a worker for the duration of the ``async with`` block.
 
@@ -136,7 +158,9 @@ async def running_worker(
     Leaving the block drains: every task worker stops polling at once and running
     attempts get ``drain_grace`` to finish (together, not one worker after another);
     the run-workflow worker stops last.
-    ``metrics_port`` (0: a free one) serves ``/metrics``.
+    ``metrics_port`` (0: a free one) serves ``/metrics``. ``heartbeat_every_s``: how
+    often a running attempt heartbeats at most (each beat is a Temporal Cloud action).
+    ``announce_attempts``: ``Settings.announce_attempts``.
     """
     async with contextlib.AsyncExitStack() as stack:
         if metrics_port is not None:
@@ -155,6 +179,8 @@ async def running_worker(
             max_concurrent_attempts=max_concurrent_attempts,
             drain_grace=drain_grace,
             api_url=api_url,
+            heartbeat_every_s=heartbeat_every_s,
+            announce_attempts=announce_attempts,
         )
         for worker in workers:
             await stack.enter_async_context(worker)

@@ -50,7 +50,7 @@ async def retrieve_run(
     run.related_runs, run.schedule, run.waiting_reason = await asyncio.gather(
         _related_runs(service, record),
         run_schedule(environment, record.options.schedule_id),
-        waiting_reason(service, environment.queues, record),
+        waiting_reason(service, environment.limits, record),
     )
     return run
 

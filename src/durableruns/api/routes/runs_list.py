@@ -68,6 +68,7 @@ _KNOWN_KEYS = frozenset(
         "filter[createdAt][to]",
         "filter[createdAt][period]",
         "filter[isTest]",
+        "filter[rootOnly]",
         "page[size]",
         "page[after]",
         "page[before]",
@@ -95,12 +96,14 @@ def _query_parameters() -> list[dict[str, object]]:
         "filter[createdAt][to]": "Created at or before, epoch milliseconds",
         "filter[createdAt][period]": "Created within this duration, e.g. 30m, 1d, 7d",
         "filter[isTest]": "true or false",
+        "filter[rootOnly]": "true: only runs with no parent (durableruns extension)",
         "page[size]": f"Runs per page, 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})",
         "page[after]": "The cursor of the next page",
         "page[before]": "The cursor of the previous page",
     }
     schemas: dict[str, dict[str, object]] = {
         "filter[isTest]": {"type": "string", "enum": ["true", "false"]},
+        "filter[rootOnly]": {"type": "string", "enum": ["true", "false"]},
         "page[size]": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
     }
     return [
@@ -181,6 +184,7 @@ def listed_run(row: ListedRunRow, env: RunEnv) -> ListedRun:
         trigger_function=row.trigger_function,
         batch_id=row.batch_id,
         duration_ms=row.duration_ms,
+        parent_run_id=row.parent_run_id,
         env=env,
     )
 
@@ -209,6 +213,7 @@ def parse_filter(params: QueryParams, *, now: datetime) -> RunFilter:
         created_from=created_from,
         created_to=_epoch_ms(params, "filter[createdAt][to]"),
         is_test=_boolean(params, "filter[isTest]"),
+        root_only=bool(_boolean(params, "filter[rootOnly]")),
         bulk_action_ids=_list(params, "filter[bulkAction]"),
     )
 
