@@ -42,6 +42,8 @@ STATE_FIELDS = frozenset(
 """What :func:`state_of` keeps; the rest of a running record is its start input."""
 REPLACED_FIELDS = frozenset({"payload", "options"})
 """Kept too once a trailing debounce replaced them."""
+TAGS_KEY = "tags"
+"""Kept too once tags were added to the run (``add_tags``): its tags then."""
 
 
 def attempt_id(run_id: str, number: int) -> str:
@@ -50,10 +52,15 @@ def attempt_id(run_id: str, number: int) -> str:
     return f"attempt_{digest[:24]}"
 
 
-def state_of(record: RunRecord, *, input_replaced: bool = False) -> dict[str, Any]:
-    """The memo value for ``record``."""
+def state_of(
+    record: RunRecord, *, input_replaced: bool = False, tags_added: bool = False
+) -> dict[str, Any]:
+    """The memo value for ``record`` (with its tags once some were added to it)."""
     fields = STATE_FIELDS | REPLACED_FIELDS if input_replaced else STATE_FIELDS
-    return record.model_dump(mode="json", include=set(fields))
+    state = record.model_dump(mode="json", include=set(fields))
+    if tags_added:
+        state[TAGS_KEY] = list(record.options.tags)
+    return state
 
 
 def record_from_state(
@@ -69,6 +76,9 @@ def record_from_state(
         merged = record.model_dump(mode="json")
         merged.update({k: v for k, v in state.items() if k in STATE_FIELDS | REPLACED_FIELDS})
         record = RunRecord.model_validate(merged)
+        if TAGS_KEY in state:
+            tags = tuple(state[TAGS_KEY])
+            record.options = record.options.model_copy(update={"tags": tags})
     if status:
         record.status = RunStatus(status)
     if record.status is not RunStatus.WAITING:

@@ -128,6 +128,7 @@ class RunWorkflow:
         self._published_version: str | None = None
         self._outstanding: int | None = None
         self._input_replaced = False
+        self._tags_added = False
         self._elapsed_s: dict[int, float] = {}
         self._scheduled_at: dict[int, datetime] = {}
         self._delay_moved = False
@@ -311,6 +312,8 @@ class RunWorkflow:
             run.options = run.options.model_copy(update={"tags": merged})
             run.updated_at = workflow.now()
             workflow.upsert_search_attributes([sa.TRIGGER_TAGS.value_set(list(merged))])
+            self._tags_added = True
+            self._publish_state()
         return list(merged)
 
     @add_tags.validator
@@ -564,7 +567,9 @@ class RunWorkflow:
         memo (``run_state.py``; one history event, not a Temporal Cloud action). Earlier
         runs never make this command, so their histories replay unchanged."""
         if self._input.record_in_memo:
-            state = state_of(self._record(), input_replaced=self._input_replaced)
+            state = state_of(
+                self._record(), input_replaced=self._input_replaced, tags_added=self._tags_added
+            )
             workflow.upsert_memo({STATE_MEMO: state})
 
     def _finish(self, status: RunStatus, error: RunError | None = None) -> None:
