@@ -16,7 +16,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from durableruns.models import Frozen
+from durableruns.error_fingerprint import fingerprint
+from durableruns.models import Frozen, RunError
+from durableruns.status import RunStatus
 
 HOURLY_BUCKETS = 48
 """Hours of per-hour counts a group keeps (the dashboard's sparkline)."""
@@ -28,6 +30,11 @@ MAX_GROUPS = 500
 """Groups one environment keeps; past it the group seen least recently is forgotten
 (its runs keep their search attribute). Keeps the workflow's state well under
 Temporal's 2 MB payload limit (a full group is ~1.5 KB)."""
+GROUPED_STATUSES = frozenset(
+    {RunStatus.FAILED, RunStatus.CRASHED, RunStatus.SYSTEM_FAILURE, RunStatus.TIMED_OUT}
+)
+"""Final statuses whose error is grouped: the code (or its host) failed. EXPIRED and
+CANCELED runs never ran into an error of their own."""
 
 
 class ErrorGroupStatus(StrEnum):
@@ -141,6 +148,31 @@ class ErrorGroups(BaseModel):
     groups: dict[str, ErrorGroup] = {}
     occurrences: int = 0
     """Failed runs reported in this environment, ever."""
+
+
+def group_id_of(task_id: str, error: RunError) -> str:
+    """The group id of ``error`` raised by ``task_id``."""
+    return fingerprint(task_id, error.name, error.message, error.stack_trace).group_id
+
+
+def occurrence_of(
+    run_id: str, task_id: str, error: RunError, *, version: str | None, at: datetime
+) -> ErrorOccurrence:
+    """The occurrence a failed run reports for its group."""
+    fp = fingerprint(task_id, error.name, error.message, error.stack_trace)
+    lines = error.message.strip().splitlines()
+    return ErrorOccurrence(
+        group_id=fp.group_id,
+        fingerprint=fp.hash,
+        task_id=task_id,
+        error_type=fp.error_type,
+        message=fp.message,
+        frame=fp.frame,
+        sample_message=lines[0][:1000] if lines else "",
+        run_id=run_id,
+        version=version,
+        at=at,
+    )
 
 
 def record_occurrence(state: ErrorGroups, occ: ErrorOccurrence) -> ErrorGroupEvent | None:

@@ -114,6 +114,11 @@ LAYER_FORBIDS = {
     "sdk": ("durableruns.engine", "durableruns.api", "durableruns.dashboard",
             "durableruns.cli", "temporalio", "fastapi", "starlette"),
     "cli": ("durableruns.sdk",),
+    # Issue 20's target layout (client-side services; what runs on workers).
+    "service": ("durableruns.api", "durableruns.dashboard", "durableruns.sdk",
+                "durableruns.cli", "durableruns.worker", "fastapi", "starlette"),
+    "worker": ("durableruns.api", "durableruns.dashboard", "durableruns.sdk",
+               "durableruns.cli", "fastapi", "starlette"),
 }  # fmt: skip
 BRIDGES = {
     # The package facade re-exports the SDK lazily (``from durableruns import runs``).

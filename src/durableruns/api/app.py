@@ -17,6 +17,7 @@ from durableruns.api.errors import install_error_handlers
 from durableruns.api.routes import (
     auth,
     batches,
+    errors,
     health,
     logs,
     metrics,
@@ -86,6 +87,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(logs.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(run_timeline.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(runs_list.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(errors.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime_sets.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(streams.router, dependencies=authed, responses=ERROR_RESPONSES)

@@ -49,6 +49,7 @@ from durableruns.models import (
 from durableruns.settings import Settings
 from durableruns.status import AttemptStatus
 from durableruns.task_definitions import Task, TaskRegistry
+from durableruns.worker.error_reports import report_failed_run
 
 HEARTBEAT_EVERY_S = 0.5
 worker_log = logging.getLogger("durableruns.worker")
@@ -129,7 +130,11 @@ class AttemptActivity:
         try:
             result = await self._execute(task, input, state.payload, ctx, runtime)
         except ApplicationError as exc:
-            _report_failure(input, exc)
+            failure = _report_failure(input, exc)
+            if failure is not None:
+                await report_failed_run(
+                    client, input, failure, task_queue_prefix=self._prefix, version=self._version
+                )
             raise
         finally:
             heartbeats.cancel()
@@ -246,14 +251,17 @@ class AttemptActivity:
             raise outcome.system_failure("TaskProcessStartFailed", str(exc), task.retry) from exc
 
 
-def _report_failure(input: AttemptInput, exc: ApplicationError) -> None:
-    """The worker's one line for a failed attempt (temporalio logs it at DEBUG only)."""
+def _report_failure(input: AttemptInput, exc: ApplicationError) -> AttemptFailure | None:
+    """The worker's one line for a failed attempt (temporalio logs it at DEBUG only);
+    the failure it reported, if it is one of ours."""
     if exc.type == outcome.ATTEMPT_FAILURE_TYPE and exc.details:
         failure = AttemptFailure.model_validate(exc.details[0])
         line = outcome.outcome_line(
             input.run_id, input.attempt_number, failure.status.value, failure.error
         )
         worker_log.warning(line)
+        return failure
+    return None
 
 
 async def _state(handle: WorkflowHandle[Any, Any], input: AttemptInput) -> AttemptState:

@@ -77,6 +77,8 @@ class RunFilter:
     schedule_ids: tuple[str, ...] = ()
     idempotency_key: str | None = None
     parent_run_id: str | None = None
+    error_groups: tuple[str, ...] = ()
+    """A failed run matches if its error group is one of these."""
     created_from: datetime | None = None
     created_to: datetime | None = None
     is_test: bool | None = None
@@ -329,6 +331,7 @@ def _filter_clauses(f: RunFilter) -> list[str]:
         ("TriggerScheduleId", f.schedule_ids),
         ("TriggerIdempotencyKey", [f.idempotency_key] if f.idempotency_key else []),
         ("TriggerParentRunId", [f.parent_run_id] if f.parent_run_id else []),
+        ("TriggerErrorGroup", f.error_groups),
     )
     clauses = [
         f"{name} IN ({', '.join(_literal(v) for v in values)})" for name, values in lists if values

@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.engine.run_waits import RunWaits
     from durableruns.engine.stream_signals import StreamSignals
     from durableruns.engine.task_queues import task_queue
+    from durableruns.error_group_models import GROUPED_STATUSES, group_id_of
     from durableruns.models import (
         AttemptFailure,
         AttemptInput,
@@ -212,8 +213,7 @@ class RunWorkflow(ExecutionSignals, StreamSignals, RunControlUpdates, LegacyHand
                 outcome = await self._resume(input, number, continuation, outcome)
             if outcome is None:
                 return
-            max_attempts = input.options.max_attempts or outcome.retry.max_attempts
-            if not outcome.retryable or number >= max_attempts:
+            if outcome.ends_run(number, input.options.max_attempts):
                 self._finish(RUN_STATUS_AFTER_ATTEMPT[outcome.status], outcome.error)
                 return
             delay_ms = outcome.retry.delay_ms(number, workflow.random().random())
@@ -372,8 +372,13 @@ class RunWorkflow(ExecutionSignals, StreamSignals, RunControlUpdates, LegacyHand
         run.error = error
         run.finished_at = workflow.now()
         run.waits = []
-        # In the status's own upsert: the list shows the same duration as retrieve.
-        self._set_status(status, sa.TRIGGER_DURATION_MS.value_set(run.duration_ms))
+        # In the status's own upsert: the list shows the same duration as retrieve, and
+        # a failed run's error group costs no action of its own. (Replay does not compare
+        # an upsert's attributes, so runs recorded before it replay unchanged.)
+        also: list[SearchAttributeUpdate[Any]] = [sa.TRIGGER_DURATION_MS.value_set(run.duration_ms)]
+        if status in GROUPED_STATUSES and error is not None:
+            also.append(sa.TRIGGER_ERROR_GROUP.value_set([group_id_of(run.task_id, error)]))
+        self._set_status(status, *also)
 
     def _set_status(self, status: RunStatus, *also: SearchAttributeUpdate[Any]) -> None:
         """Change the status and publish it (with ``also``, in one upsert)."""

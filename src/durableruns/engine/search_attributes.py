@@ -26,6 +26,11 @@ TRIGGER_IS_TEST = SearchAttributeKey.for_bool("TriggerIsTest")
 TRIGGER_SCHEDULE_ID = SearchAttributeKey.for_keyword("TriggerScheduleId")
 TRIGGER_DURATION_MS = SearchAttributeKey.for_int("TriggerDurationMs")
 """A finished run's execution time (waits excluded), as retrieve's ``durationMs``."""
+TRIGGER_ERROR_GROUP = SearchAttributeKey.for_keyword_list("TriggerErrorGroup")
+"""A failed run's error group id (one element). A KeywordList, not a Keyword: the dev
+server's SQL visibility allows 10 Keyword attributes and runs use 9 of them, while 3
+KeywordList slots held 2; equality (``TriggerErrorGroup = 'error_…'``) and ``IN``
+work on a list alike. Set in the upsert of the FAILED status, so it costs no action."""
 # Wait tokens (their own keys: a run query by tag or status never finds a token).
 # Tokens share the status and idempotency-key attributes with runs (the dev server
 # allows 10 Keyword attributes): queries tell them apart by WorkflowType
@@ -48,6 +53,7 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     TRIGGER_SCHEDULE_ID,
     TRIGGER_DURATION_MS,
     TRIGGER_TOKEN_TAGS,
+    TRIGGER_ERROR_GROUP,
 )
 """Every search attribute we register, in a stable order."""
 

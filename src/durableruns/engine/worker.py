@@ -37,6 +37,8 @@ from durableruns.engine.schedule_tick import ScheduleTickWorkflow, fire_tick
 from durableruns.engine.task_queues import runs_queue, task_queue
 from durableruns.engine.task_runtime import DEFAULT_SHORT_WAIT_S
 from durableruns.engine.token_workflow import TokenWorkflow, token_waiter
+from durableruns.engine.workflows.error_groups import ErrorGroupsWorkflow
+from durableruns.service.error_groups import start_error_groups
 from durableruns.task_definitions import TaskRegistry
 
 
@@ -82,6 +84,7 @@ def build_workers(
                 RunWorkflow,
                 BatchWorkflow,
                 CatalogWorkflow,
+                ErrorGroupsWorkflow,
                 QueueWorkflow,
                 ScheduleTickWorkflow,
                 TokenWorkflow,
@@ -140,6 +143,8 @@ async def running_worker(
         if isolation_enabled(isolation) and len(registry):
             # Entered first, so it closes last: after the workers finished their attempts.
             pool = await stack.enter_async_context(ProcessPool(preload=task_modules(registry)))
+        # Before any worker polls: a run that fails signals this workflow.
+        await start_error_groups(client, task_queue_prefix=task_queue_prefix)
         workers = build_workers(
             client,
             registry,
