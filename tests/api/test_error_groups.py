@@ -5,6 +5,7 @@ runs, resolve → regression, ignore until N, bad input, and what a run pays for
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,7 +13,10 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from durableruns.cli.commands import run as cli
 from durableruns.engine.workflows.error_groups import error_groups_id
+from durableruns.errors import NotFoundError
+from durableruns.sdk import errors as sdk_errors
 from durableruns.task_definitions import TaskRegistry
 from tests.helpers import Stack, eventually, open_stack
 from tests.helpers.tasks import error_tasks
@@ -194,3 +198,46 @@ async def test_changing_an_unknown_group_is_a_404(errors_stack: Stack) -> None:
         "/api/v1/errors/error_0000000000000000/ignore", json={"totalOccurrences": 0}
     )
     assert bad.status_code in (400, 422) and "totalOccurrences" in bad.text
+
+
+async def test_the_sdk_lists_retrieves_and_changes_groups(errors_stack: Stack) -> None:
+    before = await _count(errors_stack, "err-divide")
+    await _fail(errors_stack, "err-divide", None)
+    group = await _group_of(errors_stack, "err-divide", before + 1)
+    page = await sdk_errors.list(task=["err-divide"])
+    assert [g.id for g in page.data] == [group["id"]]
+    assert (await sdk_errors.retrieve(group["id"])).error_type == "ZeroDivisionError"
+    ignored = await sdk_errors.ignore(group["id"], duration_ms=60_000, reason="later")
+    assert ignored.status == "ignored" and ignored.ignored_until is not None
+    assert (await sdk_errors.unresolve(group["id"])).status == "unresolved"
+    assert (await sdk_errors.resolve(group["id"])).status == "resolved"
+    assert (await sdk_errors.unresolve(group["id"])).status == "unresolved"
+    with pytest.raises(NotFoundError):
+        await sdk_errors.retrieve("error_0000000000000000")
+
+
+async def test_the_cli_lists_shows_resolves_and_ignores(
+    errors_stack: Stack, client: Client, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    # In a thread: the CLI runs its own event loop, and this one serves the worker.
+    monkeypatch.setenv("DURABLERUNS_TEMPORAL_ADDRESS", client.service_client.config.target_host)
+    monkeypatch.setenv("DURABLERUNS_NAMESPACE", client.namespace)
+    monkeypatch.setenv("DURABLERUNS_TASK_QUEUE_PREFIX", errors_stack.settings.task_queue_prefix)
+    assert await asyncio.to_thread(cli, ["errors", "list", "--task", "err-divide"]) == 0
+    listed = capsys.readouterr().out
+    group_id = listed.split()[0]
+    assert group_id.startswith("error_") and "ZeroDivisionError" in listed
+    assert await asyncio.to_thread(cli, ["errors", "show", group_id]) == 0
+    assert "error_tasks.py:err_divide" in capsys.readouterr().out
+    assert (
+        await asyncio.to_thread(cli, ["errors", "resolve", group_id, "--version", "20261128.9"])
+        == 0
+    )
+    assert "resolved" in capsys.readouterr().out
+    assert await asyncio.to_thread(cli, ["errors", "ignore", group_id, "--occurrences", "5"]) == 0
+    assert "5 more" in capsys.readouterr().out
+    assert await asyncio.to_thread(cli, ["errors", "unresolve", group_id]) == 0
+    assert await asyncio.to_thread(cli, ["errors", "show", "error_0000000000000000"]) == 1
+    assert "no error group" in capsys.readouterr().err
+    assert await asyncio.to_thread(cli, ["errors", "list", "--status", "open"]) == 1
+    assert "--status" in capsys.readouterr().err
