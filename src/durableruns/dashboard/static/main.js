@@ -1,5 +1,7 @@
-// Entry point: starts the page the server rendered (runs, one run, schedules, tokens).
+// Entry point: starts the page the server rendered (runs, one run, schedules, tokens,
+// errors, one error group).
 
+import { startErrorPage, startErrorsPage } from "./errors.js";
 import { startRunPage } from "./run.js";
 import { startRunsPage } from "./runs.js";
 import { startSchedulesPage } from "./schedules.js";
@@ -14,3 +16,5 @@ if (page && page.dataset.page === "run") {
 }
 if (page && page.dataset.page === "schedules") startSchedulesPage();
 if (page && page.dataset.page === "tokens") startTokensPage();
+if (page && page.dataset.page === "errors") startErrorsPage();
+if (page && page.dataset.page === "error") startErrorPage();

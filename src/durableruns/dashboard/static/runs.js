@@ -96,6 +96,7 @@ function listQuery() {
   if (statuses.length) query.set("filter[status]", statuses.join(","));
   const keys = {
     task: "filter[taskIdentifier]", tag: "filter[tag]", batch: "filter[batch]", schedule: "filter[schedule]",
+    errorGroup: "filter[errorGroup]",
   };
   for (const [name, key] of Object.entries(keys)) if (params.get(name)) query.set(key, params.get(name));
   for (const [name, key] of [["from", "filter[createdAt][from]"], ["to", "filter[createdAt][to]"]]) {
