@@ -70,6 +70,9 @@ class ErrorOccurrence(Frozen):
     run_id: str
     version: str | None = None
     at: datetime
+    tags: tuple[str, ...] = ()
+    """The run's tags and queue: what alerts filter by."""
+    queue: str | None = None
 
 
 class IgnoreRule(Frozen):
@@ -156,7 +159,14 @@ def group_id_of(task_id: str, error: RunError) -> str:
 
 
 def occurrence_of(
-    run_id: str, task_id: str, error: RunError, *, version: str | None, at: datetime
+    run_id: str,
+    task_id: str,
+    error: RunError,
+    *,
+    version: str | None,
+    at: datetime,
+    tags: tuple[str, ...] = (),
+    queue: str | None = None,
 ) -> ErrorOccurrence:
     """The occurrence a failed run reports for its group."""
     fp = fingerprint(task_id, error.name, error.message, error.stack_trace)
@@ -172,6 +182,8 @@ def occurrence_of(
         run_id=run_id,
         version=version,
         at=at,
+        tags=tags,
+        queue=queue,
     )
 
 

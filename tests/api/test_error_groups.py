@@ -6,17 +6,29 @@ runs, resolve → regression, ignore until N, bad input, and what a run pays for
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 
 from durableruns.cli.commands import run as cli
-from durableruns.engine.workflows.error_groups import error_groups_id
+from durableruns.engine.task_queues import runs_queue
+from durableruns.engine.worker import running_worker
+from durableruns.engine.workflows.monitor import (
+    OCCURRED_SIGNAL,
+    MonitorState,
+    MonitorWorkflow,
+    monitor_id,
+)
+from durableruns.error_group_models import ErrorOccurrence
 from durableruns.errors import NotFoundError
 from durableruns.sdk import errors as sdk_errors
+from durableruns.service.error_groups import ErrorGroupService
 from durableruns.task_definitions import TaskRegistry
 from tests.helpers import Stack, eventually, open_stack
 from tests.helpers.tasks import error_tasks
@@ -138,7 +150,7 @@ async def test_an_ignored_group_comes_back_after_n_more(errors_stack: Stack) -> 
 async def test_grouping_adds_nothing_to_a_runs_history_and_one_signal_per_failed_run(
     errors_stack: Stack, client: Client
 ) -> None:
-    groups = client.get_workflow_handle(error_groups_id(errors_stack.settings.task_queue_prefix))
+    groups = client.get_workflow_handle(monitor_id(errors_stack.settings.task_queue_prefix))
 
     async def signals() -> int:
         history = await groups.fetch_history()
@@ -241,3 +253,45 @@ async def test_the_cli_lists_shows_resolves_and_ignores(
     assert "no error group" in capsys.readouterr().err
     assert await asyncio.to_thread(cli, ["errors", "list", "--status", "open"]) == 1
     assert "--status" in capsys.readouterr().err
+
+
+async def test_counts_stay_exact_across_continue_as_new(client: Client) -> None:
+    """600 failures into a workflow that continues-as-new every ~200 events: every one
+    counted, the new run carries the groups (the real threshold is 8,000 events)."""
+    prefix = f"test-can-{uuid.uuid4().hex[:6]}"
+    async with running_worker(client, TaskRegistry([]), task_queue_prefix=prefix, version="1"):
+        handle = await client.start_workflow(
+            MonitorWorkflow.run,
+            MonitorState(max_history_events=200),
+            id=monitor_id(prefix),
+            task_queue=runs_queue(prefix),
+            id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+        )
+        first_run = handle.result_run_id
+        now = datetime.now(UTC)
+
+        async def send(i: int) -> None:
+            group = f"error_{i % 3:016x}"
+            occurrence = ErrorOccurrence(
+                group_id=group,
+                fingerprint=group[6:],
+                task_id="t",
+                error_type="E",
+                message="boom",
+                run_id=f"run_{i}",
+                at=now,
+            )
+            await client.get_workflow_handle(monitor_id(prefix)).signal(OCCURRED_SIGNAL, occurrence)
+
+        for start in range(0, 600, 50):
+            await asyncio.gather(*(send(i) for i in range(start, start + 50)))
+        service = ErrorGroupService(client, task_queue_prefix=prefix)
+
+        async def counts() -> list[int]:
+            await asyncio.sleep(0.6)  # past the service's read cache
+            state = await service.state()
+            return sorted(g.count for g in state.groups.values())
+
+        assert await eventually(counts, lambda c: c == [200, 200, 200], timeout=30)
+        description = await client.get_workflow_handle(monitor_id(prefix)).describe()
+        assert description.run_id != first_run  # it did continue-as-new

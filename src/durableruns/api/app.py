@@ -15,6 +15,7 @@ from durableruns.api.docs import install_docs
 from durableruns.api.environments import Environment
 from durableruns.api.errors import install_error_handlers
 from durableruns.api.routes import (
+    alerts,
     auth,
     batches,
     errors,
@@ -88,6 +89,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(run_timeline.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(runs_list.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(errors.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(alerts.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime_sets.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(streams.router, dependencies=authed, responses=ERROR_RESPONSES)

@@ -34,6 +34,7 @@ from durableruns.errors import DurableRunsError
 from durableruns.process import exit_process
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.alert_delivery import smtp_settings
 
 T = TypeVar("T")
 CONNECT_TIMEOUT_S = 30.0
@@ -82,6 +83,7 @@ def worker_for(
         api_url=settings.api_url,
         drain_grace=timedelta(seconds=settings.drain_grace_s),
         metrics_port=settings.metrics_port,
+        smtp=smtp_settings(settings),
     )
 
 

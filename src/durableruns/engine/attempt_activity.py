@@ -73,8 +73,10 @@ class AttemptActivity:
         pool: ProcessPool | None = None,
         short_wait_s: float = DEFAULT_SHORT_WAIT_S,
         api_url: str | None = None,
+        error_groups: bool = True,
     ) -> None:
         self._registry = registry
+        self._error_groups = error_groups
         self._api_url = api_url or Settings().api_url
         self._version = version
         self._prefix = task_queue_prefix
@@ -131,7 +133,7 @@ class AttemptActivity:
             result = await self._execute(task, input, state.payload, ctx, runtime)
         except ApplicationError as exc:
             failure = _report_failure(input, exc)
-            if failure is not None:
+            if failure is not None and self._error_groups:
                 await report_failed_run(
                     client, input, failure, task_queue_prefix=self._prefix, version=self._version
                 )

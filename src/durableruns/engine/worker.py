@@ -37,9 +37,11 @@ from durableruns.engine.schedule_tick import ScheduleTickWorkflow, fire_tick
 from durableruns.engine.task_queues import runs_queue, task_queue
 from durableruns.engine.task_runtime import DEFAULT_SHORT_WAIT_S
 from durableruns.engine.token_workflow import TokenWorkflow, token_waiter
-from durableruns.engine.workflows.error_groups import ErrorGroupsWorkflow
+from durableruns.engine.workflows.alert_delivery import AlertDeliveryWorkflow
+from durableruns.engine.workflows.monitor import MonitorWorkflow
 from durableruns.service.error_groups import start_error_groups
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.alert_delivery import AlertSender, SmtpSettings
 
 
 def default_version(today: datetime | None = None) -> str:
@@ -67,14 +69,24 @@ def build_workers(
     max_concurrent_attempts: int = 100,
     drain_grace: timedelta = timedelta(),
     api_url: str | None = None,
+    error_groups: bool = True,
+    smtp: SmtpSettings | None = None,
 ) -> list[Worker]:
     """One Temporal worker for run workflows and one per served task; attempts run in
     ``pool``'s task processes when given. On shutdown the task workers stop polling and
     give running attempts ``drain_grace`` to finish, then hand the rest back (they
     resume on another worker, not counted as failed attempts). ``api_url`` is where the
-    facade is, for the callback URLs of tokens task code creates."""
+    facade is, for the callback URLs of tokens task code creates. ``error_groups`` off:
+    failed runs are not reported to the error groups (for measuring what it costs).
+    ``smtp`` is where alert emails go out (None: email alerts fail their tries)."""
     attempts = AttemptActivity(
-        registry, version, task_queue_prefix, pool=pool, short_wait_s=short_wait_s, api_url=api_url
+        registry,
+        version,
+        task_queue_prefix,
+        pool=pool,
+        short_wait_s=short_wait_s,
+        api_url=api_url,
+        error_groups=error_groups,
     )
     workers = [
         Worker(
@@ -82,14 +94,15 @@ def build_workers(
             task_queue=runs_queue(task_queue_prefix),
             workflows=[
                 RunWorkflow,
+                AlertDeliveryWorkflow,
                 BatchWorkflow,
                 CatalogWorkflow,
-                ErrorGroupsWorkflow,
+                MonitorWorkflow,
                 QueueWorkflow,
                 ScheduleTickWorkflow,
                 TokenWorkflow,
             ],
-            activities=[enqueue, closed_runs, fire_tick, token_waiter],
+            activities=[enqueue, closed_runs, fire_tick, token_waiter, AlertSender(smtp).deliver],
             workflow_runner=WORKFLOW_RUNNER,
         )
     ]
@@ -123,6 +136,8 @@ async def running_worker(
     drain_grace: timedelta = timedelta(),
     api_url: str | None = None,
     metrics_port: int | None = None,
+    error_groups: bool = True,
+    smtp: SmtpSettings | None = None,
 ) -> AsyncIterator[list[Worker]]:
     """Run a worker for the duration of the ``async with`` block.
 
@@ -155,6 +170,8 @@ async def running_worker(
             max_concurrent_attempts=max_concurrent_attempts,
             drain_grace=drain_grace,
             api_url=api_url,
+            error_groups=error_groups,
+            smtp=smtp,
         )
         for worker in workers:
             await stack.enter_async_context(worker)

@@ -20,12 +20,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from durableruns.engine.task_queues import runs_queue
-from durableruns.engine.workflows.error_groups import (
+from durableruns.engine.workflows.monitor import (
     UNKNOWN_GROUP_TYPE,
-    ErrorGroupsState,
-    ErrorGroupsWorkflow,
+    MonitorState,
+    MonitorWorkflow,
     StatusChange,
-    error_groups_id,
+    monitor_id,
 )
 from durableruns.error_group_models import ErrorGroup, ErrorGroupStatus, IgnoreRule
 from durableruns.errors import EngineUnavailableError
@@ -38,9 +38,9 @@ async def start_error_groups(client: Client, *, task_queue_prefix: str) -> None:
     """Start the prefix's error-groups workflow unless it runs (every worker does this at
     start, before any run of its can fail)."""
     await client.start_workflow(
-        ErrorGroupsWorkflow.run,
+        MonitorWorkflow.run,
         None,
-        id=error_groups_id(task_queue_prefix),
+        id=monitor_id(task_queue_prefix),
         task_queue=runs_queue(task_queue_prefix),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         static_summary="durableruns: error groups of this environment",
@@ -74,24 +74,24 @@ class ErrorGroupService:
     def __init__(self, client: Client, *, task_queue_prefix: str) -> None:
         self._client = client
         self._prefix = task_queue_prefix
-        self._cached: ErrorGroupsState | None = None
+        self._cached: MonitorState | None = None
         self._read_at = 0.0
         self._reading = asyncio.Lock()
 
-    async def state(self) -> ErrorGroupsState:
+    async def state(self) -> MonitorState:
         """Every group (empty when no worker ever started in this environment)."""
         async with self._reading:
             if self._cached is not None and time.monotonic() - self._read_at < CACHE_SECONDS:
                 return self._cached
             handle = self._client.get_workflow_handle_for(
-                ErrorGroupsWorkflow.run, error_groups_id(self._prefix)
+                MonitorWorkflow.run, monitor_id(self._prefix)
             )
             try:
-                state = await handle.query(ErrorGroupsWorkflow.groups, rpc_timeout=READ_TIMEOUT)
+                state = await handle.query(MonitorWorkflow.groups, rpc_timeout=READ_TIMEOUT)
             except RPCError as exc:
                 if exc.status is not RPCStatusCode.NOT_FOUND:
                     raise EngineUnavailableError(f"Could not read error groups: {exc}") from exc
-                state = ErrorGroupsState()
+                state = MonitorState()
             except WorkflowQueryFailedError as exc:
                 raise EngineUnavailableError(f"Could not read error groups: {exc}") from exc
             self._cached, self._read_at = state, time.monotonic()
@@ -130,12 +130,10 @@ class ErrorGroupService:
         return await self._change(StatusChange(group_id=group_id, action="unresolve"))
 
     async def _change(self, change: StatusChange) -> ErrorGroup | None:
-        handle = self._client.get_workflow_handle_for(
-            ErrorGroupsWorkflow.run, error_groups_id(self._prefix)
-        )
+        handle = self._client.get_workflow_handle_for(MonitorWorkflow.run, monitor_id(self._prefix))
         try:
             group = await handle.execute_update(
-                ErrorGroupsWorkflow.change, change, rpc_timeout=READ_TIMEOUT
+                MonitorWorkflow.change, change, rpc_timeout=READ_TIMEOUT
             )
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause

@@ -20,10 +20,10 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from durableruns.engine.task_queues import runs_queue
-from durableruns.engine.workflows.error_groups import (
+from durableruns.engine.workflows.monitor import (
     OCCURRED_SIGNAL,
-    ErrorGroupsWorkflow,
-    error_groups_id,
+    MonitorWorkflow,
+    monitor_id,
 )
 from durableruns.error_group_models import GROUPED_STATUSES, occurrence_of
 from durableruns.models import AttemptFailure, AttemptInput
@@ -47,14 +47,21 @@ async def report_failed_run(
         return False
     if not failure.ends_run(input.attempt_number, input.options.max_attempts):
         return False
+    options = input.options
     occurrence = occurrence_of(
-        input.run_id, input.task_id, failure.error, version=version, at=datetime.now(UTC)
+        input.run_id,
+        input.task_id,
+        failure.error,
+        version=version,
+        at=datetime.now(UTC),
+        tags=options.tags,
+        queue=options.queue or f"task/{input.task_id}",
     )
     try:
         await client.start_workflow(
-            ErrorGroupsWorkflow.run,
+            MonitorWorkflow.run,
             None,
-            id=error_groups_id(task_queue_prefix),
+            id=monitor_id(task_queue_prefix),
             task_queue=runs_queue(task_queue_prefix),
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             start_signal=OCCURRED_SIGNAL,

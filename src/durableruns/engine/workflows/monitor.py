@@ -1,0 +1,350 @@
+"""The monitor workflow: one per environment (task-queue prefix), id
+``durableruns-monitor:<prefix>``, holding the environment's error groups (status,
+first and last seen, counts over time, versions, sample run) and its alerts.
+
+Fed by the worker that ran a failed run's last attempt, one signal-with-start each
+(:data:`OCCURRED_SIGNAL`); a successful run never touches it, and a run's own history
+gains nothing (its group id rides on its FAILED search-attribute upsert). Each
+occurrence is counted in its group, then matched against the alerts (``run.failed``,
+and ``error_group.*`` when the group is new, regressed or unignored); a match that
+passes the throttle becomes a message, sent by an alert-delivery workflow of its own
+(``alert_delivery.py``, abandoned on continue-as-new, so it finishes regardless),
+which reports each try back (:data:`DELIVERY_SIGNAL`).
+
+Users change groups (:data:`CHANGE_UPDATE`) and alerts (:data:`ALERTS_UPDATE`) with
+validated Updates; readers query :data:`GROUPS_QUERY` and :data:`ALERTS_QUERY`. The state
+is carried through continue-as-new well before Temporal's history limits, so counts
+stay exact across 100,000 failures and survive restarts (it is workflow state).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from typing import Literal
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from durableruns.alert_models import (
+        MAX_DELIVERY_RECORDS,
+        Alert,
+        AlertEvent,
+        DeliveryRecord,
+        Message,
+        Notice,
+        Subject,
+        ThrottleWindow,
+        due_digests,
+        matches,
+        next_digest_at,
+        throttle,
+    )
+    from durableruns.engine.workflows.alert_delivery import (
+        DELIVERY_SIGNAL,
+        AlertDeliveryWorkflow,
+        DeliveryInput,
+        DeliveryProgress,
+    )
+    from durableruns.error_group_models import (
+        ErrorGroup,
+        ErrorGroupEvent,
+        ErrorGroups,
+        ErrorOccurrence,
+        IgnoreRule,
+        ignore,
+        record_occurrence,
+        resolve,
+        unresolve,
+    )
+    from durableruns.models import Frozen
+
+MONITOR_WORKFLOW = "durableruns.monitor"
+OCCURRED_SIGNAL = "error_occurred"
+CHANGE_UPDATE = "change"
+ALERTS_UPDATE = "alerts_change"
+GROUPS_QUERY = "groups"
+ALERTS_QUERY = "alerts"
+UNKNOWN_GROUP_TYPE = "durableruns.UnknownErrorGroup"
+"""ApplicationError type of a change naming a group this environment does not have."""
+UNKNOWN_ALERT_TYPE = "durableruns.UnknownAlert"
+MAX_HISTORY_EVENTS = 8_000
+"""Continue-as-new past this many events (Temporal warns at 10,240): about 2,000
+failed runs per history, each one signal plus its share of workflow tasks."""
+RECENT_EVENTS = 200
+"""Group events (new / regressed / unignored) kept for readers."""
+GROUP_EVENTS = {
+    ErrorGroupEvent.NEW: AlertEvent.ERROR_GROUP_NEW,
+    ErrorGroupEvent.REGRESSED: AlertEvent.ERROR_GROUP_REGRESSED,
+    ErrorGroupEvent.UNIGNORED: AlertEvent.ERROR_GROUP_UNIGNORED,
+}
+
+
+def monitor_id(task_queue_prefix: str) -> str:
+    """The monitor workflow's id for a prefix."""
+    return f"durableruns-monitor:{task_queue_prefix}"
+
+
+class StatusChange(Frozen):
+    """A user's change to one group's status."""
+
+    group_id: str
+    action: Literal["resolve", "ignore", "unresolve"]
+    resolved_in_version: str | None = None
+    ignore: IgnoreRule | None = None
+
+
+class AlertChange(Frozen):
+    """A user's change to the alerts: ``alert`` for put, ``alert_id`` for the others."""
+
+    action: Literal["put", "delete", "enable", "disable"]
+    alert: Alert | None = None
+    alert_id: str | None = None
+
+
+class GroupEvent(Frozen):
+    """An occurrence that changed a group's life, in order (``seq`` counts from 1)."""
+
+    seq: int
+    event: ErrorGroupEvent
+    group_id: str
+    run_id: str
+    at: datetime
+
+
+class MonitorState(ErrorGroups):
+    """What the workflow holds and carries through continue-as-new."""
+
+    events: list[GroupEvent] = []
+    seq: int = 0
+    max_history_events: int = MAX_HISTORY_EVENTS
+    """When to continue-as-new (carried, so a test can start one that does it early)."""
+    alerts: dict[str, Alert] = {}
+    windows: dict[str, ThrottleWindow] = {}
+    outbox: list[Message] = []
+    """Messages whose delivery is not started yet."""
+    deliveries: dict[str, list[DeliveryRecord]] = {}
+    """Per alert, newest last."""
+
+
+class AlertsView(Frozen):
+    """What the alerts query answers (secrets included: the service strips them)."""
+
+    alerts: list[Alert]
+    deliveries: dict[str, list[DeliveryRecord]]
+
+
+@workflow.defn(name=MONITOR_WORKFLOW)
+class MonitorWorkflow:
+    """Holds an environment's error groups and alerts for as long as it exists."""
+
+    @workflow.init
+    def __init__(self, carried: MonitorState | None = None) -> None:
+        # Set before any handler runs: a signal can arrive with the (continued) start.
+        self._state = carried if carried is not None else MonitorState()
+
+    @workflow.run
+    async def run(self, carried: MonitorState | None = None) -> None:
+        """Send what alerts ask for; continue-as-new when history grows."""
+        while not self._history_full():
+            due = next_digest_at(self._state.windows)
+            timeout = (due - workflow.now()) if due else None
+            if timeout is None or timeout > timedelta(0):
+                with contextlib.suppress(TimeoutError):  # a throttle window closed
+                    await workflow.wait_condition(
+                        lambda: bool(self._state.outbox) or self._history_full(),
+                        timeout=timeout,
+                    )
+            self._queue_digests()
+            while self._state.outbox:
+                await self._start_delivery(self._state.outbox.pop(0))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(self._state)
+
+    def _history_full(self) -> bool:
+        info = workflow.info()
+        return (
+            info.get_current_history_length() > self._state.max_history_events
+            or info.is_continue_as_new_suggested()
+        )
+
+    # --- error groups ------------------------------------------------------------------
+    @workflow.signal(name=OCCURRED_SIGNAL)
+    def occurred(self, occurrence: ErrorOccurrence) -> None:
+        """A run failed: count it in its group, and tell the alerts."""
+        event = record_occurrence(self._state, occurrence)
+        self._notify(
+            Notice(event=AlertEvent.RUN_FAILED, subject=_run(occurrence), at=occurrence.at)
+        )
+        if event is None:
+            return
+        self._state.seq += 1
+        self._state.events.append(
+            GroupEvent(
+                seq=self._state.seq,
+                event=event,
+                group_id=occurrence.group_id,
+                run_id=occurrence.run_id,
+                at=occurrence.at,
+            )
+        )
+        del self._state.events[:-RECENT_EVENTS]
+        group = self._state.groups[occurrence.group_id]
+        subject = _group(group, occurrence)
+        self._notify(Notice(event=GROUP_EVENTS[event], subject=subject, at=occurrence.at))
+
+    @workflow.query(name=GROUPS_QUERY)
+    def groups(self) -> MonitorState:
+        """Every group and the recent events (and the rest of the state)."""
+        return self._state
+
+    @workflow.update(name=CHANGE_UPDATE)
+    def change(self, change: StatusChange) -> ErrorGroup:
+        """Resolve, ignore or unresolve a group; answers the group as changed."""
+        group = self._state.groups[change.group_id]
+        now = workflow.now()
+        if change.action == "resolve":
+            resolve(group, now, change.resolved_in_version)
+        elif change.action == "ignore":
+            ignore(group, now, change.ignore or IgnoreRule())
+        else:
+            unresolve(group)
+        return group
+
+    @change.validator
+    def _known_group(self, change: StatusChange) -> None:
+        if change.group_id not in self._state.groups:
+            raise ApplicationError(f"No error group {change.group_id}", type=UNKNOWN_GROUP_TYPE)
+
+    # --- alerts --------------------------------------------------------------------------
+    @workflow.update(name=ALERTS_UPDATE)
+    def alerts_change(self, change: AlertChange) -> Alert | None:
+        """Create or replace (put), delete, enable or disable an alert."""
+        alerts = self._state.alerts
+        if change.action == "put" and change.alert is not None:
+            alerts[change.alert.id] = change.alert
+            return change.alert
+        alert_id = change.alert_id or ""
+        if change.action == "delete":
+            self._state.deliveries.pop(alert_id, None)
+            return alerts.pop(alert_id)
+        alerts[alert_id] = alerts[alert_id].model_copy(
+            update={"enabled": change.action == "enable", "updated_at": workflow.now()}
+        )
+        return alerts[alert_id]
+
+    @alerts_change.validator
+    def _known_alert(self, change: AlertChange) -> None:
+        if change.action == "put" and change.alert is None:
+            raise ApplicationError("put needs an alert", type=UNKNOWN_ALERT_TYPE)
+        if change.action != "put" and change.alert_id not in self._state.alerts:
+            raise ApplicationError(f"No alert {change.alert_id}", type=UNKNOWN_ALERT_TYPE)
+
+    @workflow.query(name=ALERTS_QUERY)
+    def alerts(self) -> AlertsView:
+        """Every alert (with its secret) and its recent deliveries."""
+        return AlertsView(
+            alerts=sorted(self._state.alerts.values(), key=lambda a: a.created_at),
+            deliveries=self._state.deliveries,
+        )
+
+    @workflow.signal(name=DELIVERY_SIGNAL)
+    def delivery_attempted(self, progress: DeliveryProgress) -> None:
+        """A delivery's try ended: record it."""
+        for record in self._state.deliveries.get(progress.alert_id, []):
+            if record.id == progress.delivery_id:
+                record.attempts.append(progress.attempt)
+                record.status = progress.status
+                if progress.attempt.ok:
+                    record.delivered_at = progress.attempt.at
+                return
+
+    def _notify(self, notice: Notice) -> None:
+        for alert in list(self._state.alerts.values()):
+            if matches(alert, notice) and throttle(self._state.windows, alert, notice):
+                self._queue(alert, notice, 1, notice.at)
+
+    def _queue_digests(self) -> None:
+        now = workflow.now()
+        for alert, notice, count, first_at in due_digests(
+            self._state.windows, self._state.alerts, now
+        ):
+            self._queue(alert, notice, count, first_at)
+
+    def _queue(self, alert: Alert, notice: Notice, count: int, first_at: datetime) -> None:
+        message = Message(
+            delivery_id=f"delivery_{workflow.uuid4().hex[:24]}",
+            alert_id=alert.id,
+            event=notice.event,
+            subject=notice.subject,
+            count=count,
+            first_at=first_at,
+            last_at=notice.at,
+        )
+        self._state.outbox.append(message)
+        records = self._state.deliveries.setdefault(alert.id, [])
+        records.append(
+            DeliveryRecord(
+                id=message.delivery_id,
+                alert_id=alert.id,
+                event=notice.event,
+                count=count,
+                created_at=workflow.now(),
+            )
+        )
+        del records[:-MAX_DELIVERY_RECORDS]
+
+    async def _start_delivery(self, message: Message) -> None:
+        alert = self._state.alerts.get(message.alert_id)
+        if alert is None:
+            return  # deleted meanwhile
+        await workflow.start_child_workflow(
+            AlertDeliveryWorkflow.run,
+            DeliveryInput(
+                message=message,
+                alert_name=alert.name,
+                channel=alert.channel,
+                environment=alert.environment,
+                dashboard_url=alert.dashboard_url,
+                monitor_id=workflow.info().workflow_id,
+                created_at=workflow.now(),
+            ),
+            id=message.delivery_id,
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            static_summary=f"alert {alert.name}: {message.event.value}",
+        )
+
+
+def _run(occurrence: ErrorOccurrence) -> Subject:
+    return Subject(
+        type="run",
+        id=occurrence.run_id,
+        task_identifier=occurrence.task_id,
+        tags=occurrence.tags,
+        queue=occurrence.queue,
+        details={
+            "error": {"name": occurrence.error_type, "message": occurrence.sample_message},
+            "errorGroup": occurrence.group_id,
+            "version": occurrence.version,
+        },
+    )
+
+
+def _group(group: ErrorGroup, occurrence: ErrorOccurrence) -> Subject:
+    return Subject(
+        type="error_group",
+        id=group.id,
+        task_identifier=group.task_id,
+        tags=occurrence.tags,
+        queue=occurrence.queue,
+        details={
+            "errorType": group.error_type,
+            "errorMessage": group.message,
+            "count": group.count,
+            "status": group.status.value,
+            "sampleRunId": group.sample_run_id,
+            "lastRunId": occurrence.run_id,
+        },
+    )
