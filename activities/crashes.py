@@ -13,7 +13,7 @@ from pathlib import Path
 from durableruns import AbortTaskRunError, task
 
 TASK_PROCESS_ENV = "DURABLERUNS_TASK_PROCESS"
-"""Set by durableruns inside task processes (see durableruns.engine.isolation_child)."""
+"""Set by durableruns inside task processes (see durableruns.worker.isolation_child)."""
 OOM_HEADROOM_BYTES = 512 * 1024 * 1024
 """How much more address space ``oom`` allows itself: a modest cap, so a shared machine
 is never at risk and the process fails on its limit long before the kernel's."""

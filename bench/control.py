@@ -39,11 +39,11 @@ from durableruns import Queue, task
 from durableruns.api import create_app
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.engine.dev_server import dynamic_config_flags, temporal_binary
-from durableruns.engine.worker import running_worker
 from durableruns.process import exit_process
+from durableruns.service.dev_server import dynamic_config_flags, temporal_binary
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
 
 SECRET_KEY = "tr_dev_bench_secret_key"
 IN_FLIGHT = 32

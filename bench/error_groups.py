@@ -31,20 +31,19 @@ from temporalio.testing import WorkflowEnvironment
 from durableruns.api import create_app
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.engine.dev_server import dynamic_config_flags, temporal_binary
-from durableruns.engine.service import RunService
-from durableruns.engine.task_queues import runs_queue
-from durableruns.engine.worker import running_worker
+from durableruns.engine.names import monitor_id, runs_queue
 from durableruns.engine.workflows.monitor import (
     MonitorState,
     MonitorWorkflow,
-    monitor_id,
 )
 from durableruns.error_group_models import ErrorOccurrence, record_occurrence
 from durableruns.models import RunOptions
 from durableruns.process import exit_process
+from durableruns.service.dev_server import dynamic_config_flags, temporal_binary
+from durableruns.service.runs import RunService
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry, task
+from durableruns.worker.assembly import running_worker
 
 SECRET_KEY = "tr_dev_bench_secret_key"
 

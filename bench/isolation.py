@@ -38,16 +38,16 @@ from temporalio.testing import WorkflowEnvironment
 from durableruns.context import AttemptInfo, RunInfo, TaskContext, TaskInfo
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.engine.dev_server import dynamic_config_flags, temporal_binary
-from durableruns.engine.isolation import ProcessPool, attempt_spec, task_modules
-from durableruns.engine.run_workflow import RunWorkflow
-from durableruns.engine.service import RunService
-from durableruns.engine.task_executor import Completed
-from durableruns.engine.worker import running_worker
+from durableruns.engine.workflows.run import RunWorkflow
 from durableruns.models import ChildRunResult, ChildRunSpec, RunOptions
 from durableruns.process import exit_process
+from durableruns.service.dev_server import dynamic_config_flags, temporal_binary
+from durableruns.service.runs import RunService
 from durableruns.status import RunStatus
 from durableruns.task_definitions import TaskRegistry, task
+from durableruns.worker.assembly import running_worker
+from durableruns.worker.isolation import ProcessPool, attempt_spec, task_modules
+from durableruns.worker.task_executor import Completed
 
 VERSION = "bench.1"
 ISOLATED = "isolated"

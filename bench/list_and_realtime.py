@@ -60,15 +60,15 @@ from durableruns.api import create_app
 from durableruns.api.routes.runs_list import encode_cursor
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.engine.dev_server import (
+from durableruns.engine.names import runs_queue
+from durableruns.ids import new_run_id
+from durableruns.process import exit_process
+from durableruns.service.dev_server import (
     dynamic_config_flags,
     environment_namespace_flags,
     temporal_binary,
 )
-from durableruns.engine.run_list import Position
-from durableruns.engine.task_queues import runs_queue
-from durableruns.ids import new_run_id
-from durableruns.process import exit_process
+from durableruns.service.run_list import Position
 from durableruns.settings import Settings
 
 SECRET_KEY = "tr_dev_bench_secret_key"

@@ -22,13 +22,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.engine.dev_server import dynamic_config_flags, temporal_binary
-from durableruns.engine.service import RunService
-from durableruns.engine.worker import running_worker
 from durableruns.models import RunOptions
 from durableruns.process import exit_process
+from durableruns.service.dev_server import dynamic_config_flags, temporal_binary
+from durableruns.service.runs import RunService
 from durableruns.status import is_completed
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
 
 
 async def _one(service: RunService, task_id: str, lines: int) -> tuple[float, int, int]:

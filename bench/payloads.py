@@ -31,11 +31,11 @@ from durableruns import task
 from durableruns.api import create_app
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER, data_converter
-from durableruns.engine.dev_server import dynamic_config_flags, temporal_binary
-from durableruns.engine.worker import running_worker
 from durableruns.process import exit_process
+from durableruns.service.dev_server import dynamic_config_flags, temporal_binary
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
 
 SECRET_KEY = "tr_dev_bench_secret_key"
 SIZES = {"1 KB": 1_000, "2 MB": 2_000_000}

@@ -50,13 +50,13 @@ from temporalio.worker import Worker
 from durableruns.api import create_app
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.engine.dev_server import dynamic_config_flags, temporal_binary
-from durableruns.engine.run_workflow import RunWorkflow
-from durableruns.engine.worker import running_worker
+from durableruns.engine.workflows.run import RunWorkflow
 from durableruns.process import exit_process
+from durableruns.service.dev_server import dynamic_config_flags, temporal_binary
 from durableruns.settings import Settings
 from durableruns.status import RunStatus
 from durableruns.task_definitions import TaskRegistry, task
+from durableruns.worker.assembly import running_worker
 
 SECRET_KEY = "tr_dev_bench_secret_key"
 VERSION = "bench.1"

@@ -36,9 +36,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.engine.dev_server import dynamic_config_flags, temporal_binary
 from durableruns.engine.run_metrics import RunMetrics
 from durableruns.process import exit_process
+from durableruns.service.dev_server import dynamic_config_flags, temporal_binary
 
 SPANS = [0]
 

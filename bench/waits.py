@@ -47,10 +47,10 @@ from wait_history import Timeline, max_overlap, parts_summary, percentile, timel
 
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.engine.dev_server import dynamic_config_flags, temporal_binary
-from durableruns.engine.service import RunService
 from durableruns.models import RunOptions
 from durableruns.process import exit_process
+from durableruns.service.dev_server import dynamic_config_flags, temporal_binary
+from durableruns.service.runs import RunService
 from durableruns.settings import DEV_DEFAULT_TTL_S
 from durableruns.status import RunStatus
 

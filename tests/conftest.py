@@ -13,12 +13,12 @@ from temporalio.testing import WorkflowEnvironment
 from durableruns import sdk
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.engine.dev_server import (
+from durableruns.process import exit_process
+from durableruns.service.dev_server import (
     dynamic_config_flags,
     environment_namespace_flags,
     temporal_binary,
 )
-from durableruns.process import exit_process
 from durableruns.task_definitions import TaskRegistry
 from tests.helpers.stack import SECRET_KEY, STACK_MODULES, Stack, open_stack
 

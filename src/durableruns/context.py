@@ -5,16 +5,18 @@ runtime through which in-task helpers (trigger_and_wait, wait.for_) reach the en
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterable, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from durableruns.errors import OutsideTaskError
+from durableruns.errors import InvalidInputError, OutsideTaskError
 from durableruns.log_models import LogLine
 from durableruns.metadata import RunMetadata
 from durableruns.models import ChildRunResult, ChildRunSpec, RunOptions
+from durableruns.stream_models import chunk_size
 from durableruns.wait_tokens import (
     TokenCompleted,
     TokenCompletion,
@@ -158,9 +160,26 @@ class TaskContext:
         """Send ``chunks`` (JSON values, e.g. model tokens) as the run's stream ``key``,
         in order, as they come; returns the number of chunks once the iterable ended
         and the stream's end marker reached the run. See :mod:`durableruns.streams`."""
-        from durableruns.streams import send
-
-        return await send(self, key, chunks)
+        runtime = self.runtime
+        if runtime is None:
+            _, runtime = require_runtime("ctx.stream")
+        if not key or len(key) > MAX_STREAM_KEY_CHARS or "/" in key:
+            raise InvalidInputError(
+                "key", f"a stream key is 1-{MAX_STREAM_KEY_CHARS} characters, no '/'"
+            )
+        count = 0
+        if isinstance(chunks, AsyncIterable):
+            async for chunk in chunks:
+                runtime.stream_chunks(key, (_json_chunk(chunk),))
+                count += 1
+        else:
+            for chunk in chunks:
+                if inspect.isawaitable(chunk):
+                    chunk = await chunk
+                runtime.stream_chunks(key, (_json_chunk(chunk),))
+                count += 1
+        await runtime.end_stream(key)
+        return count
 
 
 _current: ContextVar[TaskContext | None] = ContextVar("durableruns_task_context", default=None)
@@ -190,3 +209,15 @@ def set_current_context(ctx: TaskContext | None) -> object:
 def reset_current_context(token: object) -> None:
     """Undo :func:`set_current_context`."""
     _current.reset(token)  # type: ignore[arg-type]
+
+
+MAX_STREAM_KEY_CHARS = 128
+
+
+def _json_chunk(chunk: Any) -> Any:
+    """The chunk, if it is a JSON value (a TypeError in the task's code otherwise)."""
+    try:
+        chunk_size(chunk)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"A stream chunk must be a JSON value, not {type(chunk).__name__}") from exc
+    return chunk

@@ -6,7 +6,7 @@ built-in defaults. :func:`resolve_dev_options` is pure (the environment is passe
 so the rules are tested without starting anything.
 
 This module imports nothing from the engine: the dev server command is built from
-its result in :mod:`durableruns.engine.dev_server`.
+its result in :mod:`durableruns.service.dev_server`.
 """
 
 from __future__ import annotations

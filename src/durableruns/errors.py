@@ -55,11 +55,26 @@ workflow's private ``_NotStartedInTime``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 
 class DurableRunsError(Exception):
-    """Root of every error durableruns raises."""
+    """Root of every error durableruns raises.
+
+    ``http_status`` is how the facade answers the error (the brackets in the tree above);
+    None means it is not the caller's to see (a 500 "Internal error", logged). The
+    facade has one handler for the whole tree (``api/errors.py``), so a new error
+    chooses its status here, as data, not in a handler.
+    """
+
+    http_status: ClassVar[int | None] = None
+    should_retry: ClassVar[bool] = True
+    """False sends ``x-should-retry: false``: the official client would otherwise retry
+    a 4xx such as a 404 for about 9 seconds."""
+
+    def public_message(self) -> str:
+        """What the caller is told (the message, unless the class says otherwise)."""
+        return str(self)
 
 
 class TaskDefinitionError(DurableRunsError):
@@ -83,7 +98,7 @@ class AbortTaskRunError(DurableRunsError):
 class InvalidInputError(DurableRunsError):
     """A value given by the caller cannot be used; ``field`` names it (HTTP 400)."""
 
-    status = 400
+    http_status = 400
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
@@ -118,19 +133,19 @@ class ResumeMismatchError(DurableRunsError):
 class MetadataTooLargeError(InvalidInputError):
     """Run metadata would exceed its size limit (HTTP 413, as other values over theirs)."""
 
-    status = 413
+    http_status = 413
 
 
 class PayloadSchemaError(InvalidInputError):
     """The payload does not fit the deployed task's payload schema (HTTP 422)."""
 
-    status = 422
+    http_status = 422
 
 
 class InvalidScheduleError(InvalidInputError):
     """A schedule's cron, time zone or task cannot be used (HTTP 422)."""
 
-    status = 422
+    http_status = 422
 
 
 class OutsideTaskError(DurableRunsError):
@@ -158,7 +173,7 @@ class PacketError(InvalidInputError):
 class ValueTooLargeError(InvalidInputError):
     """A value over its size limit (HTTP 413); ``limit`` and ``size`` are in bytes."""
 
-    status = 413
+    http_status = 413
 
     def __init__(self, field: str, size: int, limit: int) -> None:
         super().__init__(
@@ -172,7 +187,7 @@ class UnrecordableValueError(InvalidInputError):
     """Under our limits but refused by the engine's own per-value limit (2 MiB blobs)
     because payload storage is off (``DURABLERUNS_PAYLOAD_STORAGE=none``): HTTP 413."""
 
-    status = 413
+    http_status = 413
 
     def __init__(self, field: str) -> None:
         super().__init__(
@@ -189,26 +204,53 @@ class InvalidValueError(InvalidInputError):
 class UnsupportedValueError(DurableRunsError, ValueError):
     """A filter value visibility cannot search for."""
 
+    http_status = 400
+
 
 class EngineUnavailableError(DurableRunsError):
     """Temporal could not be reached. The message is ``<what failed>: <Temporal's
     reason>``; the facade shows callers only the part before the colon."""
 
+    http_status = 503
+
+    def public_message(self) -> str:
+        """Only what failed: Temporal's own words (gRPC statuses, blob limits) stay in
+        the facade's log."""
+        return f"{str(self).partition(': ')[0]}: the run engine is unavailable, try again"
+
 
 class RunNotFoundError(DurableRunsError):
     """No run has this id."""
+
+    http_status = 404
+    should_retry = False
+
+    def public_message(self) -> str:
+        """Always the same words (the official client matches on them)."""
+        return "Run not found"
 
 
 class RunStateError(DurableRunsError):
     """The run is not in a state that allows this (e.g. reschedule of a non-delayed run)."""
 
+    http_status = 400
+
 
 class UnknownQueueError(DurableRunsError):
     """No deployed task uses this queue."""
 
+    http_status = 404
+
 
 class ScheduleNotFoundError(DurableRunsError):
     """No schedule has this id (in this environment)."""
+
+    http_status = 404
+    should_retry = False
+
+    def public_message(self) -> str:
+        """Always the same words."""
+        return "Schedule not found"
 
 
 class TaskProcessError(DurableRunsError):
@@ -230,12 +272,14 @@ class DevConfigError(DurableRunsError):
 class ExpiredTokenError(DurableRunsError):
     """A well-signed token past its ``exp``."""
 
+    http_status = 401
+
 
 class KeyExhaustedError(InvalidInputError):
     """An idempotency or debounce key has made as many runs as one key may (HTTP 422;
     not 409, which the official client retries)."""
 
-    status = 422
+    http_status = 422
 
 
 def bytes_in_words(limit: int) -> str:
@@ -247,9 +291,15 @@ def bytes_in_words(limit: int) -> str:
 class TokenNotFoundError(DurableRunsError):
     """No token has this id (in this environment)."""
 
+    http_status = 404
+    should_retry = False
+
 
 class TokenTimedOutError(DurableRunsError):
     """The token timed out before it was completed: it can no longer be completed."""
+
+    http_status = 400
+    should_retry = False
 
 
 class WaitpointTimeoutError(AbortTaskRunError):

@@ -1,5 +1,5 @@
 """The durable records of run logs: a line as task code wrote it, and the batches an
-execution sends its run (kept in the run's history, see ``engine/run_logs.py``)."""
+execution sends its run (kept in the run's history, see ``service/run_logs.py``)."""
 
 from __future__ import annotations
 

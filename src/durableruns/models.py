@@ -352,7 +352,7 @@ class RunRecord(BaseModel):
     waits: list[WaitSpec] = []
     """What the run is waiting for while WAITING (timers, child runs)."""
     log_count: int = 0
-    """Log lines the run holds (they live in its history, see ``engine/run_logs.py``)."""
+    """Log lines the run holds (they live in its history, see ``service/run_logs.py``)."""
     streams: list[str] = []  # the keys of its streams (chunks: ``engine/run_streams``)
     delayed_until: datetime | None = None
     expired_at: datetime | None = None

@@ -1,6 +1,6 @@
 """The durable records of streams from task code (``ctx.stream``): the batches an
 execution sends its run (``stream_chunks`` signals, kept in the run's history and read
-back from there by ``engine/run_streams.py``), and the run's tally of them.
+back from there by ``service/run_streams.py``), and the run's tally of them.
 
 A stream is named by its *key* (``"llm"``); its chunks are JSON values at offsets
 0, 1, 2 … per key, durable across the attempt's continuations.

@@ -26,52 +26,13 @@ Example::
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from durableruns.context import require_runtime
-from durableruns.errors import InvalidInputError
-from durableruns.stream_models import chunk_size
-
-if TYPE_CHECKING:
-    from durableruns.context import TaskContext
-
-MAX_KEY_CHARS = 128
 
 
 async def pipe(key: str, chunks: AsyncIterable[Any] | Iterable[Any]) -> int:
     """``ctx.stream`` for code that has no ``ctx`` at hand (the running task's)."""
     ctx, _ = require_runtime("streams.pipe")
-    return await send(ctx, key, chunks)
-
-
-async def send(ctx: TaskContext, key: str, chunks: AsyncIterable[Any] | Iterable[Any]) -> int:
-    """Consume ``chunks`` into the run's stream ``key``; the number of chunks."""
-    runtime = ctx.runtime
-    if runtime is None:
-        _, runtime = require_runtime("ctx.stream")
-    if not key or len(key) > MAX_KEY_CHARS or "/" in key:
-        raise InvalidInputError("key", f"a stream key is 1-{MAX_KEY_CHARS} characters, no '/'")
-    count = 0
-    if isinstance(chunks, AsyncIterable):
-        async for chunk in chunks:
-            runtime.stream_chunks(key, (_checked(chunk),))
-            count += 1
-    else:
-        for chunk in chunks:
-            if inspect.isawaitable(chunk):
-                chunk = await chunk
-            runtime.stream_chunks(key, (_checked(chunk),))
-            count += 1
-    await runtime.end_stream(key)
-    return count
-
-
-def _checked(chunk: Any) -> Any:
-    """The chunk, if it is a JSON value (a TypeError in the task's code otherwise)."""
-    try:
-        chunk_size(chunk)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"A stream chunk must be a JSON value, not {type(chunk).__name__}") from exc
-    return chunk
+    return await ctx.stream(key, chunks)

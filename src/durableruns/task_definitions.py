@@ -124,9 +124,9 @@ class Task(Generic[P, O]):
         ``idempotency_key``, ``max_attempts``, ``metadata`` …).
         """
         # Imported here so the core stays free of the SDK (dependency direction).
-        from durableruns.sdk import tasks as sdk_tasks
+        from durableruns.sdk.tasks import trigger
 
-        return await sdk_tasks.trigger(self, payload, **options)
+        return await trigger(self, payload, **options)
 
     async def trigger_and_wait(self, payload: P, **options: Any) -> TaskRunResult[O]:
         """From task code: run this task as a child and wait for its result.
@@ -159,9 +159,9 @@ class Task(Generic[P, O]):
     async def batch_trigger(self, items: Sequence[Any]) -> Any:
         """Trigger one run per item (payloads or BatchItems) through the facade; returns
         the batch handle (``id`` ``batch_…`` and the run ids in item order)."""
-        from durableruns.sdk import batch as sdk_batch
+        from durableruns.sdk.batch import trigger
 
-        return await sdk_batch.trigger(self, items)
+        return await trigger(self, items)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the function directly (tests, scripts): no run is created."""

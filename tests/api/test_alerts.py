@@ -17,11 +17,12 @@ import pytest
 from temporalio.client import Client
 
 from durableruns.api import create_app
-from durableruns.engine.worker import running_worker
-from durableruns.engine.workflows.monitor import OCCURRED_SIGNAL, monitor_id
+from durableruns.engine.names import monitor_id
+from durableruns.engine.workflows.monitor import OCCURRED_SIGNAL
 from durableruns.error_group_models import ErrorOccurrence
 from durableruns.task_definitions import TaskRegistry
 from durableruns.worker.alert_delivery import SmtpSettings
+from durableruns.worker.assembly import running_worker
 from tests.helpers import SECRET_KEY, eventually, new_settings
 from tests.helpers.receivers import Receiver, http_receiver, smtp_receiver
 from tests.helpers.tasks import error_tasks

@@ -10,8 +10,8 @@ import jwt
 from temporalio.client import Client
 
 from durableruns.api.tokens import signing_key
-from durableruns.engine.worker import running_worker
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
 from tests.helpers import SECRET_KEY, Stack, eventually
 
 

@@ -17,19 +17,18 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from durableruns.cli.commands import run as cli
-from durableruns.engine.task_queues import runs_queue
-from durableruns.engine.worker import running_worker
+from durableruns.engine.names import monitor_id, runs_queue
 from durableruns.engine.workflows.monitor import (
     OCCURRED_SIGNAL,
     MonitorState,
     MonitorWorkflow,
-    monitor_id,
 )
 from durableruns.error_group_models import ErrorOccurrence
 from durableruns.errors import NotFoundError
 from durableruns.sdk import errors as sdk_errors
 from durableruns.service.error_groups import ErrorGroupService
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
 from tests.helpers import Stack, eventually, open_stack
 from tests.helpers.tasks import error_tasks
 

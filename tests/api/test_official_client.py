@@ -17,8 +17,8 @@ import uvicorn
 from temporalio.client import Client
 
 from durableruns.api import create_app
-from durableruns.engine.worker import running_worker
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
 from tests.cli.test_cli import free_port
 from tests.helpers import EXAMPLE_MODULES, new_settings
 from tests.helpers.processes import run_official_script

@@ -12,8 +12,8 @@ import uvicorn
 from temporalio.testing import WorkflowEnvironment
 
 from durableruns.api import create_app
-from durableruns.engine.worker import running_worker
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
 from tests.api.test_official_client import _Server
 from tests.api.test_payloads import storage_client
 from tests.cli.test_cli import free_port

@@ -24,11 +24,11 @@ from temporalio.client import Client
 from durableruns import sdk
 from durableruns.api import create_app
 from durableruns.api.realtime_rows import INTERNAL_STATUS, encode_value, timestamp_text
-from durableruns.engine.worker import running_worker
 from durableruns.errors import NotFoundError
 from durableruns.sdk import runs
 from durableruns.status import RunStatus
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
 from tests.helpers import SECRET_KEY, Stack, eventually, open_stack
 
 EXAMPLES = TaskRegistry.from_modules(["activities"])

@@ -16,8 +16,8 @@ import pytest
 from temporalio.client import Client
 
 from durableruns.api import create_app
-from durableruns.engine.run_changes import RunChanges
 from durableruns.sdk import batch, runs
+from durableruns.service.run_changes import RunChanges
 from durableruns.status import RunStatus
 from tests.api.test_realtime import (
     EXAMPLES,

@@ -14,8 +14,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from durableruns import runs
-from durableruns.engine.task_runtime import MAX_LOG_LINES
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.task_runtime import MAX_LOG_LINES
 from tests.helpers import Stack, eventually, open_stack, stop_process, worker_process
 
 EXPECTED = [

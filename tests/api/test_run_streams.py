@@ -21,8 +21,8 @@ from temporalio.client import Client
 
 from durableruns import runs, sdk
 from durableruns.api import create_app
-from durableruns.engine.history_signals import signals_in_history
 from durableruns.sdk import auth
+from durableruns.service.history_signals import signals_in_history
 from durableruns.stream_models import (
     MAX_CHUNK_BYTES,
     MAX_STREAM_BYTES,

@@ -25,9 +25,9 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from durableruns import sdk
 from durableruns.api.routes.runs_list import decode_cursor, encode_cursor
 from durableruns.engine import search_attributes as sa
-from durableruns.engine.run_list import Position, RunFilter, RunLister
 from durableruns.sdk import runs
 from durableruns.sdk.runs import ListedRun
+from durableruns.service.run_list import Position, RunFilter, RunLister
 from durableruns.status import RunStatus
 from durableruns.task_definitions import TaskRegistry
 from tests.helpers import SECRET_KEY, STACK_MODULES, Stack, eventually, open_stack

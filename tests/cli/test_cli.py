@@ -23,9 +23,9 @@ import pytest
 from temporalio.client import Client
 
 from durableruns.api import create_app
-from durableruns.engine.worker import running_worker
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
 from tests.helpers import EXAMPLE_MODULES, eventually
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

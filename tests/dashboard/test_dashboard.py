@@ -20,9 +20,9 @@ from temporalio.client import Client
 
 from durableruns.api import create_app, session
 from durableruns.dashboard.routes import safe_next
-from durableruns.engine.worker import running_worker
 from durableruns.status import RunStatus
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
 from tests.helpers import SECRET_KEY, new_settings
 from tests.helpers.browser import SCREENSHOTS, Dash, Tab, chromium, log_in, row, serving
 

@@ -12,8 +12,8 @@ from playwright.async_api import Browser, expect
 from temporalio.client import Client
 
 from durableruns.api import create_app
-from durableruns.engine.worker import running_worker
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
 from tests.helpers import SECRET_KEY, eventually, new_settings
 from tests.helpers.browser import SCREENSHOTS, Dash, chromium, log_in, serving
 from tests.helpers.tasks import error_tasks

@@ -26,15 +26,15 @@ from urllib.parse import urlsplit
 from temporalio.testing import WorkflowEnvironment
 
 from durableruns.engine import search_attributes as sa
-from durableruns.engine.catalog import catalog_id
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.engine.dev_server import (
+from durableruns.engine.names import queue_workflow_id
+from durableruns.process import exit_process
+from durableruns.service.catalog import catalog_id
+from durableruns.service.dev_server import (
     dynamic_config_flags,
     environment_namespace_flags,
     temporal_binary,
 )
-from durableruns.engine.queue_slots import queue_workflow_id
-from durableruns.process import exit_process
 from durableruns.task_definitions import TaskRegistry
 from tests.helpers import STACK_MODULES, Stack, eventually, open_stack
 

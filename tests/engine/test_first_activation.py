@@ -17,8 +17,8 @@ from temporalio.worker import Worker
 
 from durableruns.batch_models import BatchInput
 from durableruns.catalog_models import Catalog, Deployment, TaskDescriptor
-from durableruns.engine.batch_workflow import BatchWorkflow
-from durableruns.engine.catalog_workflow import CatalogWorkflow
+from durableruns.engine.workflows.batch import BatchWorkflow
+from durableruns.engine.workflows.catalog import CatalogWorkflow
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 

@@ -20,8 +20,8 @@ from activities.crashes import crash_me, oom
 from activities.failing import always_fails
 from activities.hello_world import hello_world
 from durableruns import TaskContext, task, tasks
-from durableruns.engine.worker import running_worker
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
 from tests.helpers import Stack, eventually, open_stack
 
 
@@ -233,7 +233,7 @@ async def test_idle_processes_beyond_the_warm_ones_end_after_a_quiet_spell(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A burst's processes do not outlive it: the pool trims back to ``warm``."""
-    from durableruns.engine import isolation
+    from durableruns.worker import isolation
 
     monkeypatch.setattr(isolation, "IDLE_TRIM_S", 0.3)
     async with isolation.ProcessPool(preload=["activities"], warm=1) as pool:

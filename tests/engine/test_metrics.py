@@ -18,8 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from temporalio.testing import WorkflowEnvironment
 
 from durableruns.engine.client import connect
-from durableruns.engine.service import RunService
 from durableruns.models import RunOptions
+from durableruns.service.runs import RunService
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
 from tests.helpers import ROOT, TEST_SHORT_WAIT_S, Stack, eventually, open_stack, stop_process

@@ -15,12 +15,12 @@ from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from durableruns.engine.batch_workflow import BatchWorkflow
-from durableruns.engine.catalog_workflow import CatalogWorkflow
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.engine.queue_workflow import QueueWorkflow
-from durableruns.engine.run_workflow import RunWorkflow
-from durableruns.engine.token_workflow import TokenWorkflow
+from durableruns.engine.workflows.batch import BatchWorkflow
+from durableruns.engine.workflows.catalog import CatalogWorkflow
+from durableruns.engine.workflows.queue import QueueWorkflow
+from durableruns.engine.workflows.run import RunWorkflow
+from durableruns.engine.workflows.token import TokenWorkflow
 from durableruns.models import RunInput, RunRecord
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))

@@ -24,13 +24,13 @@ from temporalio.worker import Replayer
 
 from durableruns import sdk
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.engine.schedule_tick import (
+from durableruns.engine.workflows.schedule_tick import (
     SCHEDULE_TICK_WORKFLOW,
     ScheduleTickWorkflow,
     temporal_schedule_id,
 )
-from durableruns.engine.worker import running_worker
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
 from tests.helpers import SECRET_KEY, Stack, eventually, open_stack
 from tests.helpers.tasks import schedule_tasks
 

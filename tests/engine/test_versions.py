@@ -11,8 +11,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from durableruns import TaskContext, task, tasks
-from durableruns.engine.worker import running_worker
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
 from tests.helpers import Stack, eventually, open_stack, stop_process, worker_process
 
 

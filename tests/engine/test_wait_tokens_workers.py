@@ -13,8 +13,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from durableruns import wait
-from durableruns.engine.isolation import DEFAULT_MAX_IDLE, IDLE_TRIM_S
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.isolation import DEFAULT_MAX_IDLE, IDLE_TRIM_S
 from tests.helpers import Stack, eventually, open_stack, stop_process, worker_process
 
 MODULES = ["tests.helpers.tasks.token_tasks", "workflows", "activities"]

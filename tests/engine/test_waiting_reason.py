@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from durableruns.engine.catalog import register_deployment
+from durableruns.service.catalog import register_deployment
 from durableruns.task_definitions import TaskRegistry
 from tests.helpers import Stack, eventually, open_stack
 

@@ -10,11 +10,11 @@ import uuid
 import opentelemetry.trace as otel
 
 from durableruns.engine.client import connect
-from durableruns.engine.service import RunService
-from durableruns.engine.worker import running_worker
 from durableruns.models import RunOptions
+from durableruns.service.runs import RunService
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
 
 
 async def main(address: str) -> None:

@@ -17,10 +17,10 @@ from temporalio.client import Client
 from durableruns import sdk
 from durableruns.api import create_app
 from durableruns.catalog_models import Catalog
-from durableruns.engine.catalog import CatalogReader
-from durableruns.engine.worker import running_worker
+from durableruns.service.catalog import CatalogReader
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
 from tests.helpers.waiting import eventually
 
 SECRET_KEY = "tr_dev_test_secret_key"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from durableruns.cron import describe, parse_cron
-from durableruns.engine.schedule_spec import calendars
 from durableruns.errors import InvalidScheduleError, TaskDefinitionError
 from durableruns.scheduling import task
+from durableruns.service.schedule_spec import calendars
 from durableruns.task_definitions import task as plain_task
 
 

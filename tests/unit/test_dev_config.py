@@ -21,7 +21,7 @@ from durableruns.dev_config import (
     task_modules,
 )
 from durableruns.engine import search_attributes as sa
-from durableruns.engine.dev_server import DevServerError, dev_server_command
+from durableruns.service.dev_server import DevServerError, dev_server_command
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR = Path("/state")

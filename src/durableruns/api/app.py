@@ -36,7 +36,7 @@ from durableruns.api.routes import (
 )
 from durableruns.dashboard import routes as dashboard
 from durableruns.engine.client import connect
-from durableruns.engine.packet_store import packet_store
+from durableruns.service.packet_store import packet_store
 from durableruns.settings import Settings
 from durableruns.wire import ErrorBody
 

@@ -10,9 +10,9 @@ from durableruns.api import session
 from durableruns.api.environments import Environment, authenticate
 from durableruns.api.errors import ApiHTTPError
 from durableruns.api.scopes import RUN_DENIED
-from durableruns.engine.batch_service import BatchService
-from durableruns.engine.service import RunService
-from durableruns.engine.token_service import TokenService
+from durableruns.service.batches import BatchService
+from durableruns.service.runs import RunService
+from durableruns.service.tokens import TokenService
 from durableruns.settings import Settings
 
 

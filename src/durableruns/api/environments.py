@@ -18,11 +18,11 @@ from temporalio.client import Client
 
 from durableruns.api.scopes import Scopes
 from durableruns.api.tokens import ExpiredTokenError, verify_public_token
-from durableruns.engine.batch_service import BatchService
-from durableruns.engine.queue_service import QueueService
-from durableruns.engine.schedules import ScheduleService
-from durableruns.engine.service import RunService
-from durableruns.engine.token_service import TokenService
+from durableruns.service.batches import BatchService
+from durableruns.service.queues import QueueService
+from durableruns.service.runs import RunService
+from durableruns.service.schedules import ScheduleService
+from durableruns.service.tokens import TokenService
 from durableruns.settings import Settings
 
 

@@ -12,14 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from durableruns.errors import (
-    EngineUnavailableError,
-    InvalidInputError,
-    RunNotFoundError,
-    RunStateError,
-    ScheduleNotFoundError,
-)
-from durableruns.wait_tokens import TokenNotFoundError, TokenTimedOutError
+from durableruns.errors import DurableRunsError
 
 logger = logging.getLogger(__name__)
 
@@ -69,37 +62,16 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(400, f"body: not valid JSON ({first.get('msg', '')})")
         return error_response(422, describe_validation_error(first))
 
-    @app.exception_handler(InvalidInputError)
-    async def _invalid(_: Request, exc: InvalidInputError) -> JSONResponse:
-        return error_response(exc.status, str(exc))
-
-    @app.exception_handler(RunStateError)
-    async def _state(_: Request, exc: RunStateError) -> JSONResponse:
-        return error_response(400, str(exc))
-
-    @app.exception_handler(RunNotFoundError)
-    async def _not_found(_: Request, exc: RunNotFoundError) -> JSONResponse:
-        # Fail fast: without it the official client retries a 404 for about 9 seconds.
-        return error_response(404, "Run not found", {"x-should-retry": "false"})
-
-    @app.exception_handler(ScheduleNotFoundError)
-    async def _schedule_not_found(_: Request, exc: ScheduleNotFoundError) -> JSONResponse:
-        return error_response(404, "Schedule not found", {"x-should-retry": "false"})
-
-    @app.exception_handler(TokenNotFoundError)
-    async def _token_not_found(_: Request, exc: TokenNotFoundError) -> JSONResponse:
-        return error_response(404, str(exc), {"x-should-retry": "false"})
-
-    @app.exception_handler(TokenTimedOutError)
-    async def _token_timed_out(_: Request, exc: TokenTimedOutError) -> JSONResponse:
-        return error_response(400, str(exc), {"x-should-retry": "false"})
-
-    @app.exception_handler(EngineUnavailableError)
-    async def _engine(_: Request, exc: EngineUnavailableError) -> JSONResponse:
-        # Temporal's own words (gRPC statuses, blob limits) never reach a caller.
-        logger.warning("engine unavailable: %s", exc)
-        action = str(exc).partition(": ")[0]
-        return error_response(503, f"{action}: the run engine is unavailable, try again")
+    @app.exception_handler(DurableRunsError)
+    async def _ours(_: Request, exc: DurableRunsError) -> JSONResponse:
+        # The status is data on the error tree (errors.py), one handler for all of it.
+        if exc.http_status is None:
+            logger.error("unhandled error", exc_info=exc)
+            return error_response(500, "Internal error")
+        if exc.http_status >= 500:
+            logger.warning("%s: %s", type(exc).__name__, exc)
+        headers = None if exc.should_retry else {"x-should-retry": "false"}
+        return error_response(exc.http_status, exc.public_message(), headers)
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:

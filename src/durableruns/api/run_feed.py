@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from durableruns.api.deps import get_environment
-from durableruns.engine.run_changes import RunChanges, RunFeed
+from durableruns.service.run_changes import RunChanges, RunFeed
 
 RunFeeds = RunChanges
 """The name the routes use for an environment's run feeds."""

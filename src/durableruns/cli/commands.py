@@ -42,10 +42,10 @@ from durableruns.dev_config import (
     split_modules,
     task_modules,
 )
-from durableruns.engine.dev_server import dev_server_command
-from durableruns.engine.temporal_config import resolve_settings, temporal_target
+from durableruns.engine.client import resolve_settings, temporal_target
 from durableruns.errors import DurableRunsError
 from durableruns.process import exit_process
+from durableruns.service.dev_server import dev_server_command
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
 

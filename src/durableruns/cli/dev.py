@@ -2,7 +2,7 @@
 reloads when the task modules change, and the facade, in one process tree.
 
 The Temporal child stops last (after the facade and the worker), and is killed by a
-second signal; see cli/serve.py for the signal rules and engine/dev_server.py for how
+second signal; see cli/serve.py for the signal rules and service/dev_server.py for how
 the child can never outlive us.
 """
 
@@ -16,12 +16,12 @@ from durableruns.api import create_app
 from durableruns.cli.reload import reloading_worker
 from durableruns.cli.serve import Shutdown, api_url, connect, say, serve
 from durableruns.dev_config import DevOptions
-from durableruns.engine.dev_server import (
+from durableruns.engine.client import resolve_settings
+from durableruns.service.dev_server import (
     DevServerProcess,
     ensure_dev_ports_free,
     ensure_port_free,
 )
-from durableruns.engine.temporal_config import resolve_settings
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
 

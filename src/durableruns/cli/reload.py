@@ -23,10 +23,10 @@ from temporalio.client import Client
 from watchfiles import PythonFilter, awatch
 
 from durableruns.cli.serve import WorkerSide, health_file, say, worker_for
-from durableruns.engine.worker import default_version
 from durableruns.errors import DurableRunsError
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import default_version
 
 
 def module_paths(modules: Sequence[str]) -> list[Path]:

@@ -8,7 +8,7 @@ dead pipe (EPIPE) must not keep the request from being made. Every line we print
 through :func:`say`, which never raises.
 
 A worker drains on stop: its task workers stop polling at once, and running attempts
-get ``DURABLERUNS_DRAIN_GRACE_S`` to finish (engine/worker.py); while it serves it
+get ``DURABLERUNS_DRAIN_GRACE_S`` to finish (worker/assembly.py); while it serves it
 keeps ``DURABLERUNS_HEALTH_FILE`` fresh for an orchestrator's liveness probe.
 """
 
@@ -28,13 +28,13 @@ from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from durableruns.engine.dev_server import wait_for_temporal
-from durableruns.engine.worker import default_version, running_worker
 from durableruns.errors import DurableRunsError
 from durableruns.process import exit_process
+from durableruns.service.dev_server import wait_for_temporal
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
 from durableruns.worker.alert_delivery import smtp_settings
+from durableruns.worker.assembly import default_version, running_worker
 
 T = TypeVar("T")
 CONNECT_TIMEOUT_S = 30.0

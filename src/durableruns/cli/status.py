@@ -1,7 +1,7 @@
 """``durableruns status``: the stack's workers, task queues with poller counts, and the
 runs that are not executing, each with why (its ``waitingReason``).
 
-Registered on the CLI's app in ``cli.py``; the gathering is ``engine/stack_status.py``.
+Registered on the CLI's app in ``cli.py``; the gathering is ``service/stack_status.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from durableruns.engine.client import connect
-from durableruns.engine.stack_status import StackStatus, stack_status
+from durableruns.service.stack_status import StackStatus, stack_status
 from durableruns.settings import Settings
 
 

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from durableruns.api import session
+import durableruns.api.session as session
 from durableruns.api.deps import SecretKeyDep, SettingsDep
 from durableruns.dashboard import pages
 from durableruns.error_fingerprint import is_error_group_id

@@ -1,2 +1,6 @@
-"""The only package that speaks Temporal: the run workflow, the attempt activity, the
-search attributes, the data converter, the worker and the run service."""
+"""Temporal plumbing shared by every side: the connection (``client``), the data converter,
+payload storage, tracing and metrics interceptors, the names of every workflow, signal,
+update, query, activity and task queue (``names``), and the search attributes.
+
+The deterministic workflow code is in ``engine.workflows``; what the API calls is in
+``durableruns.service``; what runs user code is in ``durableruns.worker``."""

@@ -1,5 +1,9 @@
 """Connecting to Temporal with the project's data converter and interceptors, configured
-the way Temporal's own tools are (engine/temporal_config.py)."""
+the way Temporal's own tools are (engine/temporal_config.py).
+
+The one door of the engine for the API, the dashboard and the CLI: they connect here
+(and resolve where Temporal is with the re-exported configuration helpers), and reach
+everything else through ``durableruns.service``."""
 
 from __future__ import annotations
 
@@ -10,9 +14,24 @@ from temporalio.client import Client, Interceptor
 from durableruns.engine.converter import data_converter
 from durableruns.engine.run_metrics import RunMetrics
 from durableruns.engine.sdk_metrics import sdk_metrics_runtime
-from durableruns.engine.temporal_config import temporal_target
+from durableruns.engine.temporal_config import (
+    TemporalConfigError,
+    permanent_failure,
+    resolve_settings,
+    temporal_target,
+)
 from durableruns.engine.tracing import tracing_interceptors
 from durableruns.settings import Settings
+
+__all__ = [
+    "QUERY_TIMEOUT",
+    "TemporalConfigError",
+    "connect",
+    "interceptors",
+    "permanent_failure",
+    "resolve_settings",
+    "temporal_target",
+]
 
 QUERY_TIMEOUT = timedelta(seconds=2)
 """How long a read waits for a worker to answer a query before falling back."""

@@ -23,7 +23,6 @@ from durableruns.models import AttemptInput, AttemptOutput, RunInput, RunRecord
 from durableruns.status import is_completed
 
 RUN_WORKFLOW = "durableruns.run"
-ATTEMPT_ACTIVITY = "durableruns.attempt"
 
 
 def _task_of(args: Any) -> str | None:

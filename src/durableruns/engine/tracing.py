@@ -42,6 +42,7 @@ from temporalio.contrib.opentelemetry import (
     create_tracer_provider,
 )
 
+from durableruns.engine.names import ATTEMPT_ACTIVITY
 from durableruns.engine.run_metrics import closing_record
 from durableruns.models import (
     AttemptInput,
@@ -55,7 +56,6 @@ from durableruns.status import RunStatus, is_failed
 
 TRACER = "durableruns"
 RUN_WORKFLOW = "durableruns.run"
-ATTEMPT_ACTIVITY = "durableruns.attempt"
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from durableruns.in_task import as_batch_item, plain_payload
 from durableruns.sdk.client import request
 from durableruns.sdk.handles import RunHandle
+from durableruns.sdk.trigger_options import wire_options
 from durableruns.wire_batches import Batch
 
 if TYPE_CHECKING:
@@ -36,8 +37,6 @@ async def trigger(task: Task[Any, Any] | str | None, items: Sequence[Any]) -> Ba
 
         batch = await tasks.batch_trigger("hello-world", [{"name": "a"}, {"name": "b"}])
     """
-    from durableruns.sdk.tasks import wire_options  # tasks imports task definitions
-
     task_id = task if isinstance(task, str) or task is None else task.id
     batch_items = [as_batch_item(i) for i in items]
     lines = []

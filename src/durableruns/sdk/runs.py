@@ -23,11 +23,11 @@ from durableruns.sdk.run_streams import (  # runs.subscribe_to_stream
 from durableruns.sdk.sse import server_sent_events
 from durableruns.sdk.subscriptions import Subscription
 from durableruns.status import RunStatus
-from durableruns.task_definitions import Task
 from durableruns.wire import Run
 
 if TYPE_CHECKING:
     from durableruns.sdk.batch import BatchHandle
+    from durableruns.task_definitions import Task
 
 
 async def retrieve(run: RunHandle | str, *, task: Task[Any, Any] | None = None) -> Run[Any, Any]:

@@ -3,61 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durableruns.context import current_context
 from durableruns.in_task import (
     as_batch_item,
     plain_payload,
-    python_options,
     trigger_from_task,
     wait_for_runs,
 )
-from durableruns.options import idempotency_key_hash
 from durableruns.results import TaskRunResult
+from durableruns.sdk import batch
 from durableruns.sdk.client import request
 from durableruns.sdk.handles import RunHandle
-from durableruns.task_definitions import Task
-from durableruns.wire import TriggerOptions
+from durableruns.sdk.trigger_options import check_option_names, wire_options
 
-OPTION_NAMES = frozenset(
-    {
-        "tags",
-        "metadata",
-        "max_attempts",
-        "max_duration",
-        "test",
-        "delay",
-        "ttl",
-        "idempotency_key",
-        "idempotency_key_ttl",
-        "idempotency_key_scope",
-        "queue",
-        "concurrency_key",
-        "priority",
-        "lock_to_version",
-    }
-)
-
-
-def check_option_names(options: dict[str, Any]) -> None:
-    """TypeError for an option we don't know (a typo should not pass silently)."""
-    unknown = set(options) - OPTION_NAMES
-    if unknown:
-        raise TypeError(f"Unknown trigger options: {', '.join(sorted(unknown))}")
-
-
-def wire_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Python trigger options as the facade's JSON ``options`` (camelCase)."""
-    check_option_names(options)
-    options = python_options({k: v for k, v in options.items() if v is not None})
-    scope = options.pop("idempotency_key_scope", "global")
-    if options.get("idempotency_key"):
-        key = options["idempotency_key"]
-        options["idempotency_key"] = idempotency_key_hash(key, scope)
-        options["idempotency_key_options"] = {"key": key, "scope": scope}
-    wire = TriggerOptions.model_validate(options)
-    return wire.to_wire()
+if TYPE_CHECKING:
+    from durableruns.task_definitions import Task
 
 
 async def trigger(task: Task[Any, Any] | str, payload: Any = None, **options: Any) -> RunHandle:
@@ -114,6 +76,4 @@ async def batch_trigger_and_wait(items: Sequence[Any]) -> list[TaskRunResult[Any
 async def batch_trigger(task_id: str, items: Sequence[Any]) -> Any:
     """One run of ``task_id`` per item (payloads or BatchItems), up to 1,000; returns a
     BatchHandle with the run handles in item order."""
-    from durableruns.sdk import batch
-
     return await batch.trigger(task_id, items)

@@ -1,2 +1,3 @@
-"""Client-side services: what the API, the dashboard and the CLI call (they speak
-Temporal through the client, never run workflow or task code)."""
+"""What the API, the dashboard and the CLI call: the client-side services that read and
+change runs, batches, tokens, queues and schedules through the Temporal client. Nothing
+here runs user code or workflow code (it never imports ``durableruns.worker``)."""

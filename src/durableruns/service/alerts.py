@@ -18,13 +18,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from durableruns.alert_models import Alert, DeliveryRecord
-from durableruns.engine.task_queues import runs_queue
+from durableruns.engine.names import monitor_id, runs_queue
 from durableruns.engine.workflows.monitor import (
     UNKNOWN_ALERT_TYPE,
     AlertChange,
     AlertsView,
     MonitorWorkflow,
-    monitor_id,
 )
 from durableruns.errors import EngineUnavailableError
 

@@ -19,13 +19,12 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from durableruns.engine.task_queues import runs_queue
+from durableruns.engine.names import monitor_id, runs_queue
 from durableruns.engine.workflows.monitor import (
     UNKNOWN_GROUP_TYPE,
     MonitorState,
     MonitorWorkflow,
     StatusChange,
-    monitor_id,
 )
 from durableruns.error_group_models import ErrorGroup, ErrorGroupStatus, IgnoreRule
 from durableruns.errors import EngineUnavailableError

@@ -1,1 +1,2 @@
-"""What runs on workers: the code around user tasks and the engine's activities."""
+"""What runs the user's code: the attempt activity, the task runtime and executor, crash
+isolation (task processes), the engine's other activities, and the worker assembly."""

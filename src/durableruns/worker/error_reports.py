@@ -19,11 +19,10 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from durableruns.engine.task_queues import runs_queue
+from durableruns.engine.names import monitor_id, runs_queue
 from durableruns.engine.workflows.monitor import (
     OCCURRED_SIGNAL,
     MonitorWorkflow,
-    monitor_id,
 )
 from durableruns.error_group_models import GROUPED_STATUSES, occurrence_of
 from durableruns.models import AttemptFailure, AttemptInput

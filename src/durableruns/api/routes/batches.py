@@ -17,10 +17,10 @@ from durableruns.api.routes.packets import resolve_packet
 from durableruns.api.scopes import require_batch
 from durableruns.api.tokens import public_token_for_batch
 from durableruns.batch_models import BatchRecord
-from durableruns.engine.batch_service import MAX_BATCH_ITEMS, BatchItemRun
 from durableruns.errors import InvalidInputError
 from durableruns.options import run_options
 from durableruns.packets import decode_packet
+from durableruns.service.batches import MAX_BATCH_ITEMS, BatchItemRun
 from durableruns.wire_batches import (
     Batch,
     BatchItemLine,
@@ -172,6 +172,6 @@ async def _parse_items(
             payload = decode_packet(data, packet_type)
             options = run_options(item.options, now=now)
         except InvalidInputError as exc:
-            raise ApiHTTPError(exc.status, f"{where}: {exc}") from exc
+            raise ApiHTTPError(exc.http_status or 400, f"{where}: {exc}") from exc
         items.append(BatchItemRun(item.index, item.task, payload, options))
     return items

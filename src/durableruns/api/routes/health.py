@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from durableruns.engine.health import namespace_problems
+from durableruns.service.health import namespace_problems
 
 router = APIRouter(tags=["health"])
 

@@ -1,7 +1,7 @@
 """``/api/v1/runs/{id}/logs``: a run's log lines, a page at a time or live (SSE).
 
 A durableruns extension (Trigger.dev shows logs in its dashboard only). Lines come
-from the run's own history (``engine/run_logs.py``): exact, in order, readable after
+from the run's own history (``service/run_logs.py``): exact, in order, readable after
 the run finished with no worker running.
 """
 
@@ -16,8 +16,8 @@ from fastapi.responses import StreamingResponse
 
 from durableruns.api.deps import ServiceDep
 from durableruns.api.errors import ApiHTTPError
-from durableruns.engine.run_logs import MAX_PAGE, LogEntry, LogFilter
 from durableruns.log_models import LogLevel
+from durableruns.service.run_logs import MAX_PAGE, LogEntry, LogFilter
 from durableruns.wire_logs import LogLineBody, LogPage, LogPagination
 
 router = APIRouter(tags=["logs"])

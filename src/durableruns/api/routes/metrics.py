@@ -14,7 +14,6 @@ from fastapi import APIRouter, Request, Response
 
 from durableruns.api.environments import Environment
 from durableruns.api.run_feed import RunFeeds
-from durableruns.engine.queue_service import UnknownQueueError
 from durableruns.metrics import (
     QUEUE_LIMIT,
     QUEUE_SLOTS_IN_USE,
@@ -22,6 +21,7 @@ from durableruns.metrics import (
     REALTIME_SUBSCRIBERS,
     exposition,
 )
+from durableruns.service.queues import UnknownQueueError
 
 router = APIRouter(tags=["metrics"])
 

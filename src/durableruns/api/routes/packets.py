@@ -21,9 +21,9 @@ from durableruns.api.deps import EnvironmentDep
 from durableruns.api.environments import Environment
 from durableruns.api.errors import ApiHTTPError
 from durableruns.api.tokens import signing_key
-from durableruns.engine.packet_store import PacketNotFoundError, PacketStore
 from durableruns.errors import InvalidInputError
 from durableruns.limits import MAX_PAYLOAD_BYTES, ValueTooLargeError
+from durableruns.service.packet_store import PacketNotFoundError, PacketStore
 from durableruns.wire import WireModel
 
 router = APIRouter(tags=["packets"])

@@ -10,7 +10,7 @@ from pydantic import Field
 from durableruns.api.deps import get_environment
 from durableruns.api.errors import ApiHTTPError
 from durableruns.catalog_models import QueueState
-from durableruns.engine.queue_service import QueueService, UnknownQueueError
+from durableruns.service.queues import QueueService, UnknownQueueError
 from durableruns.wire import WireModel
 
 router = APIRouter(prefix="/api/v1/queues", tags=["queues"])

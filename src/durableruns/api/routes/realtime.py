@@ -29,9 +29,9 @@ from durableruns.api.realtime_rows import (
 from durableruns.api.routes.runs_list import get_run_lister
 from durableruns.api.run_feed import RunFeeds, get_run_feeds
 from durableruns.api.scopes import require_run
-from durableruns.engine.run_list import RunLister
-from durableruns.engine.service import RunNotFoundError
 from durableruns.models import RunRecord
+from durableruns.service.run_list import RunLister
+from durableruns.service.runs import RunNotFoundError
 from durableruns.status import is_completed
 from durableruns.wire import Run
 

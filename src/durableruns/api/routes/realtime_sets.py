@@ -29,10 +29,10 @@ from durableruns.api.routes.runs_list import get_run_lister
 from durableruns.api.run_feed import get_run_feeds
 from durableruns.api.scopes import require_batch, require_tags
 from durableruns.durations import DurationError, parse_duration
-from durableruns.engine.run_list import RunFilter, RunLister, UnsupportedValueError
-from durableruns.engine.run_list import check_searchable as searchable
-from durableruns.engine.run_sets import Discovery, RunSet, RunSets, batch_discovery
-from durableruns.engine.tag_discovery import TagDiscoverers
+from durableruns.service.run_list import RunFilter, RunLister, UnsupportedValueError
+from durableruns.service.run_list import check_searchable as searchable
+from durableruns.service.run_sets import Discovery, RunSet, RunSets, batch_discovery
+from durableruns.service.tag_discovery import TagDiscoverers
 
 router = APIRouter(tags=["realtime"])
 

@@ -1,6 +1,6 @@
 """``GET /api/v1/runs/{id}/timeline`` (a durableruns extension): the run's waterfall —
 attempts, their executions and continuations, waits, child runs, steps — read from the
-run's own history (``engine/run_timeline.py``), so it needs no collector and no worker."""
+run's own history (``service/run_timeline.py``), so it needs no collector and no worker."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from durableruns.api.deps import ServiceDep
-from durableruns.engine.run_timeline import run_timeline
+from durableruns.service.run_timeline import run_timeline
 from durableruns.wire_logs import RunTimeline
 
 router = APIRouter(tags=["runs"])

@@ -15,12 +15,12 @@ from durableruns.api.routes.schedules import run_schedule
 from durableruns.api.scopes import require_run
 from durableruns.api.tokens import public_token_for_run
 from durableruns.durations import DurationError, parse_delay
-from durableruns.engine.service import RunService
-from durableruns.engine.waiting_reason import waiting_reason
 from durableruns.metadata import check_metadata_size
 from durableruns.models import RunRecord
 from durableruns.options import run_options
 from durableruns.packets import decode_packet
+from durableruns.service.runs import RunService
+from durableruns.service.waiting_reason import waiting_reason
 from durableruns.wire import (
     MetadataBody,
     RelatedRuns,

@@ -26,7 +26,7 @@ from durableruns import status as st
 from durableruns.api.deps import SecretKeyDep, SettingsDep, get_environment
 from durableruns.api.errors import ApiHTTPError
 from durableruns.durations import DurationError, parse_duration
-from durableruns.engine.run_list import (
+from durableruns.service.run_list import (
     ListedRunRow,
     Position,
     RunFilter,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Path, Query
 from durableruns.api.deps import EnvironmentDep
 from durableruns.api.environments import Environment
 from durableruns.cron import describe, parse_cron, timezones
-from durableruns.engine.schedules import ScheduleView
+from durableruns.service.schedules import ScheduleView
 from durableruns.wire import RunSchedule, ScheduleGenerator
 from durableruns.wire_schedules import (
     CreateScheduleRequest,

@@ -8,7 +8,7 @@ run finishes. A reconnect sends ``Last-Event-ID: <offset>`` and gets the chunks 
 it (``streams.read(id, key, {startIndex: n})`` sends ``n - 1``); ``X-Trigger-Stream-Start:
 latest`` starts at the chunks written from now on; ``Timeout-Seconds`` ends the
 response after that long (the client's long-poll window). Chunks come from the run's
-own history (``engine/run_streams.py``), so a late reader gets every chunk, also with
+own history (``service/run_streams.py``), so a late reader gets every chunk, also with
 no worker running. A public token that may read the run may read its streams.
 """
 
@@ -26,7 +26,7 @@ from fastapi.responses import StreamingResponse
 from durableruns.api.deps import ServiceDep
 from durableruns.api.errors import ApiHTTPError
 from durableruns.api.scopes import require_run
-from durableruns.engine.run_streams import RunStreamReader, StreamChunk
+from durableruns.service.run_streams import RunStreamReader, StreamChunk
 
 router = APIRouter(tags=["realtime"])
 KEEPALIVE_SECONDS = 15.0

@@ -18,7 +18,7 @@ from durableruns.api.environments import Environment
 from durableruns.api.errors import ApiHTTPError
 from durableruns.api.tokens import public_token_for_waitpoint
 from durableruns.durations import DurationError, parse_duration
-from durableruns.engine.token_service import DEFAULT_PAGE_SIZE
+from durableruns.service.tokens import DEFAULT_PAGE_SIZE
 from durableruns.wait_tokens import (
     CompleteAnswer,
     CreateTokenRequest,

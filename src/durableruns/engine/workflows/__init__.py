@@ -1,2 +1,3 @@
-"""Deterministic workflow code only: each module is one long-lived or per-run workflow,
-importing records, names and search attributes, never clients or I/O."""
+"""Deterministic workflow code: the run, batch, catalog, queue, token and schedule-tick
+workflows. Imports only the standard library, temporalio, core records, and
+``engine.names`` / ``engine.search_attributes`` (enforced by tests/unit/test_architecture.py)."""

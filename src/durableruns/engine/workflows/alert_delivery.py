@@ -19,11 +19,14 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from durableruns.alert_models import Channel, DeliveryAttempt, DeliveryStatus, Message
+    from durableruns.engine.names import (
+        ALERT_DELIVER_ACTIVITY,
+        ALERT_DELIVERY_WORKFLOW,
+        DELIVERY_ATTEMPTED_SIGNAL,
+    )
     from durableruns.models import Frozen
 
-DELIVERY_WORKFLOW = "durableruns.alert_delivery"
-DELIVER_ACTIVITY = "durableruns.alert_deliver"
-DELIVERY_SIGNAL = "delivery_attempted"
+DELIVER_ACTIVITY = ALERT_DELIVER_ACTIVITY
 TRY_TIMEOUT = timedelta(seconds=15)
 """A try's bound (the HTTP call's own timeout is 10 s): past it the worker is gone."""
 
@@ -52,7 +55,7 @@ class DeliveryProgress(Frozen):
     status: DeliveryStatus
 
 
-@workflow.defn(name=DELIVERY_WORKFLOW)
+@workflow.defn(name=ALERT_DELIVERY_WORKFLOW)
 class AlertDeliveryWorkflow:
     """Sends one message, at least once, until the receiver takes it or tries run out."""
 
@@ -99,6 +102,6 @@ class AlertDeliveryWorkflow:
             status=status,
         )
         try:
-            await monitor.signal(DELIVERY_SIGNAL, progress)
+            await monitor.signal(DELIVERY_ATTEMPTED_SIGNAL, progress)
         except Exception:  # the record is a courtesy; the delivery itself must go on
             workflow.logger.warning("monitor not told of %s", input.message.delivery_id)

@@ -9,10 +9,10 @@ occurrence is counted in its group, then matched against the alerts (``run.faile
 and ``error_group.*`` when the group is new, regressed or unignored); a match that
 passes the throttle becomes a message, sent by an alert-delivery workflow of its own
 (``alert_delivery.py``, abandoned on continue-as-new, so it finishes regardless),
-which reports each try back (:data:`DELIVERY_SIGNAL`).
+which reports each try back (``DELIVERY_ATTEMPTED_SIGNAL``).
 
-Users change groups (:data:`CHANGE_UPDATE`) and alerts (:data:`ALERTS_UPDATE`) with
-validated Updates; readers query :data:`GROUPS_QUERY` and :data:`ALERTS_QUERY`. The state
+Users change groups and alerts with validated Updates and read them with queries
+(their names are in ``engine/names.py``). The state
 is carried through continue-as-new well before Temporal's history limits, so counts
 stay exact across 100,000 failures and survive restarts (it is workflow state).
 """
@@ -42,8 +42,16 @@ with workflow.unsafe.imports_passed_through():
         next_digest_at,
         throttle,
     )
+    from durableruns.engine.names import (
+        ALERTS_QUERY,
+        ALERTS_UPDATE,
+        DELIVERY_ATTEMPTED_SIGNAL,
+        ERROR_GROUP_UPDATE,
+        ERROR_GROUPS_QUERY,
+        ERROR_OCCURRED_SIGNAL,
+        MONITOR_WORKFLOW,
+    )
     from durableruns.engine.workflows.alert_delivery import (
-        DELIVERY_SIGNAL,
         AlertDeliveryWorkflow,
         DeliveryInput,
         DeliveryProgress,
@@ -61,12 +69,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from durableruns.models import Frozen
 
-MONITOR_WORKFLOW = "durableruns.monitor"
-OCCURRED_SIGNAL = "error_occurred"
-CHANGE_UPDATE = "change"
-ALERTS_UPDATE = "alerts_change"
-GROUPS_QUERY = "groups"
-ALERTS_QUERY = "alerts"
+OCCURRED_SIGNAL = ERROR_OCCURRED_SIGNAL
+CHANGE_UPDATE = ERROR_GROUP_UPDATE
+GROUPS_QUERY = ERROR_GROUPS_QUERY
 UNKNOWN_GROUP_TYPE = "durableruns.UnknownErrorGroup"
 """ApplicationError type of a change naming a group this environment does not have."""
 UNKNOWN_ALERT_TYPE = "durableruns.UnknownAlert"
@@ -80,11 +85,6 @@ GROUP_EVENTS = {
     ErrorGroupEvent.REGRESSED: AlertEvent.ERROR_GROUP_REGRESSED,
     ErrorGroupEvent.UNIGNORED: AlertEvent.ERROR_GROUP_UNIGNORED,
 }
-
-
-def monitor_id(task_queue_prefix: str) -> str:
-    """The monitor workflow's id for a prefix."""
-    return f"durableruns-monitor:{task_queue_prefix}"
 
 
 class StatusChange(Frozen):
@@ -250,7 +250,7 @@ class MonitorWorkflow:
             deliveries=self._state.deliveries,
         )
 
-    @workflow.signal(name=DELIVERY_SIGNAL)
+    @workflow.signal(name=DELIVERY_ATTEMPTED_SIGNAL)
     def delivery_attempted(self, progress: DeliveryProgress) -> None:
         """A delivery's try ended: record it."""
         for record in self._state.deliveries.get(progress.alert_id, []):

@@ -1,0 +1,85 @@
+"""Every name the engine's processes agree on: workflow, signal, update, query and
+activity names, memo keys, and task queues. Workflow code, the worker and the services
+import them from here, so no side spells a name by string.
+
+These names are in every recorded history: they never change (a renamed activity or
+signal would break the replay of every run in flight).
+
+Task queues: one for run workflows, one per task for attempts. A task's attempts go to
+the task's own queue, so a run of a task that no worker serves
+simply waits there (QUEUED) until a worker that serves it polls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+
+def runs_queue(prefix: str) -> str:
+    """The queue every worker polls for run workflows."""
+    return f"{prefix}:runs"
+
+
+def task_queue(prefix: str, task_id: str, version: str | None = None) -> str:
+    """The queue a task's attempts are dispatched to: pinned to a version, or the
+    version-less queue that every worker serving the task polls."""
+    base = f"{prefix}:task/{task_id}"
+    return f"{base}@{version}" if version else base
+
+
+RUN_WORKFLOW = "durableruns.run"
+BATCH_WORKFLOW = "durableruns.batch"
+CATALOG_WORKFLOW = "durableruns.catalog"
+
+RECORD_MEMO = "record"
+"""The memo key of a run's record (its final record, and the compact one of a running run)."""
+BATCH_MEMO = "batch"
+CATALOG_MEMO = "catalog"
+
+ATTEMPT_ACTIVITY = "durableruns.attempt"
+"""One execution of a task's code (``worker/attempt_activity.py``)."""
+ATTEMPT_FAILURE_TYPE = "durableruns.AttemptFailure"
+"""ApplicationError type the attempt activity uses to report a classified failure."""
+
+QUEUE_WORKFLOW = "durableruns.queue"
+ENQUEUE_ACTIVITY = "durableruns.enqueue"
+CLOSED_RUNS_ACTIVITY = "durableruns.closed_runs"
+SLOT_GRANTED_SIGNAL = "slot_granted"
+"""The queue workflow's signal to a run: a slot is yours."""
+
+TOKEN_WORKFLOW = "durableruns.token"
+TOKEN_COMPLETED_SIGNAL = "token_completed"
+TOKEN_WAITER_ACTIVITY = "durableruns.token_waiter"
+
+MONITOR_WORKFLOW = "durableruns.monitor"
+"""One per environment: its error groups and alerts (``workflows/monitor.py``)."""
+ERROR_OCCURRED_SIGNAL = "error_occurred"
+"""A worker's report of a failed run to the monitor."""
+ERROR_GROUP_UPDATE = "change"
+ALERTS_UPDATE = "alerts_change"
+ERROR_GROUPS_QUERY = "groups"
+ALERTS_QUERY = "alerts"
+ALERT_DELIVERY_WORKFLOW = "durableruns.alert_delivery"
+ALERT_DELIVER_ACTIVITY = "durableruns.alert_deliver"
+DELIVERY_ATTEMPTED_SIGNAL = "delivery_attempted"
+"""An alert delivery's report of one try to the monitor."""
+
+
+def monitor_id(prefix: str) -> str:
+    """The monitor workflow's id for a prefix."""
+    return f"durableruns-monitor:{prefix}"
+
+
+MAX_READABLE_ID = 500
+"""Temporal caps workflow ids at 1,000 characters; a longer queue id names its queue and
+key by their hash instead (the same every time, so the queue is still one workflow)."""
+
+
+def queue_workflow_id(prefix: str, queue: str, concurrency_key: str | None) -> str:
+    """The workflow id of a queue (one per concurrency key)."""
+    base = f"durableruns-queue:{prefix}:{queue}"
+    readable = f"{base}#{concurrency_key}" if concurrency_key else base
+    if len(readable) <= MAX_READABLE_ID:
+        return readable
+    digest = hashlib.sha256(f"{queue}\x1f{concurrency_key or ''}".encode()).hexdigest()
+    return f"durableruns-queue:{prefix}:sha256:{digest}"

@@ -1,0 +1,269 @@
+"""A run's waterfall, read from its own Temporal history (no collector, no worker).
+
+The run workflow's history already holds every moment the dashboard draws, with the
+server's timestamps: each execution of an attempt is an activity (``attempt-N`` and its
+continuations ``attempt-N.k``: scheduled, started, closed), a suspension is the gap
+between an execution that returned suspended and the next continuation, waits inside
+it are timers and child workflows, a step is its ``step_recorded`` signal, a short
+timer its ``short_wait_recorded`` signal, a queue slot the ``slot_granted`` signal
+after the enqueue marker. :func:`run_timeline` turns them into spans (parent links,
+start, end, status), the same tree the OpenTelemetry trace has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client
+
+from durableruns.engine.names import SLOT_GRANTED_SIGNAL
+from durableruns.models import AttemptOutput, RunInput, RunRecord, StepRecord, WaitSpec
+from durableruns.wire_logs import TimelineSpan
+
+MAX_EVENTS = 20_000
+E = EventType
+CLOSED_ACTIVITY = {
+    E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "COMPLETED",
+    E.EVENT_TYPE_ACTIVITY_TASK_FAILED: "FAILED",
+    E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "TIMED_OUT",
+    E.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "CANCELED",
+}
+CLOSED_CHILD = {
+    E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED: "COMPLETED",
+    E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED: "FAILED",
+    E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED: "CANCELED",
+    E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED: "TERMINATED",
+    E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT: "TIMED_OUT",
+}
+CLOSED_RUN = {
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+}
+
+
+@dataclass
+class _Builder:
+    client: Client
+    record: RunRecord
+    spans: list[TimelineSpan] = field(default_factory=list)
+    by_event: dict[int, TimelineSpan] = field(default_factory=dict)
+    attempts: dict[int, TimelineSpan] = field(default_factory=dict)
+    waits: dict[int, TimelineSpan] = field(default_factory=dict)
+    """The open suspension of each attempt."""
+    running: TimelineSpan | None = None
+    """The execution steps are recorded under."""
+    last_failed: TimelineSpan | None = None
+    marker_at: datetime | None = None
+    timers: dict[str, TimelineSpan] = field(default_factory=dict)
+
+    def add(self, **fields: Any) -> TimelineSpan:
+        span = TimelineSpan(id=f"s{len(self.spans)}", **fields)
+        self.spans.append(span)
+        return span
+
+    def open_wait(self) -> TimelineSpan | None:
+        return next(iter(self.waits.values()), None)
+
+
+async def run_timeline(client: Client, record: RunRecord) -> tuple[list[TimelineSpan], bool]:
+    """The spans of ``record``'s run from its history; True when the history was cut."""
+    handle = client.get_workflow_handle(record.id)
+    builder = _Builder(client, record)
+    run = builder.add(kind="run", name=f"run {record.task_id}", start=record.created_at)
+    if record.delayed_until is not None:
+        builder.add(
+            kind="delay", name="delayed", parent=run.id, start=record.created_at,
+            end=record.delayed_until,
+        )  # fmt: skip
+    count = 0
+    async for event in handle.fetch_history_events():
+        count += 1
+        if count > MAX_EVENTS:
+            return builder.spans, True
+        await _on_event(builder, run, event)
+    run.status = record.status.value
+    run.end = record.finished_at if run.end is None else run.end
+    return builder.spans, False
+
+
+async def _on_event(b: _Builder, run: TimelineSpan, event: HistoryEvent) -> None:
+    at = event.event_time.ToDatetime(tzinfo=UTC)
+    kind = event.event_type
+    if kind == E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        run.start = at
+    elif kind in CLOSED_RUN:
+        run.end = at
+    elif kind == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        _scheduled(b, run, event, at)
+    elif kind == E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+        span = b.by_event.get(event.activity_task_started_event_attributes.scheduled_event_id)
+        if span is not None:
+            span.queued_at, span.start = span.start, at
+    elif kind in CLOSED_ACTIVITY:
+        await _activity_closed(b, event, at, CLOSED_ACTIVITY[kind])
+    elif kind == E.EVENT_TYPE_TIMER_STARTED:
+        _timer_started(b, event, at)
+    elif kind in (E.EVENT_TYPE_TIMER_FIRED, E.EVENT_TYPE_TIMER_CANCELED):
+        attrs = (
+            event.timer_fired_event_attributes
+            if kind == E.EVENT_TYPE_TIMER_FIRED
+            else event.timer_canceled_event_attributes
+        )
+        timer = b.timers.pop(attrs.timer_id, None)
+        if timer is not None:
+            timer.end, timer.status = (
+                at,
+                "FIRED" if kind == E.EVENT_TYPE_TIMER_FIRED else "CANCELED",
+            )
+    elif kind == E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+        await _child_started(b, run, event, at)
+    elif kind in CLOSED_CHILD:
+        initiated = _initiated_id(event)
+        child = b.by_event.get(initiated)
+        if child is not None:
+            child.end, child.status = at, CLOSED_CHILD[kind]
+    elif kind == E.EVENT_TYPE_MARKER_RECORDED:
+        b.marker_at = at
+    elif kind == E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+        await _signaled(b, run, event, at)
+
+
+def _scheduled(b: _Builder, run: TimelineSpan, event: HistoryEvent, at: datetime) -> None:
+    attrs = event.activity_task_scheduled_event_attributes
+    if attrs.activity_type.name != "durableruns.attempt":
+        return
+    number, _, continuation = attrs.activity_id.removeprefix("attempt-").partition(".")
+    if not number.isdigit():
+        return
+    n, c = int(number), int(continuation or 0)
+    attempt = b.attempts.get(n)
+    if attempt is None:
+        status = next((a.status.value for a in b.record.attempts if a.number == n), None)
+        attempt = b.attempts[n] = b.add(
+            kind="attempt", name=f"attempt {n}", parent=run.id, start=at, attempt=n, status=status
+        )
+        if b.last_failed is not None:
+            _close_backoff(b, at)
+    wait = b.waits.pop(n, None)
+    if wait is not None:
+        wait.end = at
+    name = f"continuation {c}" if c else "execution"
+    span = b.add(
+        kind="execution", name=name, parent=attempt.id, start=at, attempt=n, continuation=c
+    )
+    b.by_event[event.event_id] = b.running = span
+
+
+def _close_backoff(b: _Builder, at: datetime) -> None:
+    for span in b.spans:
+        if span.kind == "backoff" and span.end is None:
+            span.end = at
+    b.last_failed = None
+
+
+async def _activity_closed(b: _Builder, event: HistoryEvent, at: datetime, status: str) -> None:
+    attrs: Any = {
+        "COMPLETED": event.activity_task_completed_event_attributes,
+        "FAILED": event.activity_task_failed_event_attributes,
+        "TIMED_OUT": event.activity_task_timed_out_event_attributes,
+        "CANCELED": event.activity_task_canceled_event_attributes,
+    }[status]
+    span = b.by_event.get(attrs.scheduled_event_id)
+    if span is None or span.attempt is None:
+        return
+    span.end, span.status = at, status
+    attempt = b.attempts[span.attempt]
+    if status == "COMPLETED":
+        [output] = await b.client.data_converter.decode(attrs.result.payloads, [AttemptOutput])
+        if output.suspended is not None:
+            span.status = "SUSPENDED"
+            names = [_wait_name(w) for w in output.suspended.waits] or ["handed back"]
+            b.waits[span.attempt] = b.add(
+                kind="wait", name=" + ".join(names), parent=attempt.id, start=at,
+                attempt=span.attempt,
+            )  # fmt: skip
+            return
+    attempt.end = at
+    if status != "COMPLETED":
+        b.last_failed = span
+
+
+def _wait_name(wait: WaitSpec) -> str:
+    if wait.kind == "timer":
+        return "wait.for / wait.until"
+    call = "batch_trigger_and_wait" if wait.batch else "trigger_and_wait"
+    return f"{call} ({len(wait.items)} run{'s' if len(wait.items) != 1 else ''})"
+
+
+def _timer_started(b: _Builder, event: HistoryEvent, at: datetime) -> None:
+    attrs = event.timer_started_event_attributes
+    end = at + timedelta(seconds=attrs.start_to_fire_timeout.ToTimedelta().total_seconds())
+    wait = b.open_wait()
+    if wait is not None:
+        b.timers[attrs.timer_id] = b.add(
+            kind="timer", name="timer", parent=wait.id, start=at, end=end, status="WAITING"
+        )
+    elif b.last_failed is not None:
+        parent = b.attempts[b.last_failed.attempt or 0].parent
+        b.timers[attrs.timer_id] = b.add(
+            kind="backoff", name="retry backoff", parent=parent, start=at, end=end
+        )
+
+
+def _initiated_id(event: HistoryEvent) -> int:
+    for name in (
+        "child_workflow_execution_completed_event_attributes",
+        "child_workflow_execution_failed_event_attributes",
+        "child_workflow_execution_canceled_event_attributes",
+        "child_workflow_execution_terminated_event_attributes",
+        "child_workflow_execution_timed_out_event_attributes",
+    ):
+        if event.HasField(name):
+            initiated: int = getattr(event, name).initiated_event_id
+            return initiated
+    return 0
+
+
+async def _child_started(b: _Builder, run: TimelineSpan, event: HistoryEvent, at: datetime) -> None:
+    attrs = event.start_child_workflow_execution_initiated_event_attributes
+    task_id = ""
+    if attrs.input.payloads:
+        [child] = await b.client.data_converter.decode(attrs.input.payloads, [RunInput])
+        task_id = child.task_id
+    wait = b.open_wait()
+    b.by_event[event.event_id] = b.add(
+        kind="child", name=f"run {task_id}".strip(), parent=(wait or run).id, start=at,
+        run_id=attrs.workflow_id, status="EXECUTING",
+    )  # fmt: skip
+
+
+async def _signaled(b: _Builder, run: TimelineSpan, event: HistoryEvent, at: datetime) -> None:
+    attrs = event.workflow_execution_signaled_event_attributes
+    name = attrs.signal_name
+    if name == SLOT_GRANTED_SIGNAL:
+        start = b.marker_at or at
+        b.add(kind="queue", name="waiting for a queue slot", parent=run.id, start=start, end=at)
+        return
+    if name not in ("step_recorded", "short_wait_recorded") or b.running is None:
+        return
+    if name == "step_recorded":
+        [step] = await b.client.data_converter.decode(attrs.input.payloads, [StepRecord])
+        b.add(
+            kind="step", name=step.call, parent=b.running.id, start=at, end=at,
+            attempt=b.running.attempt,
+        )  # fmt: skip
+        return
+    [wait] = await b.client.data_converter.decode(attrs.input.payloads, [WaitSpec])
+    if wait.until is not None:
+        b.add(
+            kind="timer", name="wait (in process)", parent=b.running.id, start=at,
+            end=max(at, wait.until), attempt=b.running.attempt,
+        )  # fmt: skip

@@ -1,0 +1,194 @@
+"""A durableruns worker: the run, batch and catalog workflows, plus the attempt
+activity on the queues of each task it serves.
+
+Every worker polls the shared runs queue, so run workflows make progress wherever
+workers are; attempts go only to workers that have the task's code. Each task has two
+attempt queues: ``task/<id>@<version>`` for runs pinned to this version (plain
+triggers pin to the latest version, children to their parent's), and ``task/<id>`` for
+runs triggered before any version served the task (PENDING_VERSION), which the first
+worker to serve it picks up. On start the worker registers its version's tasks in the
+catalog, and refuses to start if that version already defines one of them differently;
+then it syncs the declarative schedules (``schedule_sync.py``). The runs worker also
+runs schedule ticks (``schedule_tick.py``).
+A worker owns the pool of task processes its attempts run in (crash isolation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+from temporalio.client import Client
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from durableruns import metrics
+from durableruns.engine.names import runs_queue, task_queue
+from durableruns.engine.workflows.alert_delivery import AlertDeliveryWorkflow
+from durableruns.engine.workflows.batch import BatchWorkflow
+from durableruns.engine.workflows.catalog import CatalogWorkflow
+from durableruns.engine.workflows.monitor import MonitorWorkflow
+from durableruns.engine.workflows.queue import QueueWorkflow
+from durableruns.engine.workflows.run import RunWorkflow
+from durableruns.engine.workflows.schedule_tick import ScheduleTickWorkflow
+from durableruns.engine.workflows.token import TokenWorkflow
+from durableruns.service.catalog import register_deployment
+from durableruns.service.error_groups import start_error_groups
+from durableruns.service.schedule_sync import sync_declared_schedules
+from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.alert_delivery import AlertSender, SmtpSettings
+from durableruns.worker.attempt_activity import AttemptActivity
+from durableruns.worker.isolation import ProcessPool, isolation_enabled, task_modules
+from durableruns.worker.queue_activities import closed_runs, enqueue
+from durableruns.worker.schedule_ticks import fire_tick
+from durableruns.worker.task_runtime import DEFAULT_SHORT_WAIT_S
+from durableruns.worker.token_waiter import token_waiter
+
+
+def default_version(today: datetime | None = None) -> str:
+    """A version derived from the date, e.g. ``20261128.1``."""
+    return f"{(today or datetime.now(UTC)):%Y%m%d}.1"
+
+
+WORKFLOW_RUNNER = UnsandboxedWorkflowRunner()
+"""Our workflows run outside Temporal's sandbox. The sandbox guards *user* workflow code
+against non-determinism; here no user code runs in a workflow (task code runs in
+activities), and re-importing the run workflow module into a fresh sandbox cost ~10 ms
+of worker CPU per run (bench/README.md), a third of a run's cost on two cores. The
+guard is kept where it pays: the replay tests replay every recorded history through
+the sandboxed runner, so a non-deterministic call in workflow code still fails CI."""
+
+
+def build_workers(
+    client: Client,
+    registry: TaskRegistry,
+    *,
+    task_queue_prefix: str,
+    version: str,
+    pool: ProcessPool | None = None,
+    short_wait_s: float = DEFAULT_SHORT_WAIT_S,
+    max_concurrent_attempts: int = 100,
+    drain_grace: timedelta = timedelta(),
+    api_url: str | None = None,
+    error_groups: bool = True,
+    smtp: SmtpSettings | None = None,
+) -> list[Worker]:
+    """One Temporal worker for run workflows and one per served task; attempts run in
+    ``pool``'s task processes when given. On shutdown the task workers stop polling and
+    give running attempts ``drain_grace`` to finish, then hand the rest back (they
+    resume on another worker, not counted as failed attempts). ``api_url`` is where the
+    facade is, for the callback URLs of tokens task code creates. ``error_groups`` off:
+    failed runs are not reported to the error groups (for measuring what it costs).
+    ``smtp`` is where alert emails go out (None: email alerts fail their tries)."""
+    attempts = AttemptActivity(
+        registry,
+        version,
+        task_queue_prefix,
+        pool=pool,
+        short_wait_s=short_wait_s,
+        api_url=api_url,
+        error_groups=error_groups,
+    )
+    workers = [
+        Worker(
+            client,
+            task_queue=runs_queue(task_queue_prefix),
+            workflows=[
+                RunWorkflow,
+                AlertDeliveryWorkflow,
+                BatchWorkflow,
+                CatalogWorkflow,
+                MonitorWorkflow,
+                QueueWorkflow,
+                ScheduleTickWorkflow,
+                TokenWorkflow,
+            ],
+            activities=[enqueue, closed_runs, fire_tick, token_waiter, AlertSender(smtp).deliver],
+            workflow_runner=WORKFLOW_RUNNER,
+        )
+    ]
+    for task in registry:
+        for queue_version, polls in ((version, 2), (None, 1)):
+            workers.append(
+                Worker(
+                    client,
+                    task_queue=task_queue(task_queue_prefix, task.id, queue_version),
+                    activities=[attempts.run_attempt],
+                    # Cancellation reaches the task's code at the next heartbeat: keep it close.
+                    max_heartbeat_throttle_interval=timedelta(seconds=1),
+                    max_concurrent_activity_task_polls=polls,
+                    max_concurrent_activities=max_concurrent_attempts,
+                    graceful_shutdown_timeout=drain_grace,
+                )
+            )
+    return workers
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    client: Client,
+    registry: TaskRegistry,
+    *,
+    task_queue_prefix: str,
+    version: str,
+    isolation: bool | None = None,
+    short_wait_s: float = DEFAULT_SHORT_WAIT_S,
+    max_concurrent_attempts: int = 100,
+    drain_grace: timedelta = timedelta(),
+    api_url: str | None = None,
+    metrics_port: int | None = None,
+    error_groups: bool = True,
+    smtp: SmtpSettings | None = None,
+) -> AsyncIterator[list[Worker]]:
+    """Run a worker for the duration of the ``async with`` block.
+
+    ``isolation`` (default: the ``DURABLERUNS_ISOLATION`` switch, on) runs each attempt
+    in a task process of its own; off, task code runs in this process (for debugging).
+    Timers shorter than ``short_wait_s`` stay in the attempt's process; longer ones and
+    every child-run wait suspend it. ``max_concurrent_attempts`` caps the executions of
+    task code per task queue.
+    Leaving the block drains: every task worker stops polling at once and running
+    attempts get ``drain_grace`` to finish (together, not one worker after another);
+    the run-workflow worker stops last.
+    ``metrics_port`` (0: a free one) serves ``/metrics``.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        if metrics_port is not None:
+            stack.enter_context(metrics.serving(metrics_port))
+        pool = None
+        if isolation_enabled(isolation) and len(registry):
+            # Entered first, so it closes last: after the workers finished their attempts.
+            pool = await stack.enter_async_context(ProcessPool(preload=task_modules(registry)))
+        # Before any worker polls: a run that fails signals this workflow.
+        await start_error_groups(client, task_queue_prefix=task_queue_prefix)
+        workers = build_workers(
+            client,
+            registry,
+            task_queue_prefix=task_queue_prefix,
+            version=version,
+            pool=pool,
+            short_wait_s=short_wait_s,
+            max_concurrent_attempts=max_concurrent_attempts,
+            drain_grace=drain_grace,
+            api_url=api_url,
+            error_groups=error_groups,
+            smtp=smtp,
+        )
+        for worker in workers:
+            await stack.enter_async_context(worker)
+        # Runs before the workers' own exits (shutdown is idempotent): drain all at once.
+        stack.push_async_callback(_drain, workers[1:])
+        # After the workers started: the catalog workflow needs one to take the update.
+        catalog = await register_deployment(
+            client, registry, task_queue_prefix=task_queue_prefix, version=version
+        )
+        await sync_declared_schedules(
+            client, catalog, task_queue_prefix=task_queue_prefix, version=version
+        )
+        yield workers
+
+
+async def _drain(task_workers: list[Worker]) -> None:
+    """Shut the task workers down concurrently, so one grace period covers them all."""
+    await asyncio.gather(*(worker.shutdown() for worker in task_workers))

@@ -1,0 +1,329 @@
+"""The attempt activity: one execution of the task's code, for one attempt of a run.
+
+An execution tells its run workflow when the code starts (the run turns EXECUTING),
+heartbeats while the code runs (so cancellation reaches it and a lost worker is
+noticed), enforces what is left of the task's ``max_duration``, and ends one of three
+ways: the output as plain JSON; a classified failure (:mod:`.attempt_outcome`); or a
+*suspension* — the code reached waits, so the execution stops it and returns them, and
+the run workflow performs them with nothing running. The attempt then resumes as a new
+execution (a continuation: same attempt id and number) that re-runs the code from the
+top, its earlier calls answered from the run's journal (the ``attempt_state`` query).
+An execution that a shutting-down worker must give up is handed back the same way,
+with no waits, and resumes on another worker without counting as a failed attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowHandle
+from temporalio.exceptions import ApplicationError
+
+from durableruns.context import AttemptInfo, RunInfo, TaskContext, TaskInfo
+from durableruns.engine.names import ATTEMPT_ACTIVITY, ATTEMPT_FAILURE_TYPE
+from durableruns.engine.workflows.run import RunWorkflow
+from durableruns.limits import MAX_OUTPUT_BYTES, ValueTooLargeError, check_value
+from durableruns.logs import capture_task_output
+from durableruns.metadata import RunMetadata
+from durableruns.models import (
+    AttemptFailure,
+    AttemptInput,
+    AttemptOutput,
+    AttemptStarted,
+    AttemptState,
+    RetryOptions,
+    Suspension,
+)
+from durableruns.service.runs import RunService
+from durableruns.service.tokens import TokenService
+from durableruns.settings import Settings
+from durableruns.status import AttemptStatus
+from durableruns.task_definitions import Task, TaskRegistry
+from durableruns.worker import attempt_outcome as outcome
+from durableruns.worker.error_reports import report_failed_run
+from durableruns.worker.isolation import ProcessPool, TaskProcessError, attempt_spec, can_isolate
+from durableruns.worker.task_executor import Cancelled, Completed, Outcome, execute
+from durableruns.worker.task_process import CANCEL_GRACE_S
+from durableruns.worker.task_runtime import DEFAULT_SHORT_WAIT_S, AttemptRuntime
+
+HEARTBEAT_EVERY_S = 0.5
+worker_log = logging.getLogger("durableruns.worker")
+"""One line per attempt outcome, with the run id (the errors themselves are in the run)."""
+worker_log.setLevel(logging.INFO)
+
+
+class AttemptActivity:
+    """The attempt activity bound to the tasks (and version) a worker serves.
+
+    With a process ``pool`` each execution's code runs in a task process of its own
+    (crash isolation); without one it runs in the worker's process.
+    """
+
+    def __init__(
+        self,
+        registry: TaskRegistry,
+        version: str,
+        task_queue_prefix: str,
+        *,
+        pool: ProcessPool | None = None,
+        short_wait_s: float = DEFAULT_SHORT_WAIT_S,
+        api_url: str | None = None,
+        error_groups: bool = True,
+    ) -> None:
+        self._registry = registry
+        self._error_groups = error_groups
+        self._api_url = api_url or Settings().api_url
+        self._version = version
+        self._prefix = task_queue_prefix
+        self._pool = pool
+        self._short_wait_s = short_wait_s
+        self._services: dict[int, RunService] = {}
+        self._tokens: dict[int, TokenService] = {}
+
+    @activity.defn(name=ATTEMPT_ACTIVITY)
+    async def run_attempt(self, input: AttemptInput) -> AttemptOutput:
+        """Run the task's code for one execution of an attempt."""
+        task = self._registry.get(input.task_id)
+        if task is None:  # only reachable if queues are misrouted
+            raise outcome.system_failure(
+                "TaskNotFound", f"This worker has no task {input.task_id!r}", RetryOptions()
+            )
+        client = activity.client()
+        handle = client.get_workflow_handle(input.run_id)
+        # Beat from the start: reading the run's state and telling it the attempt started
+        # are calls a loaded server can take seconds to answer, and an attempt silent for
+        # HEARTBEAT_TIMEOUT is timed out as a lost worker (a needless second attempt).
+        early_beats = asyncio.create_task(_heartbeat_forever(None))
+        try:
+            state = await _state(handle, input)
+            started_at = datetime.now(UTC)
+            await handle.signal(
+                RunWorkflow.attempt_started,
+                AttemptStarted(
+                    attempt_number=input.attempt_number,
+                    started_at=started_at,
+                    version=self._version,
+                    continuation=input.continuation,
+                ),
+            )
+        finally:
+            early_beats.cancel()
+            await asyncio.gather(early_beats, return_exceptions=True)
+        runtime = AttemptRuntime(
+            handle=handle,
+            service=self._service(client),
+            version=self._version,
+            attempt_number=input.attempt_number,
+            journal=state.journal,
+            short_wait_s=self._short_wait_s,
+            logs_recorded=input.logs_recorded,
+            tokens=self._token_service(client),
+            streams=input.streams,
+        )
+        ctx = _context(task, input, started_at, self._version, runtime, state.metadata)
+        heartbeats = asyncio.create_task(_heartbeat_forever(runtime))
+        log_flusher = asyncio.create_task(runtime.flush_logs_forever())
+        clock = time.monotonic()
+        try:
+            result = await self._execute(task, input, state.payload, ctx, runtime)
+        except ApplicationError as exc:
+            failure = _report_failure(input, exc)
+            if failure is not None and self._error_groups:
+                await report_failed_run(
+                    client, input, failure, task_queue_prefix=self._prefix, version=self._version
+                )
+            raise
+        finally:
+            heartbeats.cancel()
+            log_flusher.cancel()
+            await asyncio.gather(heartbeats, log_flusher, return_exceptions=True)
+            await runtime.flush()
+        took = f"({time.monotonic() - clock:.2f} s)"
+        if isinstance(result, Suspension):
+            what = (
+                f"WAITING at {len(result.waits)} wait(s) {took}" if result.waits else "HANDED BACK"
+            )
+            worker_log.info(outcome.outcome_line(input.run_id, input.attempt_number, what))
+        else:
+            worker_log.info(
+                outcome.outcome_line(input.run_id, input.attempt_number, f"COMPLETED {took}")
+            )
+        if isinstance(result, Suspension):
+            return AttemptOutput(
+                suspended=result.model_copy(update={"ran_s": time.monotonic() - clock})
+            )
+        return AttemptOutput(output=result)
+
+    def _service(self, client: Client) -> RunService:
+        """One run service per client (for in-task triggers and child-run options)."""
+        key = id(client)
+        if key not in self._services:
+            self._services[key] = RunService(client, task_queue_prefix=self._prefix)
+        return self._services[key]
+
+    def _token_service(self, client: Client) -> TokenService:
+        """One token service per client (for tokens task code creates and waits on)."""
+        key = id(client)
+        if key not in self._tokens:
+            self._tokens[key] = TokenService(
+                client, task_queue_prefix=self._prefix, api_url=self._api_url
+            )
+        return self._tokens[key]
+
+    async def _execute(
+        self,
+        task: Task[Any, Any],
+        input: AttemptInput,
+        payload: Any,
+        ctx: TaskContext,
+        runtime: AttemptRuntime,
+    ) -> Any:
+        """Run the code until it returns, fails, or suspends at waits (a Suspension)."""
+        code = asyncio.ensure_future(self._run_code(task, input, payload, ctx, runtime))
+        suspended = asyncio.ensure_future(runtime.suspension())
+        try:
+            await asyncio.wait({code, suspended}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            suspended.cancel()
+            await _stop(code)
+            details = activity.cancellation_details()
+            if details is not None and details.worker_shutdown and not details.cancel_requested:
+                return Suspension()  # handed back: resumes on another worker
+            raise
+        if code.done():
+            suspended.cancel()
+            return code.result()
+        await _stop(code)
+        return Suspension(waits=suspended.result())
+
+    async def _run_code(
+        self,
+        task: Task[Any, Any],
+        input: AttemptInput,
+        payload: Any,
+        ctx: TaskContext,
+        runtime: AttemptRuntime,
+    ) -> Any:
+        """The code under what is left of its max duration; the output, or a failure."""
+        max_duration = input.options.max_duration_s or task.max_duration
+        budget = None if max_duration is None else max(0.0, max_duration - input.elapsed_s)
+        try:
+            async with asyncio.timeout(budget) as deadline:
+                runtime.run_clock(deadline)
+                result = await self._outcome(task, payload, ctx)
+        except TimeoutError as exc:
+            if deadline.expired():
+                raise outcome.timed_out(max_duration, task.retry) from exc
+            raise
+        if isinstance(result, Completed):
+            return self._checked_output(result.output, task)
+        if isinstance(result, Cancelled):  # only ever an answer to our own stop
+            raise outcome.system_failure(
+                "UnexpectedCancel", "The task's process stopped on its own", task.retry
+            )
+        raise outcome.failure_of(result, task.retry)
+
+    def _checked_output(self, output: Any, task: Task[Any, Any]) -> Any:
+        """The output if it can be recorded: within 10 MiB, and within what the run's
+        record may hold when values stay inline in history; else the attempt fails, not
+        retried (the same code gives the same output)."""
+        record_limit = self._service(activity.client()).record_limit_bytes
+        limit = min(MAX_OUTPUT_BYTES, record_limit or MAX_OUTPUT_BYTES)
+        try:
+            check_value(output, "output", limit)
+        except ValueTooLargeError as exc:
+            error = outcome.run_error(exc, name="TaskOutputTooLargeError")
+            raise outcome.failure(AttemptStatus.FAILED, error, task.retry, False) from exc
+        return output
+
+    async def _outcome(self, task: Task[Any, Any], payload: Any, ctx: TaskContext) -> Outcome:
+        """In a task process when there is a pool (and it can import the task), else here."""
+        if self._pool is None or not can_isolate(task):
+            capture_task_output(task_process=False)  # its logging and print: to its run
+            return await execute(task, payload, ctx)
+        try:
+            async with self._pool.process() as process:
+                return await process.run(attempt_spec(task, payload, ctx), ctx.runtime)  # type: ignore[arg-type]
+        except TaskProcessError as exc:
+            raise outcome.system_failure("TaskProcessStartFailed", str(exc), task.retry) from exc
+
+
+def _report_failure(input: AttemptInput, exc: ApplicationError) -> AttemptFailure | None:
+    """The worker's one line for a failed attempt (temporalio logs it at DEBUG only);
+    the failure it reported, if it is one of ours."""
+    if exc.type == ATTEMPT_FAILURE_TYPE and exc.details:
+        failure = AttemptFailure.model_validate(exc.details[0])
+        line = outcome.outcome_line(
+            input.run_id, input.attempt_number, failure.status.value, failure.error
+        )
+        worker_log.warning(line)
+        return failure
+    return None
+
+
+async def _state(handle: WorkflowHandle[Any, Any], input: AttemptInput) -> AttemptState:
+    """Payload, metadata and journal: from the input, or read from the run."""
+    if not input.from_run:
+        return AttemptState(payload=input.payload, metadata=input.metadata)
+    state: AttemptState = await handle.query(RunWorkflow.attempt_state)
+    return state
+
+
+async def _stop(code: asyncio.Future[Any]) -> None:
+    """Stop the task's code and wait for it to end (a task process is killed after its
+    grace period; code in this process that ignores the cancel is left behind)."""
+    code.cancel()
+    with contextlib.suppress(BaseException):
+        await asyncio.wait({code}, timeout=CANCEL_GRACE_S * 3)
+    if code.done() and not code.cancelled():
+        code.exception()  # retrieved: a late failure of stopped code is not news
+
+
+def _context(
+    task: Task[Any, Any],
+    input: AttemptInput,
+    started_at: datetime,
+    version: str,
+    runtime: AttemptRuntime,
+    metadata: dict[str, Any] | None,
+) -> TaskContext:
+    options = input.options
+    return TaskContext(
+        task=TaskInfo(id=task.id),
+        run=RunInfo(
+            id=input.run_id,
+            created_at=input.run_created_at,
+            tags=options.tags,
+            is_test=options.is_test,
+            idempotency_key=options.idempotency_key,
+            is_replay=options.replayed_from is not None,
+            replayed_from=options.replayed_from,
+            parent_run_id=options.parent_run_id,
+            root_run_id=options.root_run_id,
+            depth=options.depth,
+        ),
+        attempt=AttemptInfo(
+            id=input.attempt_id, number=input.attempt_number, started_at=started_at
+        ),
+        version=version,
+        metadata=RunMetadata(metadata, runtime.metadata_changed),
+        runtime=runtime,
+        log=runtime.log_line,
+    )
+
+
+async def _heartbeat_forever(runtime: AttemptRuntime | None) -> None:
+    # Heartbeats carry cancellation to us and tell Temporal this worker is alive; once
+    # the code runs, the same beat sends metadata it changed since the last one.
+    # The first beat waits: a short attempt then costs no heartbeat RPC at all.
+    while True:
+        await asyncio.sleep(HEARTBEAT_EVERY_S)
+        activity.heartbeat()
+        if runtime is not None:
+            await runtime.flush()

@@ -1,0 +1,297 @@
+"""The task process side of crash isolation: what runs inside each pooled process.
+
+A task process is started by :mod:`durableruns.worker.isolation` and serves one attempt
+at a time over a socket to the worker (:mod:`.isolation_protocol`): it finds the task
+by module and id, builds the attempt's :class:`~durableruns.context.TaskContext` (its
+``ctx.runtime`` forwards every call to the worker's real runtime, its ``ctx.metadata``
+reports every change) and runs the task's code through the shared executor
+(:mod:`.task_executor`). It imports nothing of temporalio: Temporal lives in the worker.
+
+A reader thread owns the receiving side for the life of the process, so a worker that
+closes the socket (or dies) ends the process at once, even while the task's code is busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import queue
+import signal
+import socket
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, cast
+
+from durableruns.context import StepLookup, TaskContext
+from durableruns.logs import capture_task_output
+from durableruns.metadata import RunMetadata
+from durableruns.models import ChildRunResult, ChildRunSpec, RunOptions
+from durableruns.task_definitions import Task
+from durableruns.wait_tokens import (
+    TokenCompleted,
+    TokenCompletion,
+    TokenFilter,
+    TokenItem,
+    TokenItemPage,
+    WaitToken,
+)
+from durableruns.worker.isolation_protocol import (
+    AttemptSpec,
+    CancelAttempt,
+    CancelRuntimeCall,
+    Channel,
+    Finished,
+    LogLines,
+    MetadataChanged,
+    Ready,
+    RuntimeCall,
+    RuntimeReply,
+    StartAttempt,
+    StreamChunks,
+)
+from durableruns.worker.task_executor import Cancelled, Failed, Outcome, describe_error, execute
+
+TASK_PROCESS_ENV = "DURABLERUNS_TASK_PROCESS"
+"""Set (to the pid) inside task processes, so task code can tell it is isolated."""
+PROTOCOL_ERROR_EXIT = 70
+"""Exit status of a task process that received a message it could not read."""
+_PROTOCOL_ERROR = object()
+
+
+# --- the process's main loop -----------------------------------------------------------
+def serve(sock: socket.socket, preload: tuple[str, ...]) -> None:
+    """Entry point of a task process: import the task modules, then run attempts."""
+    # The worker decides when we stop: Ctrl-C on the dev stack reaches the whole process
+    # group, and must not turn a running attempt into a crash.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ[TASK_PROCESS_ENV] = str(os.getpid())
+    capture_task_output(task_process=True)
+    for name in preload:
+        with contextlib.suppress(Exception):  # reported by the attempt that needs it
+            importlib.import_module(name)
+    channel = Channel(sock)
+    starts: queue.SimpleQueue[tuple[AttemptSpec, _Mailbox]] = queue.SimpleQueue()
+    reader = threading.Thread(
+        target=_read_forever, args=(channel, starts), name="durableruns-inbox", daemon=True
+    )
+    reader.start()
+    channel.send(Ready(pid=os.getpid()))
+    while True:
+        spec, mailbox = starts.get()
+        outcome = asyncio.run(_attempt(spec, mailbox, channel))
+        channel.send(Finished(outcome))
+
+
+def _read_forever(
+    channel: Channel, starts: queue.SimpleQueue[tuple[AttemptSpec, _Mailbox]]
+) -> None:
+    """Route the worker's messages: a new attempt to the main thread, the rest to the
+    attempt running now. The worker gone means we are done, whatever the code is doing."""
+    mailbox: _Mailbox | None = None
+    while True:
+        try:
+            message = channel.receive()
+        except Exception:  # a broken protocol: better a reported crash than a hang
+            traceback.print_exc()
+            message = _PROTOCOL_ERROR
+        if message is None or message is _PROTOCOL_ERROR:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(0 if message is None else PROTOCOL_ERROR_EXIT)
+        if isinstance(message, StartAttempt):
+            mailbox = _Mailbox()
+            starts.put((message.spec, mailbox))
+        elif mailbox is not None:
+            mailbox.deliver(message)
+
+
+class _Mailbox:
+    """Messages for one attempt, handed to its event loop once it runs (a cancel may
+    arrive before the loop exists) and dropped after it ended."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._early: list[object] = []
+        self._deliver: Callable[[object], None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    def attach(self, loop: asyncio.AbstractEventLoop, handler: Callable[[object], None]) -> None:
+        with self._lock:
+            self._loop, self._deliver = loop, handler
+            early, self._early = self._early, []
+        for message in early:
+            loop.call_soon(handler, message)
+
+    def deliver(self, message: object) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            if self._loop is None or self._deliver is None:
+                self._early.append(message)
+            else:
+                self._loop.call_soon_threadsafe(self._deliver, message)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+
+
+class RuntimeProxy:
+    """``ctx.runtime`` in a task process: each call is answered by the worker's runtime
+    (trigger_and_wait, wait.for_ … are Updates on the run workflow, made there)."""
+
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
+        self._calls: dict[int, asyncio.Future[Any]] = {}
+        self._next_id = 0
+
+    async def trigger(self, task_id: str, payload: Any, options: RunOptions) -> tuple[str, bool]:
+        """Trigger a run (not waited for); returns (run id, is_cached)."""
+        return cast(tuple[str, bool], await self._call("trigger", task_id, payload, options))
+
+    async def wait_for_runs(
+        self, items: list[ChildRunSpec], *, batch: bool
+    ) -> list[ChildRunResult]:
+        """Start child runs and wait for all of them."""
+        return cast(list[ChildRunResult], await self._call("wait_for_runs", items, batch=batch))
+
+    async def wait_until(self, until: datetime) -> None:
+        """A durable timer in the run."""
+        await self._call("wait_until", until)
+
+    async def begin_step(self, name: str) -> StepLookup:
+        """The step's position and, if recorded, its result."""
+        return cast(StepLookup, await self._call("begin_step", name))
+
+    async def end_step(self, position: int, name: str, value: Any) -> None:
+        """Record the step's result in the run."""
+        await self._call("end_step", position, name, value)
+
+    async def create_token(
+        self,
+        timeout: str | float | datetime | None,
+        idempotency_key: str | None,
+        idempotency_key_ttl: str | float | None,
+        tags: tuple[str, ...],
+    ) -> WaitToken:
+        """Create a wait token."""
+        value = await self._call(
+            "create_token", timeout, idempotency_key, idempotency_key_ttl, tags
+        )
+        return cast(WaitToken, value)
+
+    async def wait_for_token(self, token_id: str) -> TokenCompletion:
+        """Wait for a token's completion."""
+        return cast(TokenCompletion, await self._call("wait_for_token", token_id))
+
+    async def complete_token(self, token_id: str, output: Any) -> TokenCompleted:
+        """Complete a token (once: a later completion answers the first one)."""
+        return cast(TokenCompleted, await self._call("complete_token", token_id, output))
+
+    async def retrieve_token(self, token_id: str) -> TokenItem:
+        """A token as it is now."""
+        return cast(TokenItem, await self._call("retrieve_token", token_id))
+
+    async def list_tokens(
+        self, token_filter: TokenFilter, limit: int, after: str | None, before: str | None
+    ) -> TokenItemPage:
+        """One page of tokens."""
+        value = await self._call("list_tokens", token_filter, limit, after, before)
+        return cast(TokenItemPage, value)
+
+    def stream_chunks(self, key: str, chunks: Iterable[Any]) -> None:
+        """Send chunks of stream ``key`` (buffered by the worker's runtime)."""
+        self._channel.send(StreamChunks(key, tuple(chunks)))
+
+    async def end_stream(self, key: str) -> None:
+        """The end marker of stream ``key``, once it reached the run."""
+        await self._call("end_stream", key)
+
+    def answer(self, reply: RuntimeReply) -> None:
+        """Resolve the call ``reply`` answers (unless the code stopped waiting for it)."""
+        future = self._calls.get(reply.call_id)
+        if future is None or future.done():
+            return
+        if reply.error is not None:
+            future.set_exception(reply.error.rebuilt())
+        else:
+            future.set_result(reply.value)
+
+    async def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        call_id, self._next_id = self._next_id, self._next_id + 1
+        future = asyncio.get_running_loop().create_future()
+        self._calls[call_id] = future
+        self._channel.send(RuntimeCall(call_id, method, args, kwargs))
+        try:
+            return await future
+        except asyncio.CancelledError:
+            self._channel.send(CancelRuntimeCall(call_id))
+            raise
+        finally:
+            del self._calls[call_id]
+
+
+# --- one attempt -----------------------------------------------------------------------
+async def _attempt(spec: AttemptSpec, mailbox: _Mailbox, channel: Channel) -> Outcome:
+    """Run the task's code once; every way it can end becomes an :data:`Outcome`."""
+    main = asyncio.current_task()
+    assert main is not None
+    runtime = RuntimeProxy(channel)
+    canceled = False
+
+    def handle(message: object) -> None:
+        nonlocal canceled
+        if isinstance(message, RuntimeReply):
+            runtime.answer(message)
+        elif isinstance(message, CancelAttempt) and not canceled:
+            canceled = True
+            main.cancel()
+
+    mailbox.attach(asyncio.get_running_loop(), handle)
+    try:
+        return await _run(spec, runtime, channel)
+    except asyncio.CancelledError:
+        if canceled:
+            return Cancelled()
+        raise
+    finally:
+        mailbox.close()
+
+
+async def _run(spec: AttemptSpec, runtime: RuntimeProxy, channel: Channel) -> Outcome:
+    try:
+        task = find_task(spec.module, spec.task_id)
+    except Exception as exc:
+        return Failed("setup", describe_error(exc, name="TaskNotFound"))
+    ctx = TaskContext(
+        task=spec.task,
+        run=spec.run,
+        attempt=spec.attempt,
+        version=spec.version,
+        metadata=RunMetadata(spec.metadata, lambda m: channel.send(MetadataChanged(m))),
+        runtime=runtime,
+        log=lambda line: channel.send(LogLines((line,))),
+    )
+    return await execute(task, spec.payload, ctx)
+
+
+_TASKS: dict[tuple[str, str], Task[Any, Any]] = {}
+
+
+def find_task(module_name: str, task_id: str) -> Task[Any, Any]:
+    """The task ``task_id`` defined at the top level of ``module_name`` (imported once)."""
+    key = (module_name, task_id)
+    if key not in _TASKS:
+        module = importlib.import_module(module_name)
+        found = [v for v in vars(module).values() if isinstance(v, Task) and v.id == task_id]
+        if not found:
+            raise LookupError(f"Module {module_name!r} defines no task {task_id!r}")
+        _TASKS[key] = found[0]
+    return _TASKS[key]
