@@ -16,10 +16,13 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from durableruns import sdk
 from durableruns.api import create_app
 from durableruns.engine.names import monitor_id
 from durableruns.engine.workflows.monitor import OCCURRED_SIGNAL
 from durableruns.error_group_models import ErrorOccurrence
+from durableruns.errors import NotFoundError
+from durableruns.sdk import alerts as sdk_alerts
 from durableruns.task_definitions import TaskRegistry
 from durableruns.worker.alert_delivery import SmtpSettings
 from durableruns.worker.assembly import running_worker
@@ -335,3 +338,26 @@ async def test_update_disable_enable_delete(alert_stack: AlertStack) -> None:
     assert (await alert_stack.http.get(path)).status_code == 404
     assert (await alert_stack.http.get(f"{path}/deliveries")).status_code == 404
     assert (await alert_stack.http.post(f"{path}/disable")).status_code == 404
+
+
+async def test_the_sdk_creates_lists_and_deletes_alerts(alert_stack: AlertStack) -> None:
+    sdk.configure(
+        base_url=str(alert_stack.http.base_url),
+        secret_key=SECRET_KEY,
+        transport=alert_stack.http._transport,  # type: ignore[arg-type]
+    )
+    created = await sdk_alerts.create(
+        name="via sdk",
+        events=["error_group.regressed"],
+        channel={"type": "webhook", "url": "https://x.example/h", "secret": SECRET},
+        filter={"tasks": ["err-divide"]},
+    )
+    assert created.channel.secret_set is True and created.filter.tasks == ["err-divide"]
+    assert created.id in [a.id for a in await sdk_alerts.list()]
+    renamed = await sdk_alerts.update(created.id, name="renamed")
+    assert renamed.name == "renamed" and renamed.channel.secret_set is True
+    assert (await sdk_alerts.disable(created.id)).enabled is False
+    assert await sdk_alerts.deliveries(created.id) == []
+    await sdk_alerts.delete(created.id)
+    with pytest.raises(NotFoundError):
+        await sdk_alerts.retrieve(created.id)

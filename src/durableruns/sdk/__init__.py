@@ -9,8 +9,18 @@ Example::
     run = await runs.poll(handle)
 """
 
-from durableruns.sdk import auth, batch, errors, runs, schedules, tasks
+from durableruns.sdk import alerts, auth, batch, errors, runs, schedules, tasks
 from durableruns.sdk.client import configure
 from durableruns.sdk.handles import RunHandle
 
-__all__ = ["RunHandle", "auth", "batch", "configure", "errors", "runs", "schedules", "tasks"]
+__all__ = [
+    "RunHandle",
+    "alerts",
+    "auth",
+    "batch",
+    "configure",
+    "errors",
+    "runs",
+    "schedules",
+    "tasks",
+]
