@@ -26,6 +26,7 @@ from durableruns.api.routes import (
     queues,
     realtime,
     realtime_sets,
+    reports,
     run_timeline,
     runs,
     runs_list,
@@ -90,6 +91,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(runs_list.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(errors.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(alerts.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(reports.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime_sets.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(streams.router, dependencies=authed, responses=ERROR_RESPONSES)

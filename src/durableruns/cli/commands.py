@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from durableruns.api import create_app
 from durableruns.cli import errors
 from durableruns.cli.dev import dev_settings, run_dev
+from durableruns.cli.report import report
 from durableruns.cli.scaffold import next_steps, scaffold
 from durableruns.cli.serve import plain_worker, run_alone, say
 from durableruns.cli.status import status
@@ -135,6 +136,7 @@ Tasks = Annotated[
 
 app.command()(status)  # durableruns status (cli/status.py)
 app.add_typer(errors.app, name="errors")  # durableruns errors … (cli/errors.py)
+app.command()(report)  # durableruns report health (cli/report.py)
 
 
 @app.command()
