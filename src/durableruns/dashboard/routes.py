@@ -85,6 +85,16 @@ async def errors_page(
     return pages.render("errors", title="Errors", chrome=_chrome(settings))
 
 
+@router.get(HOME + "/alerts")
+async def alerts_page(
+    request: Request, settings: SettingsDep, secret_key: SecretKeyDep
+) -> Response:
+    """Alerts: create one, see each one's deliveries and every try."""
+    if not session.has_session(request, secret_key):
+        return _to_login(request)
+    return pages.render("alerts", title="Alerts", chrome=_chrome(settings))
+
+
 @router.get(HOME + "/errors/{error_id}")
 async def error_page(
     error_id: Annotated[str, Path()],

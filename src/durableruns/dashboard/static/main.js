@@ -1,7 +1,9 @@
 // Entry point: starts the page the server rendered (runs, one run, schedules, tokens,
 // errors, one error group).
 
+import { startAlertsPage } from "./alerts.js";
 import { startErrorPage, startErrorsPage } from "./errors.js";
+import { startHealth } from "./health.js";
 import { startRunPage } from "./run.js";
 import { startRunsPage } from "./runs.js";
 import { startSchedulesPage } from "./schedules.js";
@@ -9,7 +11,10 @@ import { startTokenWaits } from "./token-waits.js";
 import { startTokensPage } from "./tokens.js";
 
 const page = document.querySelector("[data-page]");
-if (page && page.dataset.page === "runs") startRunsPage();
+if (page && page.dataset.page === "runs") {
+  startRunsPage();
+  startHealth();
+}
 if (page && page.dataset.page === "run") {
   startTokenWaits(); // listens for the run page's renders: start it first
   startRunPage();
@@ -18,3 +23,4 @@ if (page && page.dataset.page === "schedules") startSchedulesPage();
 if (page && page.dataset.page === "tokens") startTokensPage();
 if (page && page.dataset.page === "errors") startErrorsPage();
 if (page && page.dataset.page === "error") startErrorPage();
+if (page && page.dataset.page === "alerts") startAlertsPage();
