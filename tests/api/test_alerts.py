@@ -18,6 +18,7 @@ from temporalio.client import Client
 
 from durableruns import sdk
 from durableruns.api import create_app
+from durableruns.cli.commands import run as cli
 from durableruns.engine.names import monitor_id
 from durableruns.engine.workflows.monitor import OCCURRED_SIGNAL
 from durableruns.error_group_models import ErrorOccurrence
@@ -361,3 +362,52 @@ async def test_the_sdk_creates_lists_and_deletes_alerts(alert_stack: AlertStack)
     await sdk_alerts.delete(created.id)
     with pytest.raises(NotFoundError):
         await sdk_alerts.retrieve(created.id)
+
+
+async def test_the_cli_creates_lists_and_shows_deliveries(
+    alert_stack: AlertStack, client: Client, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setenv("DURABLERUNS_TEMPORAL_ADDRESS", client.service_client.config.target_host)
+    monkeypatch.setenv("DURABLERUNS_NAMESPACE", client.namespace)
+    monkeypatch.setenv("DURABLERUNS_TASK_QUEUE_PREFIX", alert_stack.prefix)
+    tag = _tag()
+
+    async def cli_run(*args: str) -> tuple[int, str, str]:
+        # In a thread: the CLI runs its own event loop, and this one serves the worker.
+        code = await asyncio.to_thread(cli, list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    async with http_receiver() as receiver:
+        code, out, _ = await cli_run(
+            "alerts", "create", "--name", "cli", "--event", "run.failed",
+            "--webhook", receiver.url, "--secret", SECRET,
+        )  # fmt: skip
+        assert code == 0 and "(signed)" in out and SECRET not in out
+        alert_id = out.split()[0]
+        await alert_stack.http.put(f"/api/v1/alerts/{alert_id}", json={"filter": {"tags": [tag]}})
+        await alert_stack.trigger_failure(tags=[tag])
+        await _received(receiver, 1)
+
+        async def delivered() -> str:
+            return (await cli_run("alerts", "deliveries", alert_id))[1]
+
+        shown = await eventually(delivered, lambda text: "delivered" in text, WAIT)
+        assert "try 1" in shown and " ok " in shown
+        code, out, _ = await cli_run("alerts", "list")
+        assert code == 0 and alert_id in out
+        assert (await cli_run("alerts", "disable", alert_id))[1].split()[1] == "off"
+        assert (await cli_run("alerts", "delete", alert_id))[0] == 0
+        code, _, err = await cli_run("alerts", "disable", alert_id)
+        assert code == 1 and "no alert" in err
+        code, _, err = await cli_run(
+            "alerts",
+            "create",
+            "--name",
+            "x",
+            "--event",
+            "run.exploded",
+            "--slack",
+            "https://h.example",
+        )
+        assert code == 1 and "--event" in err

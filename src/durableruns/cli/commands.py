@@ -27,7 +27,7 @@ import typer
 from pydantic import ValidationError
 
 from durableruns.api import create_app
-from durableruns.cli import errors
+from durableruns.cli import alerts, errors
 from durableruns.cli.dev import dev_settings, run_dev
 from durableruns.cli.report import report
 from durableruns.cli.scaffold import next_steps, scaffold
@@ -136,6 +136,7 @@ Tasks = Annotated[
 
 app.command()(status)  # durableruns status (cli/status.py)
 app.add_typer(errors.app, name="errors")  # durableruns errors … (cli/errors.py)
+app.add_typer(alerts.app, name="alerts")  # durableruns alerts … (cli/alerts.py)
 app.command()(report)  # durableruns report health (cli/report.py)
 
 
