@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from durableruns import wait
+    from durableruns.concurrency import Concurrency, ConcurrencyLimit, concurrency_limit
     from durableruns.context import TaskContext
     from durableruns.errors import AbortTaskRunError, DurableRunsError
     from durableruns.in_task import BatchItem
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "AbortTaskRunError": "durableruns.errors",
     "BatchItem": "durableruns.in_task",
+    "Concurrency": "durableruns.concurrency",
+    "ConcurrencyLimit": "durableruns.concurrency",
+    "concurrency_limit": "durableruns.concurrency",
     "TaskRunResult": "durableruns.results",
     "DurableRunsError": "durableruns.errors",
     "Queue": "durableruns.task_definitions",
@@ -67,6 +71,8 @@ _SUBMODULES = ["wait"]
 __all__ = [
     "AbortTaskRunError",
     "BatchItem",
+    "Concurrency",
+    "ConcurrencyLimit",
     "DurableRunsError",
     "Queue",
     "RetryOptions",
@@ -79,6 +85,7 @@ __all__ = [
     "TaskRegistry",
     "TaskRunResult",
     "batch",
+    "concurrency_limit",
     "configure",
     "logger",
     "runs",

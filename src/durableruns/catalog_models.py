@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from durableruns.limit_models import LimitSpec, queue_limit_name
 from durableruns.models import Frozen, RetryOptions
 
 
@@ -40,6 +41,8 @@ class TaskDescriptor(Frozen):
     """A scheduled task (``schedules.task``): its runs get a schedule payload."""
     schedule: TaskSchedule | None = None
     """Its declarative schedule, synced when a worker of the newest version starts."""
+    limits: tuple[LimitSpec, ...] = ()
+    """Its concurrency limits (inline ``task/<id>`` and named), sorted by name."""
 
 
 class Deployment(Frozen):
@@ -55,6 +58,8 @@ class Catalog(BaseModel):
 
     versions: dict[str, list[TaskDescriptor]] = {}
     registered_at: dict[str, datetime] = {}
+    paused_queues: list[str] = []
+    """Queues paused through the API: new runs of them wait at the queue's gate."""
 
     def latest_serving(self, task_id: str) -> TaskDescriptor | None:
         """The task in the newest version that has it."""
@@ -75,6 +80,28 @@ class Catalog(BaseModel):
                 if task.queue == queue:
                     return task.concurrency_limit
         return None
+
+    def newest_tasks(self) -> list[TaskDescriptor]:
+        """Every task once, as the newest version that has it defines it."""
+        seen: dict[str, TaskDescriptor] = {}
+        for version in sorted(self.versions, key=lambda v: self.registered_at[v], reverse=True):
+            for task in self.versions[version]:
+                seen.setdefault(task.id, task)
+        return list(seen.values())
+
+    def limits(self) -> dict[str, LimitSpec]:
+        """Every limit deployed tasks hold (named, inline ``task/<id>`` and legacy
+        ``queue/<name>``), by name, as the newest version declaring it says."""
+        found: dict[str, LimitSpec] = {}
+        for task in self.newest_tasks():
+            for spec in task.limits:
+                found.setdefault(spec.name, spec)
+            if task.concurrency_limit:
+                spec = LimitSpec(
+                    name=queue_limit_name(task.queue), kind="queue", per_key=task.concurrency_limit
+                )
+                found.setdefault(spec.name, spec)
+        return found
 
     def knows_queue(self, queue: str) -> bool:
         """Whether any deployed task uses ``queue``."""

@@ -14,7 +14,9 @@ drawing complete). The facade answers each with the HTTP status in brackets.
     │   ├── PacketError            a payload packet that cannot be decoded [400]
     │   ├── PayloadSchemaError     a payload that does not fit the deployed task's schema [422]
     │   ├── InvalidScheduleError   a bad cron expression, time zone or scheduled task [422]
-    │   └── KeyExhaustedError      an idempotency or debounce key made too many runs [422]
+    │   ├── KeyExhaustedError      an idempotency or debounce key made too many runs [422]
+    │   ├── UnknownLimitError      a concurrency limit no deployed task declares [422; 404 by name]
+    │   └── LimitChangeError       a change a concurrency limit or queue cannot take [422]
     ├── DurationError              a duration or date that cannot be understood (also a ValueError)
     ├── UnsupportedValueError      a list filter value visibility cannot search for [400]
     ├── OutsideTaskError           a helper that only works inside task code was called outside
@@ -273,6 +275,20 @@ class ExpiredTokenError(DurableRunsError):
     """A well-signed token past its ``exp``."""
 
     http_status = 401
+
+
+class UnknownLimitError(InvalidInputError):
+    """No deployed task declares this concurrency limit (HTTP 422 in a trigger; the
+    ``/api/v1/concurrency-limits/{name}`` routes answer 404)."""
+
+    http_status = 422
+
+
+class LimitChangeError(InvalidInputError):
+    """A runtime change a concurrency limit or queue cannot take, e.g. a per-key
+    override of a limit without ``per_key``, or a TTL over 30 days (HTTP 422)."""
+
+    http_status = 422
 
 
 class KeyExhaustedError(InvalidInputError):

@@ -43,7 +43,7 @@ class TopGroup:
 
 @dataclass(frozen=True)
 class SaturatedQueue:
-    """A limited queue at its bound with runs waiting."""
+    """A concurrency limit (or a queue's own) at its bound with runs waiting."""
 
     name: str
     limit: int
@@ -129,12 +129,12 @@ def flow(i: HealthInputs) -> Finding:
             "flow",
             "warn",
             "limit_saturated",
-            f"Queue {worst.name!r} is at its concurrency limit ({worst.running}/{worst.limit})",
+            f"Concurrency limit {worst.name!r} is at its bound ({worst.running}/{worst.limit})",
             tuple(
                 f"{q.name}: {q.running}/{q.limit} running, {q.waiting} waiting"
                 for q in sorted(i.saturated, key=lambda q: q.name)
             ),
-            f"Raise the limit of queue {worst.name!r} (POST /api/v1/queues/…/concurrency), "
+            f"Raise limit {worst.name!r} (durableruns limits override), "
             "or wait: the backlog drains as runs finish",
             ("queued", "saturated_queues"),
             {"dim": "queue", "key": worst.name, "share": worst.waiting, "of": "waiting runs"},

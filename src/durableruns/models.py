@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from durableruns.debounce import Debounce
+from durableruns.limit_models import LimitSpec
 from durableruns.limits import MAX_ERROR_MESSAGE_BYTES, MAX_STACK_TRACE_BYTES, truncate_text
 from durableruns.status import AttemptStatus, RunStatus
 from durableruns.stream_models import StreamTally
@@ -99,7 +100,14 @@ class RunOptions(Frozen):
     queue: str | None = None
     concurrency_key: str | None = None
     concurrency_limit: int | None = None
-    """The queue's limit when the run was triggered; None means the run takes no slot."""
+    """The queue's limit when the run was triggered; None means the run takes no slot.
+    Runs that hold ``limits`` have it set too (the tightest bound, at least 1), so every
+    check "does this run take slots?" keeps its one meaning."""
+    limits: tuple[LimitSpec, ...] = ()
+    """The concurrency limits the run holds, sorted by name (``limit_models``); empty on
+    runs of the first queue engine, which took their slot from the queue workflow."""
+    limit_names: tuple[str, ...] | None = None
+    """Trigger-time ``concurrency``: named limits replacing the task's for this run."""
     priority_s: float = 0
     lock_to_version: str | None = None
     """The version that runs it; None when no deployed version served the task."""

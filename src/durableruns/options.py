@@ -79,6 +79,7 @@ def run_options(
         queue=opts.queue.name if opts.queue else None,
         concurrency_key=opts.concurrency_key,
         priority_s=opts.priority or 0,
+        limit_names=tuple(opts.concurrency) if opts.concurrency is not None else None,
         lock_to_version=opts.lock_to_version,
         parent_run_id=parent.run_id if parent else None,
         root_run_id=parent.root_run_id if parent else None,

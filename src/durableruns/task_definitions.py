@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from durableruns.catalog_models import TaskDescriptor, TaskSchedule
+from durableruns.concurrency import ConcurrencyOption, task_limits
 from durableruns.cron import check_timezone, parse_cron
 from durableruns.durations import DurationError, parse_duration
 from durableruns.errors import DuplicateTaskError, InvalidInputError, TaskDefinitionError
 from durableruns.in_task import as_batch_item, wait_for_runs
+from durableruns.limit_models import LimitSpec
 from durableruns.models import RetryOptions
 from durableruns.results import TaskRunResult
 
@@ -83,6 +85,8 @@ class Task(Generic[P, O]):
     """A scheduled task: triggered by schedules, with a :class:`ScheduledPayload`."""
     schedule: TaskSchedule | None = None
     """Its declarative schedule (``cron=``), created when a worker serving it starts."""
+    limits: tuple[LimitSpec, ...] = ()
+    """Its concurrency limits (``concurrency=`` and ``rate_limit=``), sorted by name."""
 
     @property
     def queue_name(self) -> str:
@@ -103,6 +107,7 @@ class Task(Generic[P, O]):
             definition=self.qualified_name,
             scheduled=self.scheduled,
             schedule=self.schedule,
+            limits=self.limits,
         )
 
     @property
@@ -177,6 +182,8 @@ def task(
     ttl: str | float | None = None,
     cron: str | None = None,
     timezone: str | None = None,
+    concurrency: ConcurrencyOption | Sequence[ConcurrencyOption] | None = None,
+    rate_limit: dict[str, Any] | None = None,
 ) -> Callable[[TaskFunction], Task[Any, Any]]:
     """Define a task.
 
@@ -190,6 +197,11 @@ def task(
         cron: Make it a scheduled task with this declarative schedule (5-field cron,
             Trigger.dev's format), evaluated in ``timezone``.
         timezone: The IANA time zone of ``cron`` (default UTC).
+        concurrency: Its concurrency limits (``durableruns.concurrency``): an inline
+            ``{"per_key": n, "total": m}``, a named ``concurrency_limit(...)``, or a list
+            of at most one inline and two named limits.
+        rate_limit: ``{"limit": n, "period": "1m", "per_key": bool}``: at most ``limit``
+            of its runs start in any window of ``period`` (per concurrency key if asked).
 
     Example::
 
@@ -210,6 +222,7 @@ def task(
     except DurationError as exc:
         raise TaskDefinitionError(f"Task {id!r}: {exc}") from exc
     schedule = _declared_schedule(id, cron, timezone)
+    limits = task_limits(id, concurrency, rate_limit)
 
     def decorate(fn: TaskFunction) -> Task[Any, Any]:
         params = list(inspect.signature(fn).parameters.values())
@@ -231,6 +244,7 @@ def task(
             ttl=ttl_s,
             scheduled=schedule is not None,
             schedule=schedule,
+            limits=limits,
         )
 
     return decorate

@@ -8,7 +8,7 @@ omitted, never ``null`` (the official client rejects nulls); dates are ISO-8601 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
@@ -17,6 +17,7 @@ from durableruns import status as st
 from durableruns.debounce import DebounceOption
 from durableruns.durations import MAX_DURATION_S, format_duration
 from durableruns.ids import derived_run_id
+from durableruns.limit_models import LIMIT_NAME_PATTERN
 from durableruns.models import RunRecord
 from durableruns.status import AttemptStatus, RunStatus
 
@@ -85,6 +86,10 @@ class TriggerOptions(WireModel):
     queue: QueueOption | None = None
     concurrency_key: str | None = Field(default=None, max_length=1024)
     priority: float | None = Field(default=None, ge=0, le=MAX_DURATION_S, allow_inf_nan=False)
+    concurrency: list[Annotated[str, Field(pattern=LIMIT_NAME_PATTERN.pattern)]] | None = Field(
+        default=None, max_length=2
+    )
+    """Named concurrency limits replacing the task's declared ones for this run."""
     lock_to_version: str | None = Field(default=None, max_length=128)
     debounce: DebounceOption | None = None
 
@@ -182,6 +187,8 @@ WaitingCode = Literal[
     "NO_WORKER",
     "NO_WORKER_FOR_VERSION",
     "QUEUE_AT_LIMIT",
+    "CONCURRENCY_LIMIT",
+    "PAUSED",
     "TIMER",
     "CHILD_RUNS",
     "DISPATCHED",
@@ -204,6 +211,8 @@ class WaitingReason(WireModel):
     serving_versions: list[str] | None = None
     """NO_WORKER_FOR_VERSION: versions of the task that have a live worker."""
     queue: str | None = None
+    concurrency_limit: str | None = None
+    """CONCURRENCY_LIMIT, PAUSED: the limit it waits for (``task/<id>``, a name)."""
     concurrency_key: str | None = None
     running: int | None = None
     limit: int | None = None

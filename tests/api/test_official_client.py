@@ -38,10 +38,11 @@ class _Server(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serving_facade(client: Client) -> AsyncIterator[str]:
-    """A worker for the example tasks and the facade over HTTP; yields the base URL."""
+async def serving_facade(client: Client, modules: list[str] | None = None) -> AsyncIterator[str]:
+    """A worker for the example tasks (or ``modules``) and the facade over HTTP; yields
+    the base URL."""
     settings = new_settings()
-    registry = TaskRegistry.from_modules(EXAMPLE_MODULES)
+    registry = TaskRegistry.from_modules(modules or EXAMPLE_MODULES)
     async with running_worker(
         client, registry, task_queue_prefix=settings.task_queue_prefix, version="20261128.1"
     ):

@@ -27,7 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.engine.names import queue_workflow_id
+from durableruns.engine.names import limit_workflow_id, queue_workflow_id
 from durableruns.process import exit_process
 from durableruns.service.catalog import catalog_id
 from durableruns.service.dev_server import (
@@ -92,6 +92,19 @@ async def _queue(stack: Stack) -> list[str]:
         await stack.wait_final(run_id)
     prefix = stack.settings.task_queue_prefix
     return [*run_ids, queue_workflow_id(prefix, "limited", None), catalog_id(prefix)]
+
+
+async def _limits(stack: Stack) -> list[str]:
+    """Runs under an inline per-key + total limit, an inline + named pair, and a
+    legacy queue's limit; the limits' workflows with them."""
+    run_ids = [await stack.trigger("keyed", {"seconds": 0.3}, concurrencyKey=key) for key in "aab"]
+    run_ids.append(await stack.trigger("inline-and-named", {"seconds": 0.2}, priority=5))
+    run_ids.append(await stack.trigger("limited", {"seconds": 0.2}))
+    for run_id in run_ids:
+        await stack.wait_final(run_id)
+    prefix = stack.settings.task_queue_prefix
+    names = ["task/keyed", "task/inline-and-named", "alt-three", "queue/limited"]
+    return [*run_ids, *(limit_workflow_id(prefix, name) for name in names)]
 
 
 async def _canceled_suspended(stack: Stack) -> list[str]:
@@ -242,9 +255,12 @@ SCENARIOS: dict[str, Scenario] = {
     "token-in-task": _token_in_task,
     # Streams from task code (stream_chunks signals, a continuation carrying offsets):
     "streams": lambda s: _one(s, "stream-across-wait", {"wait": 1.0}),
+    # Concurrency limits (limit workflows) and task-queue priority:
+    "limits": _limits,
+    "priority": lambda s: _one(s, "unlimited", {"label": "first"}, priority=90),
 }
-MODULES = [*STACK_MODULES, "tests.helpers.tasks.stream_tasks"]
-"""The tests' tasks, and the tasks of scenarios recorded since (streams)."""
+MODULES = [*STACK_MODULES, "tests.helpers.tasks.stream_tasks", "tests.helpers.tasks.limit_tasks"]
+"""The tests' tasks, and the tasks of scenarios recorded since (streams, limits)."""
 
 
 async def record(names: list[str]) -> None:

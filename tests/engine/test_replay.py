@@ -18,6 +18,7 @@ from temporalio.worker import Replayer
 from durableruns.engine.converter import DATA_CONVERTER
 from durableruns.engine.workflows.batch import BatchWorkflow
 from durableruns.engine.workflows.catalog import CatalogWorkflow
+from durableruns.engine.workflows.limit import LimitWorkflow
 from durableruns.engine.workflows.queue import QueueWorkflow
 from durableruns.engine.workflows.run import RunWorkflow
 from durableruns.engine.workflows.token import TokenWorkflow
@@ -48,12 +49,20 @@ def test_there_is_a_history_for_every_example() -> None:
         scenarios
     ), "wait tokens: the token workflow and the runs waiting on it"
     assert "token-in-task" in scenarios, "tokens made, completed and read by task code"
+    assert {"limits", "priority"} <= scenarios, "limit workflows, and runs holding limits"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     replayer = Replayer(
-        workflows=[RunWorkflow, BatchWorkflow, CatalogWorkflow, QueueWorkflow, TokenWorkflow],
+        workflows=[
+            RunWorkflow,
+            BatchWorkflow,
+            CatalogWorkflow,
+            QueueWorkflow,
+            TokenWorkflow,
+            LimitWorkflow,
+        ],
         data_converter=DATA_CONVERTER,
     )
     result = await replayer.replay_workflow(_history(path), raise_on_replay_failure=False)

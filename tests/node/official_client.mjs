@@ -6,22 +6,16 @@
 //   TRIGGER_API_URL=http://127.0.0.1:3030 TRIGGER_SECRET_KEY=tr_dev_… node official_client.mjs
 
 import assert from "node:assert/strict";
-import { batch, configure, NotFoundError, runs, tasks } from "@trigger.dev/sdk";
+import { batch, NotFoundError, runs, tasks } from "@trigger.dev/sdk";
+import { check, configureFromEnv, runChecks, sleep } from "./harness.mjs";
 
-const baseURL = process.env.TRIGGER_API_URL;
-const accessToken = process.env.TRIGGER_SECRET_KEY;
-if (!baseURL || !accessToken) {
-  console.error("TRIGGER_API_URL and TRIGGER_SECRET_KEY must be set");
-  process.exit(2);
-}
-configure({ baseURL, accessToken });
+configureFromEnv();
 
 const STATUSES = new Set([
   "PENDING_VERSION", "QUEUED", "DEQUEUED", "EXECUTING", "WAITING", "COMPLETED", "CANCELED",
   "FAILED", "CRASHED", "SYSTEM_FAILURE", "DELAYED", "EXPIRED", "TIMED_OUT",
 ]);
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Retrieve the run until `done(run)` holds; fail with the last run after `timeoutMs`. */
 async function waitFor(id, done, timeoutMs = 20_000) {
@@ -54,8 +48,6 @@ function assertGreeted(run, name) {
 }
 
 // --- the checks ----------------------------------------------------------------------
-const checks = [];
-const check = (name, fn) => checks.push({ name, fn });
 
 check("tasks.trigger returns {id, publicAccessToken}; runs.retrieve polls to COMPLETED", async () => {
   const handle = await triggerHello("Node");
@@ -238,18 +230,4 @@ check("runs.retrieve of an unknown run throws NotFoundError, fast", async () => 
   assert.ok(Date.now() - started < 2500, `took ${Date.now() - started} ms (retried?)`);
 });
 
-// --- runner --------------------------------------------------------------------------
-let failures = 0;
-for (const { name, fn } of checks) {
-  const started = Date.now();
-  try {
-    await fn();
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    failures += 1;
-    console.log(`FAIL ${name} (${Date.now() - started} ms)`);
-    console.log(String(error?.stack ?? error).replace(/^/gm, "     "));
-  }
-}
-console.log(failures ? `${failures} of ${checks.length} checks failed` : `all ${checks.length} checks passed`);
-process.exit(failures ? 1 : 0);
+await runChecks();

@@ -6,18 +6,12 @@
 //   TRIGGER_API_URL=http://127.0.0.1:3030 TRIGGER_SECRET_KEY=tr_dev_… node official_payloads.mjs
 
 import assert from "node:assert/strict";
-import { ApiError, batch, configure, runs, tasks } from "@trigger.dev/sdk";
+import { ApiError, batch, runs, tasks } from "@trigger.dev/sdk";
+import { check, configureFromEnv, runChecks, sleep } from "./harness.mjs";
 
-const baseURL = process.env.TRIGGER_API_URL;
-const accessToken = process.env.TRIGGER_SECRET_KEY;
-if (!baseURL || !accessToken) {
-  console.error("TRIGGER_API_URL and TRIGGER_SECRET_KEY must be set");
-  process.exit(2);
-}
-configure({ baseURL, accessToken });
+configureFromEnv();
 
 const MiB = 1024 * 1024;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function completed(id, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
@@ -29,18 +23,7 @@ async function completed(id, timeoutMs = 60_000) {
   }
 }
 
-let failures = 0;
-async function check(name, body) {
-  try {
-    await body();
-    console.log(`ok   ${name}`);
-  } catch (error) {
-    failures += 1;
-    console.log(`FAIL ${name}: ${error?.stack ?? error}`);
-  }
-}
-
-await check("a 2.9 MiB payload is offloaded by the client, runs and comes back", async () => {
+check("a 2.9 MiB payload is offloaded by the client, runs and comes back", async () => {
   const payload = { blob: "a".repeat(Math.floor(2.9 * MiB)) };
   const handle = await tasks.trigger("payload-echo", payload);
   const run = await completed(handle.id);
@@ -49,14 +32,14 @@ await check("a 2.9 MiB payload is offloaded by the client, runs and comes back",
   assert.deepEqual(run.output, payload);
 });
 
-await check("a 9.9 MiB output comes back through runs.retrieve", async () => {
+check("a 9.9 MiB output comes back through runs.retrieve", async () => {
   const bytes = Math.floor(9.9 * MiB);
   const run = await completed((await tasks.trigger("payload-sized-output", { bytes })).id);
   assert.equal(run.status, "COMPLETED");
   assert.equal(run.output.length, bytes);
 });
 
-await check("batch items over 128 KiB are offloaded and run", async () => {
+check("batch items over 128 KiB are offloaded and run", async () => {
   const items = [0, 1].map((i) => ({ payload: { blob: String(i).repeat(200 * 1024) } }));
   const handle = await tasks.batchTrigger("payload-echo", items);
   const { runs: ids } = await batch.retrieve(handle.batchId);
@@ -67,7 +50,7 @@ await check("batch items over 128 KiB are offloaded and run", async () => {
   }
 });
 
-await check("a 3.1 MiB payload is refused with 413 naming the limit", async () => {
+check("a 3.1 MiB payload is refused with 413 naming the limit", async () => {
   const payload = { blob: "x".repeat(Math.floor(3.1 * MiB)) };
   await assert.rejects(tasks.trigger("payload-echo", payload), (error) => {
     assert.ok(error instanceof ApiError, `not an ApiError: ${error}`);
@@ -77,8 +60,4 @@ await check("a 3.1 MiB payload is refused with 413 naming the limit", async () =
   });
 });
 
-if (failures) {
-  console.log(`${failures} check(s) failed`);
-  process.exit(1);
-}
-console.log("all payload checks passed");
+await runChecks();

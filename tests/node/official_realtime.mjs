@@ -7,17 +7,11 @@
 //   TRIGGER_API_URL=http://127.0.0.1:3030 TRIGGER_SECRET_KEY=tr_dev_… node official_realtime.mjs
 
 import assert from "node:assert/strict";
-import { auth, batch, configure, runs, tasks } from "@trigger.dev/sdk";
+import { auth, batch, runs, tasks } from "@trigger.dev/sdk";
+import { check, configureFromEnv, runChecks, sleep } from "./harness.mjs";
 
-const baseURL = process.env.TRIGGER_API_URL;
-const accessToken = process.env.TRIGGER_SECRET_KEY;
-if (!baseURL || !accessToken) {
-  console.error("TRIGGER_API_URL and TRIGGER_SECRET_KEY must be set");
-  process.exit(2);
-}
-configure({ baseURL, accessToken });
+const { baseURL, accessToken } = configureFromEnv();
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const unique = (prefix) => `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
 const NO_RETRY = { retry: { maxAttempts: 1 } };
 
@@ -96,8 +90,6 @@ async function refusal(subscribe, timeoutMs = 10_000) {
 }
 
 // --- the checks ----------------------------------------------------------------------
-const checks = [];
-const check = (name, fn) => checks.push({ name, fn });
 
 const tag = unique("rt-tag");
 let tagged = [];
@@ -192,18 +184,4 @@ check("a token never reaches the rest of the API (403), an expired one nothing (
   });
 });
 
-// --- runner --------------------------------------------------------------------------
-let failures = 0;
-for (const { name, fn } of checks) {
-  const started = Date.now();
-  try {
-    await fn();
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    failures += 1;
-    console.log(`FAIL ${name} (${Date.now() - started} ms)`);
-    console.log(String(error?.stack ?? error).replace(/^/gm, "     "));
-  }
-}
-console.log(failures ? `${failures} of ${checks.length} checks failed` : `all ${checks.length} checks passed`);
-process.exit(failures ? 1 : 0);
+await runChecks();

@@ -5,19 +5,13 @@
 // TRIGGER_SECRET_KEY, and SCHEDULED_RUN_ID / SCHEDULE_ID (a run a tick made, by the driver).
 
 import assert from "node:assert/strict";
-import { configure, NotFoundError, runs, schedules } from "@trigger.dev/sdk";
+import { NotFoundError, runs, schedules } from "@trigger.dev/sdk";
+import { check, configureFromEnv, runChecks, sleep } from "./harness.mjs";
 
-const baseURL = process.env.TRIGGER_API_URL;
-const accessToken = process.env.TRIGGER_SECRET_KEY;
-const scheduledRunId = process.env.SCHEDULED_RUN_ID;
-const tickedScheduleId = process.env.SCHEDULE_ID;
-if (!baseURL || !accessToken || !scheduledRunId || !tickedScheduleId) {
-  console.error("TRIGGER_API_URL, TRIGGER_SECRET_KEY, SCHEDULED_RUN_ID and SCHEDULE_ID must be set");
-  process.exit(2);
-}
-configure({ baseURL, accessToken });
+const env = configureFromEnv(["SCHEDULED_RUN_ID", "SCHEDULE_ID"]);
+const scheduledRunId = env.SCHEDULED_RUN_ID;
+const tickedScheduleId = env.SCHEDULE_ID;
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Call `get` until `ok(value)` holds (the schedule list reads visibility, which lags). */
 async function eventually(get, ok, timeoutMs = 10_000) {
@@ -30,8 +24,6 @@ async function eventually(get, ok, timeoutMs = 10_000) {
   }
 }
 
-const checks = [];
-const check = (name, fn) => checks.push({ name, fn });
 let created;
 
 check("schedules.create returns the ScheduleObject; a deduplicationKey makes it idempotent", async () => {
@@ -155,17 +147,4 @@ check("schedules.del removes it; retrieve then throws NotFoundError", async () =
   });
 });
 
-let failures = 0;
-for (const { name, fn } of checks) {
-  const started = Date.now();
-  try {
-    await fn();
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    failures += 1;
-    console.log(`FAIL ${name} (${Date.now() - started} ms)`);
-    console.log(String(error?.stack ?? error).replace(/^/gm, "     "));
-  }
-}
-console.log(failures ? `${failures} of ${checks.length} checks failed` : `all ${checks.length} checks passed`);
-process.exit(failures ? 1 : 0);
+await runChecks();

@@ -8,15 +8,10 @@
 //   TRIGGER_API_URL=http://127.0.0.1:3030 TRIGGER_SECRET_KEY=tr_dev_… node official_streams.mjs
 
 import assert from "node:assert/strict";
-import { auth, configure, runs, streams, tasks } from "@trigger.dev/sdk";
+import { auth, runs, streams, tasks } from "@trigger.dev/sdk";
+import { check, configureFromEnv, runChecks } from "./harness.mjs";
 
-const baseURL = process.env.TRIGGER_API_URL;
-const accessToken = process.env.TRIGGER_SECRET_KEY;
-if (!baseURL || !accessToken) {
-  console.error("TRIGGER_API_URL and TRIGGER_SECRET_KEY must be set");
-  process.exit(2);
-}
-configure({ baseURL, accessToken });
+const { baseURL, accessToken } = configureFromEnv();
 
 const TOKENS = Array.from({ length: 200 }, (_, i) => `token-${i}`);
 const NO_RETRY = { retry: { maxAttempts: 1 } };
@@ -53,8 +48,6 @@ async function finished(runId, timeoutMs = 25_000) {
 }
 
 // --- the checks ----------------------------------------------------------------------
-const checks = [];
-const check = (name, fn) => checks.push({ name, fn });
 
 let finishedRun;
 
@@ -110,18 +103,4 @@ check("a public token scoped to the run reads its stream", async () => {
   });
 });
 
-// --- runner --------------------------------------------------------------------------
-let failures = 0;
-for (const { name, fn } of checks) {
-  const started = Date.now();
-  try {
-    await fn();
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    failures += 1;
-    console.log(`FAIL ${name} (${Date.now() - started} ms)`);
-    console.log(String(error?.stack ?? error).replace(/^/gm, "     "));
-  }
-}
-console.log(failures ? `${failures} of ${checks.length} checks failed` : `all ${checks.length} checks passed`);
-process.exit(failures ? 1 : 0);
+await runChecks();

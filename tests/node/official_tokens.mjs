@@ -7,17 +7,11 @@
 
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { configure, runs, tasks, wait, WaitpointTimeoutError } from "@trigger.dev/sdk";
+import { runs, tasks, wait, WaitpointTimeoutError } from "@trigger.dev/sdk";
+import { check, configureFromEnv, runChecks, sleep } from "./harness.mjs";
 
-const baseURL = process.env.TRIGGER_API_URL;
-const accessToken = process.env.TRIGGER_SECRET_KEY;
-if (!baseURL || !accessToken) {
-  console.error("TRIGGER_API_URL and TRIGGER_SECRET_KEY must be set");
-  process.exit(2);
-}
-configure({ baseURL, accessToken });
+const { baseURL, accessToken } = configureFromEnv();
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Call `get` until `done(value)` holds; fail with the last value after `timeoutMs`. */
 async function eventually(get, done, timeoutMs = 20_000) {
@@ -36,8 +30,6 @@ async function ids(iterable) {
   return found;
 }
 
-const checks = [];
-const check = (name, fn) => checks.push({ name, fn });
 const tag = `official-${randomUUID().slice(0, 8)}`;
 
 check("wait.createToken returns {id, url, isCached, publicAccessToken}; a key returns it again", async () => {
@@ -141,18 +133,4 @@ check("wait-for-approval: runs WAITING with metadata.tokenId; completeToken appr
   assert.equal(run.attemptCount, 1);
 });
 
-// --- runner --------------------------------------------------------------------------
-let failures = 0;
-for (const { name, fn } of checks) {
-  const started = Date.now();
-  try {
-    await fn();
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    failures += 1;
-    console.log(`FAIL ${name} (${Date.now() - started} ms)`);
-    console.log(String(error?.stack ?? error).replace(/^/gm, "     "));
-  }
-}
-console.log(failures ? `${failures} of ${checks.length} checks failed` : `all ${checks.length} checks passed`);
-process.exit(failures ? 1 : 0);
+await runChecks();

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import socket
 
+import httpx
 import pytest
 
-from durableruns import runs, sdk
+from durableruns import runs, sdk, tasks
+from durableruns.api import create_app
 from durableruns.errors import (
     ApiConnectionError,
     ApiError,
@@ -18,6 +20,7 @@ from durableruns.errors import (
 )
 from durableruns.sdk import client as sdk_client
 from tests.helpers import SECRET_KEY, Stack
+from tests.helpers.stack import new_settings
 
 
 async def test_an_unknown_run_is_a_not_found_error_with_status_body_and_headers(
@@ -54,3 +57,28 @@ async def test_requests_share_one_pooled_client_per_configuration(sdk_stack: Sta
     assert sdk_client._client() is first
     sdk.configure(base_url="http://elsewhere", secret_key=SECRET_KEY)
     assert sdk_client._client() is not first
+
+
+class _Counting(httpx.AsyncBaseTransport):
+    """A transport that counts the requests it carries to the app behind it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.paths: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        return await self.inner.handle_async_request(request)
+
+
+async def test_two_facades_from_one_process_each_through_its_client(sdk_stack: Stack) -> None:
+    other_settings = new_settings()
+    other = _Counting(httpx.ASGITransport(app=create_app(other_settings, client=sdk_stack.client)))
+    second = sdk.Client(base_url=other_settings.api_url, secret_key=SECRET_KEY, transport=other)
+    with second.use():
+        handle = await tasks.trigger("hello-world", {"name": "Ada"})
+        assert (await runs.retrieve(handle.id)).id == handle.id
+    assert other.paths == ["/api/v1/tasks/hello-world/trigger", f"/api/v3/runs/{handle.id}"]
+    # Outside the block the default client (the stack's facade) is used again.
+    run = await runs.retrieve(handle.id)
+    assert run.id == handle.id and len(other.paths) == 2

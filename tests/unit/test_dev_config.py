@@ -265,6 +265,8 @@ def test_the_command_binds_ports_namespace_and_dynamic_config() -> None:
     assert _pairs(command, "--namespace") == ["n", "staging", "prod"], "one per environment"
     assert _pairs(command, "--dynamic-config-value") == [
         "history.transferProcessorMaxPollRPS=500",
+        "matching.numTaskqueueReadPartitions=1",
+        "matching.numTaskqueueWritePartitions=1",
         "limit.x=5",
     ]
     assert "--headless" not in command

@@ -18,6 +18,7 @@ from durableruns.api.routes import (
     alerts,
     auth,
     batches,
+    concurrency_limits,
     errors,
     health,
     logs,
@@ -98,6 +99,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(auth.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(batches.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(queues.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(concurrency_limits.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(schedules.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(packets.router, dependencies=authed, responses=ERROR_RESPONSES)
     # The official client asks for the time zones without a key.

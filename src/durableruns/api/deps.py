@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from durableruns.api import session
 from durableruns.api.environments import Environment, authenticate
 from durableruns.api.errors import ApiHTTPError
-from durableruns.api.scopes import RUN_DENIED
+from durableruns.api.scopes import RUN_DENIED, public_token_use
 from durableruns.service.batches import BatchService
 from durableruns.service.runs import RunService
 from durableruns.service.tokens import TokenService
@@ -49,29 +49,11 @@ def get_batch_service(request: Request) -> BatchService:
     return get_environment(request).batches
 
 
-PUBLIC_TOKEN_ROUTES = frozenset(
-    {
-        "/api/v3/runs/{run_id}",
-        "/api/v2/batches/{batch_id}",
-        "/realtime/v1/runs/{run_id}",
-        "/realtime/v1/runs",
-        "/realtime/v1/batches/{batch_id}",
-        "/api/v1/runs/{run_id}/events",
-        "/api/v1/runs/events",
-        "/api/v1/batches/{batch_id}/events",
-        "/realtime/v1/streams/{run_id}/{key}",
-    }
-)
-"""The only routes a public access token may call; each checks the token's scopes
-against what it reads (``api.scopes``)."""
-TOKEN_COMPLETE_ROUTE = "/api/v1/waitpoints/tokens/{token_id}/complete"
-"""The route a wait token's public access token may call, for that token."""
-
-
 def require_secret_key(request: Request) -> None:
     """401 unless ``Authorization: Bearer <an environment's secret key>``, or an
-    unexpired public access token on a route that reads runs (403 on any other route;
-    the route itself refuses, 403, what the token's scopes do not cover), or, from the
+    unexpired public access token on a route that declares it may be read with one
+    (``api.scopes.PUBLIC_READ``; 403 on any other route; the route itself refuses, 403,
+    what the token's scopes do not cover), or, from the
     dashboard, a valid session cookie (403 if a write fails the CSRF check)."""
     environments: list[Environment] = request.app.state.environments
     dev = environments[0]
@@ -85,14 +67,13 @@ def require_secret_key(request: Request) -> None:
     if principal is None:
         raise ApiHTTPError(401, "Invalid or Missing API key")
     if principal.scopes is not None:
-        route_path = getattr(request.scope.get("route"), "path", None)
-        if route_path == TOKEN_COMPLETE_ROUTE:
+        use = public_token_use(request.scope.get("route"))  # declared on the route
+        if use == "complete-token":
             if not principal.scopes.can_complete_token(request.path_params.get("token_id", "")):
                 raise ApiHTTPError(403, "This public access token may not complete this token")
             request.state.environment = principal.environment
             return
-        route = request.scope.get("route")
-        if getattr(route, "path", None) not in PUBLIC_TOKEN_ROUTES:
+        if use != "read":
             raise ApiHTTPError(403, RUN_DENIED)
         request.state.scopes = principal.scopes
     request.state.environment = principal.environment

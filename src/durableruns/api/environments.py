@@ -19,6 +19,7 @@ from temporalio.client import Client
 from durableruns.api.scopes import Scopes
 from durableruns.api.tokens import ExpiredTokenError, verify_public_token
 from durableruns.service.batches import BatchService
+from durableruns.service.limits import LimitService
 from durableruns.service.queues import QueueService
 from durableruns.service.runs import RunService
 from durableruns.service.schedules import ScheduleService
@@ -34,6 +35,7 @@ class Environment:
     runs: RunService
     batches: BatchService
     queues: QueueService
+    limits: LimitService
     schedules: ScheduleService
     tokens: TokenService
     cache: dict[str, Any] = field(default_factory=dict)
@@ -61,11 +63,13 @@ class Environment:
             )
         prefix = settings.task_queue_prefix
         runs = RunService(client, task_queue_prefix=prefix)
+        limits = LimitService(client, runs, task_queue_prefix=prefix)
         return cls(
             settings=settings,
             runs=runs,
             batches=BatchService(client, runs, task_queue_prefix=prefix),
-            queues=QueueService(client, runs, task_queue_prefix=prefix),
+            queues=QueueService(client, runs, limits, task_queue_prefix=prefix),
+            limits=limits,
             schedules=ScheduleService(
                 client,
                 task_queue_prefix=prefix,

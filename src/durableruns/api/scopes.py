@@ -24,6 +24,26 @@ from durableruns.api.errors import ApiHTTPError
 from durableruns.models import RunRecord
 
 SUPER_SCOPES = frozenset({"read:all", "admin"})
+
+PUBLIC_TOKEN_KEY = "x-durableruns-public-token"
+"""The OpenAPI extension a route declares what a public access token may do with it by
+(``openapi_extra``): absent, a public token is refused (403); ``read``, the route reads
+runs and checks the token's scopes itself; ``complete-token``, a wait token's own
+public token may complete it. Declared on the route, so a new route is closed to public
+tokens unless it says otherwise, and the OpenAPI document tells which routes are open."""
+PUBLIC_READ: dict[str, object] = {PUBLIC_TOKEN_KEY: "read"}
+"""``openapi_extra`` of a route a public token may read through."""
+PUBLIC_COMPLETE_TOKEN: dict[str, object] = {PUBLIC_TOKEN_KEY: "complete-token"}
+"""``openapi_extra`` of the route a wait token's public token may complete it with."""
+
+
+def public_token_use(route: object) -> str | None:
+    """What a route lets a public access token do (see :data:`PUBLIC_TOKEN_KEY`)."""
+    extra = getattr(route, "openapi_extra", None) or {}
+    use = extra.get(PUBLIC_TOKEN_KEY)
+    return use if isinstance(use, str) else None
+
+
 RUN_DENIED = "This public access token may only read its own run"
 
 

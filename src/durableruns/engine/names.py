@@ -47,6 +47,13 @@ CLOSED_RUNS_ACTIVITY = "durableruns.closed_runs"
 SLOT_GRANTED_SIGNAL = "slot_granted"
 """The queue workflow's signal to a run: a slot is yours."""
 
+LIMIT_WORKFLOW = "durableruns.limit"
+"""One per concurrency limit (``engine/workflows/limit.py``): total and per-key pools."""
+ENQUEUE_LIMIT_ACTIVITY = "durableruns.enqueue_limit"
+"""Signal-with-start of a limit's workflow, when a run's plain signal found none."""
+LIMIT_ENQUEUE_SIGNAL = "enqueue"
+LIMIT_RELEASE_SIGNAL = "release"
+
 TOKEN_WORKFLOW = "durableruns.token"
 TOKEN_COMPLETED_SIGNAL = "token_completed"
 TOKEN_WAITER_ACTIVITY = "durableruns.token_waiter"
@@ -83,3 +90,8 @@ def queue_workflow_id(prefix: str, queue: str, concurrency_key: str | None) -> s
         return readable
     digest = hashlib.sha256(f"{queue}\x1f{concurrency_key or ''}".encode()).hexdigest()
     return f"durableruns-queue:{prefix}:sha256:{digest}"
+
+
+def limit_workflow_id(prefix: str, name: str) -> str:
+    """The workflow id of a concurrency limit (names are at most 134 characters)."""
+    return f"durableruns-limit:{prefix}:{name}"

@@ -1,6 +1,7 @@
 """The SDK's HTTP client and its configuration.
 
-Configured by :func:`configure` or by ``DURABLERUNS_API_URL`` /
+A :class:`Client` is one facade; the default one is configured by :func:`configure` or by
+``DURABLERUNS_API_URL`` /
 ``DURABLERUNS_SECRET_KEY`` (Trigger.dev's ``TRIGGER_API_URL`` / ``TRIGGER_SECRET_KEY``
 work too). With nothing configured it talks to the local dev stack, as the worker does:
 ``http://127.0.0.1:3030`` and the key ``durableruns dev`` keeps in
@@ -15,8 +16,8 @@ import asyncio
 import contextlib
 import os
 import weakref
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +28,52 @@ from durableruns.errors import ApiConnectionError, ApiError, DurableRunsError
 DEFAULT_BASE_URL = "http://127.0.0.1:3030"
 
 
-@dataclass
-class _Config:
-    base_url: str | None = None
-    secret_key: str | None = None
-    transport: httpx.AsyncBaseTransport | None = None
+class Client:
+    """One facade to talk to: its URL, secret key and (for tests) an in-process transport.
+
+    The SDK's namespaces (``runs``, ``tasks``, ``batch``, ``schedules``, ``auth``,
+    ``wait_tokens``) talk to the client in use: the default one (:func:`configure`, the
+    environment, or the local dev stack), or another inside ``with client.use():``. So
+    today's module-level API keeps working and two facades can be used from one process.
+    Unset values fall back to the environment, read at each request.
+
+    Example::
+
+        staging = Client(base_url="https://staging.example.com", secret_key="tr_prod_…")
+        with staging.use():
+            handle = await tasks.trigger("hello-world", {"name": "Ada"})
+        local_run = await runs.retrieve(other_id)  # the default client again
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        secret_key: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.secret_key = secret_key
+        self.transport = transport
+
+    @contextlib.contextmanager
+    def use(self) -> Iterator[Client]:
+        """Make this the client SDK calls use, in this task and the tasks it starts,
+        until the block ends."""
+        token = _in_use.set(self)
+        try:
+            yield self
+        finally:
+            _in_use.reset(token)
 
 
-_config = _Config()
+_default = Client()
+_in_use: ContextVar[Client | None] = ContextVar("durableruns_sdk_client", default=None)
+
+
+def current_client() -> Client:
+    """The client SDK calls use now: the one in ``with client.use()``, else the default."""
+    return _in_use.get() or _default
 
 
 def configure(
@@ -43,15 +82,16 @@ def configure(
     secret_key: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> None:
-    """Point the SDK at a facade. ``transport`` lets tests drive an app in-process."""
-    _config.base_url = base_url
-    _config.secret_key = secret_key
-    _config.transport = transport
+    """Point the default client at a facade. ``transport`` lets tests drive an app
+    in-process."""
+    _default.base_url = base_url
+    _default.secret_key = secret_key
+    _default.transport = transport
 
 
 def _base_url() -> str:
     return (
-        _config.base_url
+        current_client().base_url
         or os.environ.get("DURABLERUNS_API_URL")
         or os.environ.get("TRIGGER_API_URL")
         or DEFAULT_BASE_URL
@@ -60,7 +100,7 @@ def _base_url() -> str:
 
 def _secret_key() -> str:
     key = (
-        _config.secret_key
+        current_client().secret_key
         or os.environ.get("DURABLERUNS_SECRET_KEY")
         or os.environ.get("TRIGGER_SECRET_KEY")
         or _dev_key()
@@ -96,13 +136,14 @@ def _client() -> httpx.AsyncClient:
     client never crosses event loops, which httpx does not allow)."""
     base_url, key = _base_url(), _secret_key()
     by_config = _clients.setdefault(asyncio.get_running_loop(), {})
-    config = (base_url, key, id(_config.transport))
+    transport = current_client().transport
+    config = (base_url, key, id(transport))
     client = by_config.get(config)
     if client is None or client.is_closed:
         client = by_config[config] = httpx.AsyncClient(
             base_url=base_url,
             headers={"Authorization": f"Bearer {key}"},
-            transport=_config.transport,
+            transport=transport,
             timeout=30.0,
         )
     return client

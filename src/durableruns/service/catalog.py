@@ -80,3 +80,7 @@ class CatalogReader:
                 catalog = self._cached or Catalog()
             self._cached, self._read_at = catalog, time.monotonic()
             return catalog
+
+    def forget(self) -> None:
+        """Read afresh next time (after this facade changed the catalog)."""
+        self._read_at = 0.0

@@ -12,7 +12,8 @@ from typing import Any
 import jsonschema
 
 from durableruns.catalog_models import Catalog, TaskDescriptor
-from durableruns.errors import InvalidInputError, PayloadSchemaError
+from durableruns.errors import InvalidInputError, PayloadSchemaError, UnknownLimitError
+from durableruns.limit_models import LimitSpec, queue_limit_name
 from durableruns.models import RunOptions
 
 
@@ -36,12 +37,57 @@ def resolve_options(
         queue = options.queue or task.queue
         updates["lock_to_version"] = task.version
         updates["queue"] = queue
-        updates["concurrency_limit"] = (
-            task.concurrency_limit if queue == task.queue else catalog.queue_limit(queue)
-        )
+        legacy = task.concurrency_limit if queue == task.queue else catalog.queue_limit(queue)
+        limits = run_limits(catalog, task, queue, legacy, options.limit_names)
+        updates["limits"] = limits
+        updates["concurrency_limit"] = legacy or _tightest(limits)
     if options.ttl_s is None:
         updates["ttl_s"] = (task.ttl_s if task else None) or default_ttl_s
     return options.model_copy(update=updates)
+
+
+def run_limits(
+    catalog: Catalog,
+    task: TaskDescriptor,
+    queue: str,
+    legacy_limit: int | None,
+    names: tuple[str, ...] | None,
+) -> tuple[LimitSpec, ...]:
+    """The limits a run holds, sorted by name (the order it acquires them in): the
+    task's inline limit, its named limits or those named at trigger time (which replace
+    them; UnknownLimitError for a name no deployed task declares), and its queue's
+    legacy limit (or, while the queue is paused, its gate)."""
+    held = [s for s in task.limits if s.kind == "task"]
+    if names is None:
+        held += [s for s in task.limits if s.kind == "named"]
+    else:
+        known = catalog.limits()
+        for position, name in enumerate(names):
+            spec = known.get(name)
+            if spec is None or spec.kind != "named":
+                raise UnknownLimitError(
+                    f"options.concurrency[{position}]", f"unknown concurrency limit {name!r}"
+                )
+            if all(h.name != name for h in held):
+                held.append(spec)
+    if legacy_limit:
+        held.append(LimitSpec(name=queue_limit_name(queue), kind="queue", per_key=legacy_limit))
+    elif queue in catalog.paused_queues:  # a paused queue without a limit: its gate
+        held.append(queue_gate(queue))
+    return tuple(sorted(held, key=lambda s: s.name))
+
+
+def queue_gate(queue: str) -> LimitSpec:
+    """The bound-less limit that runs of a paused queue without a limit wait at."""
+    return LimitSpec(name=queue_limit_name(queue), kind="queue")
+
+
+def _tightest(limits: tuple[LimitSpec, ...]) -> int | None:
+    """The smallest bound among ``limits`` (at least 1; None when there are none)."""
+    if not limits:
+        return None
+    bounds = [b for s in limits for b in (s.per_key, s.total) if b is not None]
+    return max(1, min(bounds, default=1))
 
 
 def _task_for(catalog: Catalog, task_id: str, version: str | None) -> TaskDescriptor | None:

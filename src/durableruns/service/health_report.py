@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.client import Client
@@ -20,8 +20,8 @@ from durableruns.engine.names import runs_queue, task_queue
 from durableruns.error_group_models import GROUPED_STATUSES
 from durableruns.health_report import BASELINE_WINDOWS, HealthInputs, SaturatedQueue, TopGroup
 from durableruns.service.error_groups import ErrorGroupService, GroupFilter
+from durableruns.service.limits import LimitService
 from durableruns.service.pollers import live_pollers
-from durableruns.service.queues import QueueService
 from durableruns.service.runs import RunService
 from durableruns.status import RunStatus
 
@@ -60,7 +60,7 @@ async def gather(
     by_task = Counter(task for task, _ in queued)
     pollers = await asyncio.gather(*(live_pollers(client, task_queue(prefix, t)) for t in by_task))
     without = {t: n for (t, n), p in zip(by_task.items(), pollers, strict=True) if not p}
-    saturated = await _saturated(client, runs, prefix, {q for _, q in queued if q})
+    saturated = await _saturated(client, runs, prefix)
     groups = await ErrorGroupService(client, task_queue_prefix=prefix).list(
         GroupFilter(start=start, end=now), now=now
     )
@@ -93,19 +93,28 @@ async def _queued(client: Client, scope: str) -> list[tuple[str, str | None]]:
     return found
 
 
-async def _saturated(
-    client: Client, runs: RunService, prefix: str, queues: set[str]
-) -> tuple[SaturatedQueue, ...]:
-    """Limited queues with waiting runs whose slots are all taken."""
-    service = QueueService(client, runs, task_queue_prefix=prefix)
-    catalog = await runs.catalog.get()
-    limited = sorted(q for q in queues if catalog.queue_limit(q))
-    states = await asyncio.gather(*(service.get(q) for q in limited))
-    return tuple(
-        SaturatedQueue(s.name, s.limit, len(s.holders), len(s.waiting))
-        for s in states
-        if s.limit and len(s.holders) >= s.limit and s.waiting
-    )
+async def _saturated(client: Client, runs: RunService, prefix: str) -> tuple[SaturatedQueue, ...]:
+    """Concurrency limits with runs waiting whose bound (total, or the per-key bound of
+    a waiting run's key) is reached."""
+    service = LimitService(client, runs, task_queue_prefix=prefix)
+    declared = await service.declared()
+    now = datetime.now(UTC)
+    found = []
+    for spec in sorted(declared.values(), key=lambda s: s.name):
+        state = await service.state(spec)
+        if not state.waiting or state.paused:
+            continue
+        total = state.total_bound
+        if total is not None and len(state.holders) >= total:
+            found.append(SaturatedQueue(spec.name, total, len(state.holders), len(state.waiting)))
+            continue
+        for pool in sorted({w.pool for w in state.waiting}):
+            bound = state.per_key_bound(pool, now)
+            if bound is not None and state.running_in(pool) >= bound:
+                running, waiting = state.running_in(pool), state.queued_in(pool)
+                found.append(SaturatedQueue(spec.name, bound, running, waiting))
+                break
+    return tuple(found)
 
 
 def _iso(value: datetime) -> str:

@@ -95,9 +95,15 @@ def _not_run_yet(first: HistoryEvent, events: Sequence[HistoryEvent]) -> bool:
     )
 
 
+_CLOSED_RUN_STATUSES = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
+"""How Temporal refuses an Update of a workflow that has closed (or never existed)."""
+
+
 def is_size_refusal(exc: RPCError) -> bool:
     """Temporal refused a request for its size (a blob over 2 MiB, a gRPC message over
-    4 MiB), not for being unreachable."""
+    4 MiB), not for being unreachable. The one place that reads Temporal's words: the
+    server gives these refusals no status or error detail of their own (they share
+    INVALID_ARGUMENT / RESOURCE_EXHAUSTED with other refusals)."""
     text = exc.message.lower()
     return exc.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.RESOURCE_EXHAUSTED) and (
         "size exceeds" in text or "larger than max" in text or "too large" in text
@@ -243,7 +249,7 @@ class RunService:
             except WorkflowUpdateFailedError:
                 continue  # not DELAYED any more, or past maxDelay: the key's next run
             except RPCError as exc:
-                if exc.status is RPCStatusCode.NOT_FOUND or "completed" in exc.message.lower():
+                if exc.status in _CLOSED_RUN_STATUSES:
                     continue  # the run finished: the key's next run
                 raise EngineUnavailableError(f"Could not debounce the run: {exc.message}") from exc
             return Triggered(run_id)
@@ -472,9 +478,6 @@ async def _closed_record(
 def _update_refused(exc: Exception, refusal: str) -> EngineUnavailableError | RunStateError:
     """What a failed Update of a run means: the run refused it (or closed meanwhile), or
     Temporal could not be reached — a 400 and a 503 are different answers."""
-    if isinstance(exc, RPCError) and exc.status not in (
-        RPCStatusCode.NOT_FOUND,
-        RPCStatusCode.FAILED_PRECONDITION,
-    ):
+    if isinstance(exc, RPCError) and exc.status not in _CLOSED_RUN_STATUSES:
         return EngineUnavailableError(f"{refusal.split(' a ')[0]}: {exc.message}")
     return RunStateError(refusal)

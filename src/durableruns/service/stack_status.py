@@ -16,8 +16,8 @@ from temporalio.client import Client
 
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.names import runs_queue, task_queue
+from durableruns.service.limits import LimitService
 from durableruns.service.pollers import live_pollers
-from durableruns.service.queues import QueueService
 from durableruns.service.runs import RunService
 from durableruns.service.waiting_reason import waiting_reason
 
@@ -58,7 +58,7 @@ class StackStatus:
 async def stack_status(client: Client, *, task_queue_prefix: str) -> StackStatus:
     """Workers, task queues and not-executing runs of the stack under the prefix."""
     runs = RunService(client, task_queue_prefix=task_queue_prefix)
-    queues = QueueService(client, runs, task_queue_prefix=task_queue_prefix)
+    limits = LimitService(client, runs, task_queue_prefix=task_queue_prefix)
     catalog = await runs.catalog.get()
     names: list[tuple[str, str, str | None]] = []
     for task_id in sorted({t.id for tasks in catalog.versions.values() for t in tasks}):
@@ -88,7 +88,7 @@ async def stack_status(client: Client, *, task_queue_prefix: str) -> StackStatus
     for record in records:
         if record is None:
             continue
-        reason = await waiting_reason(runs, queues, record)
+        reason = await waiting_reason(runs, limits, record)
         status.runs.append(
             RunLine(
                 record.id, record.task_id, record.status.value, reason.message if reason else ""

@@ -1,8 +1,8 @@
 """Why isn't it running? The ``waitingReason`` of a run that is not executing.
 
 Read from where the truth is, at the moment of asking: the run's own record (delay,
-timers, child runs, its version), the queue workflow's state (slots held, the line of
-waiting runs) and Temporal's task-queue pollers (``DescribeTaskQueue``: which workers
+timers, child runs, its version), its limits' workflows (slots held, the line of
+waiting runs, paused) and Temporal's task-queue pollers (``DescribeTaskQueue``: which workers
 poll the queue the run's attempt is dispatched to: ``service/pollers.py``).
 """
 
@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from durableruns.engine.names import task_queue
 from durableruns.ids import derived_run_id
+from durableruns.limit_models import NO_KEY, LimitRequest, LimitSpec, LimitState
 from durableruns.models import RunRecord, WaitSpec
+from durableruns.service.limits import LimitService
 from durableruns.service.pollers import live_pollers
-from durableruns.service.queues import QueueService, UnknownQueueError
 from durableruns.service.runs import RunService
 from durableruns.status import RunStatus, is_completed
 from durableruns.wire import WaitingReason
@@ -29,19 +30,19 @@ MAX_CHILDREN_READ = 100
 
 
 async def waiting_reason(
-    runs: RunService, queues: QueueService, record: RunRecord
+    runs: RunService, limits: LimitService, record: RunRecord
 ) -> WaitingReason | None:
     """Why ``record``'s run is not executing; None when it is executing or finished, or
     when the engine could not tell (a retrieve never fails for want of a reason)."""
     try:
-        return await _reason(runs, queues, record)
+        return await _reason(runs, limits, record)
     except Exception:
         log.warning("could not tell why run %s is waiting", record.id, exc_info=True)
         return None
 
 
 async def _reason(
-    runs: RunService, queues: QueueService, record: RunRecord
+    runs: RunService, limits: LimitService, record: RunRecord
 ) -> WaitingReason | None:
     status = record.status
     if is_completed(status) or status is RunStatus.EXECUTING:
@@ -60,7 +61,7 @@ async def _reason(
         if reason is not None:
             return reason
     if status in (RunStatus.QUEUED, RunStatus.WAITING) and record.options.concurrency_limit:
-        reason = await _queue_slot(queues, record)
+        reason = await _limit_slot(limits, record)
         if reason is not None:
             return reason
     return await _dispatch(runs, record)
@@ -106,28 +107,59 @@ async def _done_count(client: Client, run_ids: list[str]) -> int:
     return sum(await asyncio.gather(*(closed(i) for i in run_ids)))
 
 
-async def _queue_slot(queues: QueueService, record: RunRecord) -> WaitingReason | None:
-    """In line for a slot of a limited queue (None: it holds one, or is not in line)."""
+async def _limit_slot(limits: LimitService, record: RunRecord) -> WaitingReason | None:
+    """In line for a slot of one of its limits (None: it holds them all, or is in no
+    line), or held by a paused limit or queue."""
     options = record.options
-    name = options.queue or f"task/{record.task_id}"
-    try:
-        state = await queues.get(name, options.concurrency_key)
-    except UnknownQueueError:
-        return None
-    if record.id in state.holders:
-        return None
-    line = sorted(state.waiting, key=lambda w: w.enqueued_at - timedelta(seconds=w.priority_s))
-    position = next((i + 1 for i, w in enumerate(line) if w.run_id == record.id), None)
-    if position is None:
-        return None
-    running, limit = len(state.holders), state.limit
-    key = f" (key {options.concurrency_key})" if options.concurrency_key else ""
+    for spec in options.limits:
+        state = await limits.state(spec)
+        if record.id in state.holders:
+            continue
+        line = [w for w in state.waiting if w.concurrency_key == options.concurrency_key]
+        line.sort(key=lambda w: w.order)
+        position = next((i + 1 for i, w in enumerate(line) if w.run_id == record.id), None)
+        if position is None:
+            return None
+        return _at_limit(spec, state.paused, record, position, state, line)
+    return None
+
+
+def _at_limit(
+    spec: LimitSpec,
+    paused: bool,
+    record: RunRecord,
+    position: int,
+    state: LimitState,
+    line: list[LimitRequest],
+) -> WaitingReason:
+    options = record.options
+    key = options.concurrency_key
+    in_key = f" (key {key})" if key else ""
+    queue = spec.name.removeprefix("queue/") if spec.kind == "queue" else None
+    what = f"Queue {queue}" if queue is not None else f"Concurrency limit {spec.name}"
+    if paused:
+        return WaitingReason(
+            code="PAUSED",
+            message=f"{what} is paused: nothing new starts until it is resumed",
+            queue=queue,
+            concurrency_limit=None if queue else spec.name,
+            concurrency_key=key,
+            position=position,
+        )
+    pool = key if key is not None else NO_KEY
+    running = state.running_in(pool)
+    bound = state.per_key_bound(pool, datetime.now(UTC))
+    total = state.total_bound
+    limit = bound if bound is not None else total
+    if total is not None and len(state.holders) >= total:
+        running, limit = len(state.holders), total
+    shown = f"{running}/{limit}" if limit is not None else f"{running}"
     return WaitingReason(
-        code="QUEUE_AT_LIMIT",
-        message=f"Queue {name}{key} is at its limit: {running}/{limit} running,"
-        f" position {position}",
-        queue=name,
-        concurrency_key=options.concurrency_key,
+        code="QUEUE_AT_LIMIT" if queue is not None else "CONCURRENCY_LIMIT",
+        message=f"{what}{in_key} is at its limit: {shown} running, position {position}",
+        queue=queue,
+        concurrency_limit=None if queue else spec.name,
+        concurrency_key=key,
         running=running,
         limit=limit,
         position=position,

@@ -28,6 +28,7 @@ from durableruns.engine.names import runs_queue, task_queue
 from durableruns.engine.workflows.alert_delivery import AlertDeliveryWorkflow
 from durableruns.engine.workflows.batch import BatchWorkflow
 from durableruns.engine.workflows.catalog import CatalogWorkflow
+from durableruns.engine.workflows.limit import LimitWorkflow
 from durableruns.engine.workflows.monitor import MonitorWorkflow
 from durableruns.engine.workflows.queue import QueueWorkflow
 from durableruns.engine.workflows.run import RunWorkflow
@@ -40,7 +41,7 @@ from durableruns.task_definitions import TaskRegistry
 from durableruns.worker.alert_delivery import AlertSender, SmtpSettings
 from durableruns.worker.attempt_activity import AttemptActivity
 from durableruns.worker.isolation import ProcessPool, isolation_enabled, task_modules
-from durableruns.worker.queue_activities import closed_runs, enqueue
+from durableruns.worker.queue_activities import closed_runs, enqueue, enqueue_limit
 from durableruns.worker.schedule_ticks import fire_tick
 from durableruns.worker.task_runtime import DEFAULT_SHORT_WAIT_S
 from durableruns.worker.token_waiter import token_waiter
@@ -101,10 +102,18 @@ def build_workers(
                 CatalogWorkflow,
                 MonitorWorkflow,
                 QueueWorkflow,
+                LimitWorkflow,
                 ScheduleTickWorkflow,
                 TokenWorkflow,
             ],
-            activities=[enqueue, closed_runs, fire_tick, token_waiter, AlertSender(smtp).deliver],
+            activities=[
+                enqueue,
+                enqueue_limit,
+                closed_runs,
+                fire_tick,
+                token_waiter,
+                AlertSender(smtp).deliver,
+            ],
             workflow_runner=WORKFLOW_RUNNER,
         )
     ]

@@ -95,7 +95,9 @@ class AttemptActivity:
                 "TaskNotFound", f"This worker has no task {input.task_id!r}", RetryOptions()
             )
         client = activity.client()
-        handle = client.get_workflow_handle(input.run_id)
+        # Untyped handle, typed calls: mypy (2.4) loses RunWorkflow.run's type here
+        # depending on the order it checks the package's modules in.
+        handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(input.run_id)
         # Beat from the start: reading the run's state and telling it the attempt started
         # are calls a loaded server can take seconds to answer, and an attempt silent for
         # HEARTBEAT_TIMEOUT is timed out as a lost worker (a needless second attempt).

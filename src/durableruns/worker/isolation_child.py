@@ -23,24 +23,15 @@ import socket
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, cast
 
-from durableruns.context import StepLookup, TaskContext
+from durableruns.context import TaskContext, TaskRuntime
 from durableruns.logs import capture_task_output
 from durableruns.metadata import RunMetadata
-from durableruns.models import ChildRunResult, ChildRunSpec, RunOptions
 from durableruns.task_definitions import Task
-from durableruns.wait_tokens import (
-    TokenCompleted,
-    TokenCompletion,
-    TokenFilter,
-    TokenItem,
-    TokenItemPage,
-    WaitToken,
-)
 from durableruns.worker.isolation_protocol import (
+    RUNTIME_METHODS,
     AttemptSpec,
     CancelAttempt,
     CancelRuntimeCall,
@@ -152,67 +143,20 @@ class RuntimeProxy:
         self._calls: dict[int, asyncio.Future[Any]] = {}
         self._next_id = 0
 
-    async def trigger(self, task_id: str, payload: Any, options: RunOptions) -> tuple[str, bool]:
-        """Trigger a run (not waited for); returns (run id, is_cached)."""
-        return cast(tuple[str, bool], await self._call("trigger", task_id, payload, options))
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
+        """Every async method of the TaskRuntime protocol, answered by the worker's
+        runtime: generated from the protocol, so no method is named twice."""
+        if name not in RUNTIME_METHODS:
+            raise AttributeError(f"The task runtime has no method {name!r}")
 
-    async def wait_for_runs(
-        self, items: list[ChildRunSpec], *, batch: bool
-    ) -> list[ChildRunResult]:
-        """Start child runs and wait for all of them."""
-        return cast(list[ChildRunResult], await self._call("wait_for_runs", items, batch=batch))
+        async def remote(*args: Any, **kwargs: Any) -> Any:
+            return await self._call(name, *args, **kwargs)
 
-    async def wait_until(self, until: datetime) -> None:
-        """A durable timer in the run."""
-        await self._call("wait_until", until)
-
-    async def begin_step(self, name: str) -> StepLookup:
-        """The step's position and, if recorded, its result."""
-        return cast(StepLookup, await self._call("begin_step", name))
-
-    async def end_step(self, position: int, name: str, value: Any) -> None:
-        """Record the step's result in the run."""
-        await self._call("end_step", position, name, value)
-
-    async def create_token(
-        self,
-        timeout: str | float | datetime | None,
-        idempotency_key: str | None,
-        idempotency_key_ttl: str | float | None,
-        tags: tuple[str, ...],
-    ) -> WaitToken:
-        """Create a wait token."""
-        value = await self._call(
-            "create_token", timeout, idempotency_key, idempotency_key_ttl, tags
-        )
-        return cast(WaitToken, value)
-
-    async def wait_for_token(self, token_id: str) -> TokenCompletion:
-        """Wait for a token's completion."""
-        return cast(TokenCompletion, await self._call("wait_for_token", token_id))
-
-    async def complete_token(self, token_id: str, output: Any) -> TokenCompleted:
-        """Complete a token (once: a later completion answers the first one)."""
-        return cast(TokenCompleted, await self._call("complete_token", token_id, output))
-
-    async def retrieve_token(self, token_id: str) -> TokenItem:
-        """A token as it is now."""
-        return cast(TokenItem, await self._call("retrieve_token", token_id))
-
-    async def list_tokens(
-        self, token_filter: TokenFilter, limit: int, after: str | None, before: str | None
-    ) -> TokenItemPage:
-        """One page of tokens."""
-        value = await self._call("list_tokens", token_filter, limit, after, before)
-        return cast(TokenItemPage, value)
+        return remote
 
     def stream_chunks(self, key: str, chunks: Iterable[Any]) -> None:
         """Send chunks of stream ``key`` (buffered by the worker's runtime)."""
         self._channel.send(StreamChunks(key, tuple(chunks)))
-
-    async def end_stream(self, key: str) -> None:
-        """The end marker of stream ``key``, once it reached the run."""
-        await self._call("end_stream", key)
 
     def answer(self, reply: RuntimeReply) -> None:
         """Resolve the call ``reply`` answers (unless the code stopped waiting for it)."""
@@ -224,7 +168,7 @@ class RuntimeProxy:
         else:
             future.set_result(reply.value)
 
-    async def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+    async def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         call_id, self._next_id = self._next_id, self._next_id + 1
         future = asyncio.get_running_loop().create_future()
         self._calls[call_id] = future
@@ -276,7 +220,7 @@ async def _run(spec: AttemptSpec, runtime: RuntimeProxy, channel: Channel) -> Ou
         attempt=spec.attempt,
         version=spec.version,
         metadata=RunMetadata(spec.metadata, lambda m: channel.send(MetadataChanged(m))),
-        runtime=runtime,
+        runtime=cast(TaskRuntime, runtime),  # RuntimeProxy serves the protocol's calls
         log=lambda line: channel.send(LogLines((line,))),
     )
     return await execute(task, spec.payload, ctx)

@@ -8,33 +8,26 @@ task's code crosses as a :class:`RemoteError` that rebuilds the original excepti
 
 from __future__ import annotations
 
+import inspect
 import pickle
 import socket
 import struct
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from durableruns.context import AttemptInfo, RunInfo, TaskInfo
+from durableruns.context import AttemptInfo, RunInfo, TaskInfo, TaskRuntime
 from durableruns.log_models import LogLine
 from durableruns.worker.task_executor import Outcome
 
 _HEADER = struct.Struct("!Q")
-RuntimeMethod = Literal[
-    "trigger",
-    "wait_for_runs",
-    "wait_until",
-    "begin_step",
-    "end_step",
-    "create_token",
-    "wait_for_token",
-    "complete_token",
-    "retrieve_token",
-    "list_tokens",
-    "end_stream",
-]
-"""The runtime calls task code may make (see durableruns.context.TaskRuntime)."""
-RUNTIME_METHODS: frozenset[str] = frozenset(RuntimeMethod.__args__)  # type: ignore[attr-defined]
+RUNTIME_METHODS: frozenset[str] = frozenset(
+    name for name, member in vars(TaskRuntime).items() if inspect.iscoroutinefunction(member)
+)
+"""The runtime calls task code makes across the socket: every async method of the
+:class:`~durableruns.context.TaskRuntime` protocol, read from it (a method added there is
+served with no change here). ``stream_chunks``, the one synchronous member, is sent as
+:class:`StreamChunks` messages instead (fire and forget)."""
 
 
 # --- messages ------------------------------------------------------------------------
@@ -77,7 +70,7 @@ class RuntimeCall:
     """Child → worker: call ``method`` of the attempt's runtime (trigger, waits)."""
 
     call_id: int
-    method: RuntimeMethod
+    method: str
     args: tuple[Any, ...]
     kwargs: dict[str, Any] = field(default_factory=dict)
 

@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 from temporalio.client import WorkflowHandle
 
 from durableruns.context import StepLookup
+from durableruns.engine.workflows.run import RunWorkflow
 from durableruns.errors import ResumeMismatchError
 from durableruns.ids import derived_run_id, derived_token_id
 from durableruns.log_models import LogBatch, LogLine
@@ -72,7 +73,7 @@ class AttemptRuntime:
     def __init__(
         self,
         *,
-        handle: WorkflowHandle[Any, Any],
+        handle: WorkflowHandle[RunWorkflow, Any],
         service: RunService,
         version: str,
         attempt_number: int,
@@ -158,7 +159,8 @@ class AttemptRuntime:
             await self._suspend(WaitSpec(position=position, kind="timer", until=until))
         if entry is None:  # so a later resume of this attempt does not wait again
             await self._handle.signal(
-                "short_wait_recorded", WaitSpec(position=position, kind="timer", until=until)
+                RunWorkflow.short_wait_recorded,
+                WaitSpec(position=position, kind="timer", until=until),
             )
         async with self.clock_paused():
             await asyncio.sleep(remaining)
@@ -235,7 +237,7 @@ class AttemptRuntime:
         """Record the step's result in the run (durable once the signal is accepted)."""
         await self.flush()
         record = StepRecord(position=position, call=step_call(name), value=value)
-        await self._handle.signal("step_recorded", record)
+        await self._handle.signal(RunWorkflow.step_recorded, record)
 
     def metadata_changed(self, metadata: dict[str, Any]) -> None:
         """Remember the latest metadata; it is sent by :meth:`flush`."""
@@ -278,13 +280,13 @@ class AttemptRuntime:
             lines, self._pending_logs = self._pending_logs, []
             try:
                 if metadata is not None:
-                    await self._handle.signal("metadata_flushed", metadata)
+                    await self._handle.signal(RunWorkflow.metadata_flushed, metadata)
                     metadata = None
                 if lines:
-                    await self._handle.signal("log_lines", LogBatch(lines=tuple(lines)))
+                    await self._handle.signal(RunWorkflow.log_lines, LogBatch(lines=tuple(lines)))
                     lines = []
                 for batch in self._streams.take():
-                    await self._handle.signal("stream_chunks", batch)
+                    await self._handle.signal(RunWorkflow.stream_chunks, batch)
             finally:  # a flush canceled midway (the execution ended) loses nothing
                 if metadata is not None and self._pending_metadata is None:
                     self._pending_metadata = metadata

@@ -1,4 +1,4 @@
-"""A second definition of ``strict-count`` (tests/engine/test_versions.py): a worker serving it
+"""A second definition of ``strict-count`` (tests/service/test_versions.py): a worker serving it
 under a version that already serves the original must refuse to start."""
 
 from typing import Any

@@ -14,7 +14,7 @@ from durableruns.api.deps import BatchServiceDep, EnvironmentDep, SecretKeyDep, 
 from durableruns.api.environments import Environment
 from durableruns.api.errors import ApiHTTPError, describe_validation_error
 from durableruns.api.routes.packets import resolve_packet
-from durableruns.api.scopes import require_batch
+from durableruns.api.scopes import PUBLIC_READ, require_batch
 from durableruns.api.tokens import public_token_for_batch
 from durableruns.batch_models import BatchRecord
 from durableruns.errors import InvalidInputError
@@ -113,7 +113,12 @@ async def stream_batch_items(
     )
 
 
-@router.get("/api/v2/batches/{batch_id}", response_model=Batch, response_model_exclude_none=True)
+@router.get(
+    "/api/v2/batches/{batch_id}",
+    openapi_extra=PUBLIC_READ,
+    response_model=Batch,
+    response_model_exclude_none=True,
+)
 async def retrieve_batch(batch_id: BatchId, request: Request, batches: BatchServiceDep) -> Batch:
     """A batch and its run ids, in item order."""
     require_batch(request, batch_id)

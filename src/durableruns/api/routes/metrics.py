@@ -58,8 +58,8 @@ async def _queue_gauges(environment: Environment) -> dict[str, tuple[int, int, i
     gauges: dict[str, tuple[int, int, int]] = {}
     for name in names:
         try:
-            state = await environment.queues.get(name)
+            queue = await environment.queues.get(name)
         except UnknownQueueError:
             continue
-        gauges[name] = (len(state.waiting), len(state.holders), state.limit)
+        gauges[name] = (queue.queued, queue.running, queue.current_limit or 0)
     return gauges

@@ -28,7 +28,7 @@ from durableruns.api.realtime_rows import (
 )
 from durableruns.api.routes.runs_list import get_run_lister
 from durableruns.api.run_feed import RunFeeds, get_run_feeds
-from durableruns.api.scopes import require_run
+from durableruns.api.scopes import PUBLIC_READ, require_run
 from durableruns.models import RunRecord
 from durableruns.service.run_list import RunLister
 from durableruns.service.runs import RunNotFoundError
@@ -57,7 +57,7 @@ KEEPALIVE = b": keep-alive\n\n"
 
 
 # --- Electric (the official client) --------------------------------------------------
-@router.get("/realtime/v1/runs/{run_id}")
+@router.get("/realtime/v1/runs/{run_id}", openapi_extra=PUBLIC_READ)
 async def run_shape(run_id: str, request: Request, feeds: FeedsDep) -> JSONResponse:
     """The run as an Electric shape: a snapshot, or (``live=true``) the next change."""
     params = request.query_params
@@ -112,7 +112,7 @@ def _shape(
 
 
 # --- server-sent events --------------------------------------------------------------
-@router.get("/api/v1/runs/{run_id}/events")
+@router.get("/api/v1/runs/{run_id}/events", openapi_extra=PUBLIC_READ)
 async def run_events(run_id: str, request: Request, feeds: FeedsDep) -> StreamingResponse:
     """Server-sent events: the whole run now and after every change, until it is final."""
     record = await current_record(feeds, run_id)

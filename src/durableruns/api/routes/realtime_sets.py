@@ -27,7 +27,7 @@ from durableruns.api.realtime_rows import MUST_REFETCH, UP_TO_DATE, change_messa
 from durableruns.api.routes.realtime import HOLD_SECONDS, KEEPALIVE, SSE_HEADERS, _event, _wire
 from durableruns.api.routes.runs_list import get_run_lister
 from durableruns.api.run_feed import get_run_feeds
-from durableruns.api.scopes import require_batch, require_tags
+from durableruns.api.scopes import PUBLIC_READ, require_batch, require_tags
 from durableruns.durations import DurationError, parse_duration
 from durableruns.service.run_list import RunFilter, RunLister, UnsupportedValueError
 from durableruns.service.run_list import check_searchable as searchable
@@ -82,7 +82,7 @@ def _split(value: str | None) -> list[str]:
 
 
 # --- Electric ------------------------------------------------------------------------
-@router.get("/realtime/v1/runs")
+@router.get("/realtime/v1/runs", openapi_extra=PUBLIC_READ)
 async def runs_with_tags_shape(
     request: Request, sets: SetsDep, tags_found: TagsDep, lister: ListerDep
 ) -> JSONResponse:
@@ -98,7 +98,7 @@ async def runs_with_tags_shape(
     return await _set_shape(request, sets, key, discovery)
 
 
-@router.get("/realtime/v1/batches/{batch_id}")
+@router.get("/realtime/v1/batches/{batch_id}", openapi_extra=PUBLIC_READ)
 async def batch_shape(
     batch_id: str, request: Request, sets: SetsDep, batches: BatchServiceDep
 ) -> JSONResponse:
@@ -161,7 +161,7 @@ def _seq(offset: str) -> int | None:
 
 
 # --- server-sent events --------------------------------------------------------------
-@router.get("/api/v1/runs/events")
+@router.get("/api/v1/runs/events", openapi_extra=PUBLIC_READ)
 async def runs_with_tag_events(
     request: Request,
     sets: SetsDep,
@@ -180,7 +180,7 @@ async def runs_with_tag_events(
     return _sse(run_set)
 
 
-@router.get("/api/v1/batches/{batch_id}/events")
+@router.get("/api/v1/batches/{batch_id}/events", openapi_extra=PUBLIC_READ)
 async def batch_events(
     batch_id: str, request: Request, sets: SetsDep, batches: BatchServiceDep
 ) -> StreamingResponse:

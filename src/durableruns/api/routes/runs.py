@@ -12,7 +12,7 @@ from durableruns.api.deps import EnvironmentDep, SecretKeyDep, ServiceDep, Setti
 from durableruns.api.errors import ApiHTTPError
 from durableruns.api.routes.packets import resolve_packet
 from durableruns.api.routes.schedules import run_schedule
-from durableruns.api.scopes import require_run
+from durableruns.api.scopes import PUBLIC_READ, require_run
 from durableruns.api.tokens import public_token_for_run
 from durableruns.durations import DurationError, parse_delay
 from durableruns.metadata import check_metadata_size
@@ -37,7 +37,7 @@ RunId = Annotated[str, Path(description="The run's id, ``run_…``")]
 RUN_RESPONSE = {"response_model": Run[Any, Any], "response_model_exclude_none": True}
 
 
-@router.get("/api/v3/runs/{run_id}", **RUN_RESPONSE)  # type: ignore[arg-type]
+@router.get("/api/v3/runs/{run_id}", openapi_extra=PUBLIC_READ, **RUN_RESPONSE)  # type: ignore[arg-type]
 async def retrieve_run(
     run_id: RunId, request: Request, service: ServiceDep, environment: EnvironmentDep
 ) -> Run[Any, Any]:
@@ -48,7 +48,7 @@ async def retrieve_run(
     run.related_runs, run.schedule, run.waiting_reason = await asyncio.gather(
         _related_runs(service, record),
         run_schedule(environment, record.options.schedule_id),
-        waiting_reason(service, environment.queues, record),
+        waiting_reason(service, environment.limits, record),
     )
     return run
 

@@ -25,7 +25,7 @@ from fastapi.responses import StreamingResponse
 
 from durableruns.api.deps import ServiceDep
 from durableruns.api.errors import ApiHTTPError
-from durableruns.api.scopes import require_run
+from durableruns.api.scopes import PUBLIC_READ, require_run
 from durableruns.service.run_streams import RunStreamReader, StreamChunk
 
 router = APIRouter(tags=["realtime"])
@@ -35,7 +35,7 @@ MAX_TIMEOUT_SECONDS = 3600.0
 STREAM_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no", "x-stream-version": "v1"}
 
 
-@router.get("/realtime/v1/streams/{run_id}/{key}")
+@router.get("/realtime/v1/streams/{run_id}/{key}", openapi_extra=PUBLIC_READ)
 async def read_stream(
     run_id: Annotated[str, Path(description="The run's id, ``run_…``")],
     key: Annotated[str, Path(description="The stream's key (``ctx.stream(key, …)``)")],

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from durableruns.api.deps import SecretKeyDep, SettingsDep, TokenServiceDep
 from durableruns.api.environments import Environment
 from durableruns.api.errors import ApiHTTPError
+from durableruns.api.scopes import PUBLIC_COMPLETE_TOKEN
 from durableruns.api.tokens import public_token_for_waitpoint
 from durableruns.durations import DurationError, parse_duration
 from durableruns.service.tokens import DEFAULT_PAGE_SIZE
@@ -94,7 +95,7 @@ async def retrieve_token(token_id: TokenId, tokens: TokenServiceDep) -> dict[str
     return TokenItem.of(record, tokens.url(record)).to_wire_body()
 
 
-@router.post("/api/v1/waitpoints/tokens/{token_id}/complete")
+@router.post("/api/v1/waitpoints/tokens/{token_id}/complete", openapi_extra=PUBLIC_COMPLETE_TOKEN)
 async def complete_token(
     token_id: TokenId,
     tokens: TokenServiceDep,

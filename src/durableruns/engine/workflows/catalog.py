@@ -57,9 +57,23 @@ class CatalogWorkflow:
         self._publish()
         return self._catalog
 
+    @workflow.update
+    def set_queue_paused(self, queue: str, paused: bool) -> Catalog:
+        """Mark a queue paused (new runs of it then wait at its gate) or resumed."""
+        names = set(self._catalog.paused_queues)
+        names = names | {queue} if paused else names - {queue}
+        self._catalog.paused_queues = sorted(names)
+        self._publish()
+        return self._catalog
+
     def _publish(self) -> None:
-        """Readers get the catalog from the memo (describe), which needs no worker."""
-        workflow.upsert_memo({CATALOG_MEMO: self._catalog.model_dump(mode="json")})
+        """Readers get the catalog from the memo (describe), which needs no worker.
+
+        ``paused_queues`` is left out until a queue was paused: earlier histories
+        recorded memos without it.
+        """
+        unused = None if self._catalog.paused_queues else {"paused_queues"}
+        workflow.upsert_memo({CATALOG_MEMO: self._catalog.model_dump(mode="json", exclude=unused)})
 
     @register.validator
     def _one_definition_per_task_and_version(self, deployment: Deployment) -> None:

@@ -64,7 +64,7 @@ with workflow.unsafe.imports_passed_through():
         closing_error,
         fitted_record,
     )
-    from durableruns.engine.workflows.run_slots import RunSlots
+    from durableruns.engine.workflows.run_slots import RunSlots, execution_priority
     from durableruns.engine.workflows.run_waits import RunWaits
     from durableruns.error_group_models import GROUPED_STATUSES, group_id_of
     from durableruns.log_models import LogBatch
@@ -376,6 +376,7 @@ class RunWorkflow:
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=RetryPolicy(maximum_attempts=1),
             cancellation_type=workflow.ActivityCancellationType.TRY_CANCEL,
+            priority=execution_priority(input.options),
         )
 
     def _execution_queue(self, input: RunInput, continuation: int) -> str:
