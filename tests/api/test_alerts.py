@@ -411,3 +411,26 @@ async def test_the_cli_creates_lists_and_shows_deliveries(
             "https://h.example",
         )
         assert code == 1 and "--event" in err
+
+
+async def test_without_a_worker_alerts_and_errors_answer_without_waiting(client: Client) -> None:
+    """No worker ever ran: a change is kept (signal-with-start) and reads come from the
+    monitor's memo (empty until a worker publishes it): no 5xx, no wait on a worker."""
+    settings = new_settings()
+    transport = httpx.ASGITransport(app=create_app(settings, client=client))
+    headers = {"Authorization": f"Bearer {SECRET_KEY}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://f", headers=headers) as http:
+        created = await http.post(
+            "/api/v1/alerts",
+            json={
+                "name": "early",
+                "events": ["run.failed"],
+                "channel": {"type": "webhook", "url": "https://x.example/h", "secret": SECRET},
+            },
+        )
+        assert created.status_code == 200, created.text
+        for path in ("/api/v1/alerts", "/api/v1/errors", "/api/v1/reports/health"):
+            response = await http.get(path)
+            assert response.status_code == 200, (path, response.text)
+        missing = await http.post("/api/v1/errors/error_0000000000000000/resolve", json={})
+        assert missing.status_code == 404

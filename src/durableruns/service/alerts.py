@@ -1,33 +1,21 @@
 """An environment's alerts and their deliveries, held by its monitor workflow
-(``engine/workflows/monitor.py``): read with a query, changed with validated Updates
-(Update-with-Start, so the first alert of an environment no worker joined yet is kept
-too; it is acted on once a worker runs)."""
+(``engine/workflows/monitor.py``). Reads go through ``monitor_state`` (no worker
+needed); changes are signals-with-start, checked and answered here, so an alert made
+while no worker runs is kept and acted on once one starts."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime
 
-from temporalio.client import (
-    Client,
-    WithStartWorkflowOperation,
-    WorkflowQueryFailedError,
-    WorkflowUpdateFailedError,
-)
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from durableruns.alert_models import Alert, DeliveryRecord
-from durableruns.engine.names import monitor_id, runs_queue
-from durableruns.engine.workflows.monitor import (
-    UNKNOWN_ALERT_TYPE,
-    AlertChange,
-    AlertsView,
-    MonitorWorkflow,
-)
+from durableruns.engine.names import ALERTS_SIGNAL, monitor_id, runs_queue
+from durableruns.engine.workflows.monitor import AlertChange, AlertsView, MonitorWorkflow
 from durableruns.errors import EngineUnavailableError
-
-TIMEOUT = timedelta(seconds=10)
+from durableruns.service.monitor_state import read_monitor
 
 
 class AlertService:
@@ -38,16 +26,13 @@ class AlertService:
         self._prefix = task_queue_prefix
 
     async def view(self) -> AlertsView:
-        """Every alert (secrets included: callers strip them) and their deliveries."""
-        handle = self._client.get_workflow_handle_for(MonitorWorkflow.run, monitor_id(self._prefix))
-        try:
-            return await handle.query(MonitorWorkflow.alerts, rpc_timeout=TIMEOUT)
-        except RPCError as exc:
-            if exc.status is RPCStatusCode.NOT_FOUND:
-                return AlertsView(alerts=[], deliveries={})
-            raise EngineUnavailableError(f"Could not read the alerts: {exc}") from exc
-        except WorkflowQueryFailedError as exc:
-            raise EngineUnavailableError(f"Could not read the alerts: {exc}") from exc
+        """Every alert (secrets included when a worker answered: callers strip them) and
+        their deliveries."""
+        state = await read_monitor(self._client, self._prefix)
+        return AlertsView(
+            alerts=sorted(state.alerts.values(), key=lambda a: a.created_at),
+            deliveries=state.deliveries,
+        )
 
     async def get(self, alert_id: str) -> Alert | None:
         """One alert, or None."""
@@ -60,40 +45,38 @@ class AlertService:
             return None
         return list(reversed(view.deliveries.get(alert_id, [])))
 
-    async def put(self, alert: Alert) -> Alert:
-        """Create or replace ``alert``."""
-        changed = await self._change(AlertChange(action="put", alert=alert))
-        assert changed is not None
-        return changed
+    async def put(self, alert: Alert, *, keep_secret: bool = False) -> Alert:
+        """Create or replace ``alert`` (``keep_secret``: a webhook given without a secret
+        keeps the one it has)."""
+        await self._send(AlertChange(action="put", alert=alert, keep_secret=keep_secret))
+        return alert
 
     async def delete(self, alert_id: str) -> Alert | None:
         """Delete; the deleted alert, or None for an unknown one."""
-        return await self._change(AlertChange(action="delete", alert_id=alert_id))
+        alert = await self.get(alert_id)
+        if alert is not None:
+            await self._send(AlertChange(action="delete", alert_id=alert_id))
+        return alert
 
     async def set_enabled(self, alert_id: str, enabled: bool) -> Alert | None:
-        """Enable or disable; None for an unknown alert."""
+        """Enable or disable; the alert as changed, or None for an unknown one."""
+        alert = await self.get(alert_id)
+        if alert is None:
+            return None
         action = "enable" if enabled else "disable"
-        return await self._change(AlertChange(action=action, alert_id=alert_id))
+        await self._send(AlertChange(action=action, alert_id=alert_id))
+        return alert.model_copy(update={"enabled": enabled, "updated_at": datetime.now(UTC)})
 
-    async def _change(self, change: AlertChange) -> Alert | None:
-        start = WithStartWorkflowOperation(
-            MonitorWorkflow.run,
-            None,
-            id=monitor_id(self._prefix),
-            task_queue=runs_queue(self._prefix),
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
+    async def _send(self, change: AlertChange) -> None:
         try:
-            return await self._client.execute_update_with_start_workflow(
-                MonitorWorkflow.alerts_change,
-                change,
-                start_workflow_operation=start,
-                rpc_timeout=TIMEOUT,
+            await self._client.start_workflow(
+                MonitorWorkflow.run,
+                None,
+                id=monitor_id(self._prefix),
+                task_queue=runs_queue(self._prefix),
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                start_signal=ALERTS_SIGNAL,
+                start_signal_args=[change],
             )
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            if isinstance(cause, ApplicationError) and cause.type == UNKNOWN_ALERT_TYPE:
-                return None
-            raise EngineUnavailableError(f"Could not change the alert: {exc}") from exc
         except RPCError as exc:
-            raise EngineUnavailableError(f"Could not change the alert: {exc}") from exc
+            raise EngineUnavailableError(f"Could not change the alert: {exc.message}") from exc

@@ -1,10 +1,11 @@
 """Reading and changing an environment's error groups (held by its error-groups
 workflow, ``engine/workflows/error_groups.py``), and starting that workflow.
 
-Reads query the workflow (exact, one query per read, cached for a moment so a page
-that lists and counts costs one); changes are Updates, validated by the workflow, so an
-unknown group is refused without writing anything. Runs of a group are listed by the
-``TriggerErrorGroup`` search attribute (``filter[errorGroup]`` on the run list).
+Reads go through ``monitor_state`` (a query when a worker runs, else the memo; cached
+for a moment so a page that lists and counts costs one read); changes are Updates,
+validated by the workflow, so an unknown group is refused without writing anything.
+Runs of a group are listed by the ``TriggerErrorGroup`` search attribute
+(``filter[errorGroup]`` on the run list).
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -28,6 +33,7 @@ from durableruns.engine.workflows.monitor import (
 )
 from durableruns.error_group_models import ErrorGroup, ErrorGroupStatus, IgnoreRule
 from durableruns.errors import EngineUnavailableError
+from durableruns.service.monitor_state import read_monitor
 
 READ_TIMEOUT = timedelta(seconds=5)
 CACHE_SECONDS = 0.5
@@ -82,17 +88,7 @@ class ErrorGroupService:
         async with self._reading:
             if self._cached is not None and time.monotonic() - self._read_at < CACHE_SECONDS:
                 return self._cached
-            handle = self._client.get_workflow_handle_for(
-                MonitorWorkflow.run, monitor_id(self._prefix)
-            )
-            try:
-                state = await handle.query(MonitorWorkflow.groups, rpc_timeout=READ_TIMEOUT)
-            except RPCError as exc:
-                if exc.status is not RPCStatusCode.NOT_FOUND:
-                    raise EngineUnavailableError(f"Could not read error groups: {exc}") from exc
-                state = MonitorState()
-            except WorkflowQueryFailedError as exc:
-                raise EngineUnavailableError(f"Could not read error groups: {exc}") from exc
+            state = await read_monitor(self._client, self._prefix)
             self._cached, self._read_at = state, time.monotonic()
             return state
 
@@ -129,6 +125,8 @@ class ErrorGroupService:
         return await self._change(StatusChange(group_id=group_id, action="unresolve"))
 
     async def _change(self, change: StatusChange) -> ErrorGroup | None:
+        if change.group_id not in (await self.state()).groups:
+            return None  # checked here too: no Update waits on a worker for nothing
         handle = self._client.get_workflow_handle_for(MonitorWorkflow.run, monitor_id(self._prefix))
         try:
             group = await handle.execute_update(
@@ -139,8 +137,8 @@ class ErrorGroupService:
             if isinstance(cause, ApplicationError) and cause.type == UNKNOWN_GROUP_TYPE:
                 return None
             raise EngineUnavailableError(f"Could not change the error group: {exc}") from exc
-        except RPCError as exc:
-            if exc.status is RPCStatusCode.NOT_FOUND:
+        except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
+            if isinstance(exc, RPCError) and exc.status is RPCStatusCode.NOT_FOUND:
                 return None
             raise EngineUnavailableError(f"Could not change the error group: {exc}") from exc
         self._cached = None

@@ -121,7 +121,12 @@ async def update_alert(
     for name in ("backlog_size", "backlog_minutes", "limit_minutes"):
         if name in given:
             changes[name] = given[name]
-    return alert_object(await alerts.put(current.model_copy(update=changes)))
+    # The current alert may come from the memo (no worker): its secret is blank there,
+    # and the workflow puts the one it holds back.
+    keep = body.channel is None or (
+        isinstance(body.channel, WebhookChannelIn) and body.channel.secret is None
+    )
+    return alert_object(await alerts.put(current.model_copy(update=changes), keep_secret=keep))
 
 
 @router.post("/{alert_id}/disable", **RESPONSE)  # type: ignore[arg-type]
@@ -160,7 +165,7 @@ def alert_object(alert: Alert) -> AlertObject:
     """The answer's shape of an alert: no secret, a Slack URL masked."""
     channel = alert.channel
     if isinstance(channel, WebhookChannel):
-        out = ChannelOut(type="webhook", url=channel.url, secret_set=bool(channel.secret))
+        out = ChannelOut(type="webhook", url=channel.url, secret_set=True)  # required
     elif isinstance(channel, SlackChannel):
         out = ChannelOut(type="slack", url=_masked(channel.url))
     else:
@@ -220,6 +225,8 @@ def _filter(f: AlertFilterIn) -> AlertFilter:
 
 
 def _masked(url: str) -> str:
+    if not url:
+        return ""  # read from the memo, which never holds it
     scheme, _, rest = url.partition("://")
     host = rest.split("/", 1)[0]
     return f"{scheme}://{host}/…"

@@ -36,7 +36,19 @@ def period_minutes(period: str) -> int:
     return minutes
 
 
-@router.get("/{key}", response_model=None)
+@router.get(
+    "/{key}",
+    response_model=None,
+    responses={
+        200: {
+            "description": "The report: text (markdown, ansi) or the view model (json)",
+            "content": {
+                "text/markdown": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "object"}},
+            },
+        }
+    },
+)
 async def get_report(
     environment: EnvironmentDep,
     key: Annotated[str, Path(description="The report: health", max_length=64)],

@@ -35,8 +35,10 @@ with workflow.unsafe.imports_passed_through():
         DeliveryRecord,
         Message,
         Notice,
+        SlackChannel,
         Subject,
         ThrottleWindow,
+        WebhookChannel,
         due_digests,
         matches,
         next_digest_at,
@@ -44,11 +46,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from durableruns.engine.names import (
         ALERTS_QUERY,
-        ALERTS_UPDATE,
+        ALERTS_SIGNAL,
         DELIVERY_ATTEMPTED_SIGNAL,
         ERROR_GROUP_UPDATE,
         ERROR_GROUPS_QUERY,
         ERROR_OCCURRED_SIGNAL,
+        MONITOR_MEMO,
         MONITOR_WORKFLOW,
     )
     from durableruns.engine.workflows.alert_delivery import (
@@ -74,10 +77,11 @@ CHANGE_UPDATE = ERROR_GROUP_UPDATE
 GROUPS_QUERY = ERROR_GROUPS_QUERY
 UNKNOWN_GROUP_TYPE = "durableruns.UnknownErrorGroup"
 """ApplicationError type of a change naming a group this environment does not have."""
-UNKNOWN_ALERT_TYPE = "durableruns.UnknownAlert"
 MAX_HISTORY_EVENTS = 8_000
 """Continue-as-new past this many events (Temporal warns at 10,240): about 2,000
 failed runs per history, each one signal plus its share of workflow tasks."""
+PUBLISH_EVERY = timedelta(seconds=10)
+"""How often, at most, the state is copied into the memo (for reads with no worker)."""
 RECENT_EVENTS = 200
 """Group events (new / regressed / unignored) kept for readers."""
 GROUP_EVENTS = {
@@ -97,11 +101,13 @@ class StatusChange(Frozen):
 
 
 class AlertChange(Frozen):
-    """A user's change to the alerts: ``alert`` for put, ``alert_id`` for the others."""
+    """A user's change to the alerts: ``alert`` for put, ``alert_id`` for the others.
+    ``keep_secret``: a webhook put without a secret keeps the alert's current one."""
 
     action: Literal["put", "delete", "enable", "disable"]
     alert: Alert | None = None
     alert_id: str | None = None
+    keep_secret: bool = False
 
 
 class GroupEvent(Frozen):
@@ -144,24 +150,49 @@ class MonitorWorkflow:
     def __init__(self, carried: MonitorState | None = None) -> None:
         # Set before any handler runs: a signal can arrive with the (continued) start.
         self._state = carried if carried is not None else MonitorState()
+        self._dirty = True
+        self._published_at: datetime | None = None
 
     @workflow.run
     async def run(self, carried: MonitorState | None = None) -> None:
         """Send what alerts ask for; continue-as-new when history grows."""
         while not self._history_full():
-            due = next_digest_at(self._state.windows)
-            timeout = (due - workflow.now()) if due else None
+            wake = self._next_wake()
+            timeout = (wake - workflow.now()) if wake else None
             if timeout is None or timeout > timedelta(0):
-                with contextlib.suppress(TimeoutError):  # a throttle window closed
+                with contextlib.suppress(TimeoutError):  # a window closed, or publish time
                     await workflow.wait_condition(
-                        lambda: bool(self._state.outbox) or self._history_full(),
+                        lambda: (
+                            bool(self._state.outbox)
+                            or self._history_full()
+                            or (self._dirty and self._published_at is None)
+                        ),
                         timeout=timeout,
                     )
             self._queue_digests()
             while self._state.outbox:
                 await self._start_delivery(self._state.outbox.pop(0))
+            self._publish_if_due()
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(self._state)
+
+    def _next_wake(self) -> datetime | None:
+        """The earliest throttle window to close, or the next time to publish."""
+        times = [t for t in (next_digest_at(self._state.windows),) if t]
+        if self._dirty and self._published_at is not None:
+            times.append(self._published_at + PUBLISH_EVERY)
+        return min(times) if times else None
+
+    def _publish_if_due(self) -> None:
+        """Readers without a worker read the memo: at most every :data:`PUBLISH_EVERY`
+        while something changed (one memo upsert per burst, not per failed run)."""
+        now = workflow.now()
+        if not self._dirty or (
+            self._published_at is not None and now < self._published_at + PUBLISH_EVERY
+        ):
+            return
+        workflow.upsert_memo({MONITOR_MEMO: snapshot(self._state).model_dump(mode="json")})
+        self._dirty, self._published_at = False, now
 
     def _history_full(self) -> bool:
         info = workflow.info()
@@ -175,6 +206,7 @@ class MonitorWorkflow:
     def occurred(self, occurrence: ErrorOccurrence) -> None:
         """A run failed: count it in its group, and tell the alerts."""
         event = record_occurrence(self._state, occurrence)
+        self._dirty = True
         self._notify(
             Notice(event=AlertEvent.RUN_FAILED, subject=_run(occurrence), at=occurrence.at)
         )
@@ -205,6 +237,7 @@ class MonitorWorkflow:
         """Resolve, ignore or unresolve a group; answers the group as changed."""
         group = self._state.groups[change.group_id]
         now = workflow.now()
+        self._dirty = True
         if change.action == "resolve":
             resolve(group, now, change.resolved_in_version)
         elif change.action == "ignore":
@@ -219,28 +252,29 @@ class MonitorWorkflow:
             raise ApplicationError(f"No error group {change.group_id}", type=UNKNOWN_GROUP_TYPE)
 
     # --- alerts --------------------------------------------------------------------------
-    @workflow.update(name=ALERTS_UPDATE)
-    def alerts_change(self, change: AlertChange) -> Alert | None:
-        """Create or replace (put), delete, enable or disable an alert."""
+    @workflow.signal(name=ALERTS_SIGNAL)
+    def alerts_change(self, change: AlertChange) -> None:
+        """Create or replace (put), delete, enable or disable an alert. A signal, not an
+        Update: the facade checks and answers on its own, and a change is kept even
+        while no worker runs (it applies when one starts)."""
         alerts = self._state.alerts
+        alert_id = change.alert.id if change.alert else (change.alert_id or "")
+        current = alerts.get(alert_id)
         if change.action == "put" and change.alert is not None:
-            alerts[change.alert.id] = change.alert
-            return change.alert
-        alert_id = change.alert_id or ""
-        if change.action == "delete":
+            alert = change.alert
+            if change.keep_secret and isinstance(current, Alert):
+                alert = _keeping_secret(alert, current)
+            alerts[alert.id] = alert
+        elif current is None:
+            return  # deleted meanwhile
+        elif change.action == "delete":
             self._state.deliveries.pop(alert_id, None)
-            return alerts.pop(alert_id)
-        alerts[alert_id] = alerts[alert_id].model_copy(
-            update={"enabled": change.action == "enable", "updated_at": workflow.now()}
-        )
-        return alerts[alert_id]
-
-    @alerts_change.validator
-    def _known_alert(self, change: AlertChange) -> None:
-        if change.action == "put" and change.alert is None:
-            raise ApplicationError("put needs an alert", type=UNKNOWN_ALERT_TYPE)
-        if change.action != "put" and change.alert_id not in self._state.alerts:
-            raise ApplicationError(f"No alert {change.alert_id}", type=UNKNOWN_ALERT_TYPE)
+            del alerts[alert_id]
+        else:
+            alerts[alert_id] = current.model_copy(
+                update={"enabled": change.action == "enable", "updated_at": workflow.now()}
+            )
+        self._dirty = True
 
     @workflow.query(name=ALERTS_QUERY)
     def alerts(self) -> AlertsView:
@@ -253,6 +287,7 @@ class MonitorWorkflow:
     @workflow.signal(name=DELIVERY_ATTEMPTED_SIGNAL)
     def delivery_attempted(self, progress: DeliveryProgress) -> None:
         """A delivery's try ended: record it."""
+        self._dirty = True
         for record in self._state.deliveries.get(progress.alert_id, []):
             if record.id == progress.delivery_id:
                 record.attempts.append(progress.attempt)
@@ -315,6 +350,32 @@ class MonitorWorkflow:
             parent_close_policy=ParentClosePolicy.ABANDON,
             static_summary=f"alert {alert.name}: {message.event.value}",
         )
+
+
+def snapshot(state: MonitorState) -> MonitorState:
+    """The state as published in the memo: no secrets, no pending work."""
+    alerts = {k: _without_secret(a) for k, a in state.alerts.items()}
+    return state.model_copy(update={"alerts": alerts, "outbox": [], "windows": {}})
+
+
+def _without_secret(alert: Alert) -> Alert:
+    channel = alert.channel
+    if isinstance(channel, WebhookChannel):
+        return alert.model_copy(update={"channel": channel.model_copy(update={"secret": ""})})
+    if isinstance(channel, SlackChannel):  # its URL is the credential
+        return alert.model_copy(update={"channel": channel.model_copy(update={"url": ""})})
+    return alert
+
+
+def _keeping_secret(alert: Alert, current: Alert) -> Alert:
+    """``alert`` with the secret ``current`` holds where it has none (blank in a copy
+    read from the memo)."""
+    new, old = alert.channel, current.channel
+    if isinstance(new, WebhookChannel) and isinstance(old, WebhookChannel) and not new.secret:
+        return alert.model_copy(update={"channel": new.model_copy(update={"secret": old.secret})})
+    if isinstance(new, SlackChannel) and isinstance(old, SlackChannel) and not new.url:
+        return alert.model_copy(update={"channel": old})
+    return alert
 
 
 def _run(occurrence: ErrorOccurrence) -> Subject:
