@@ -78,8 +78,13 @@ def headline(message: Message, environment: str) -> str:
     times = f" ({message.count} times)" if message.count > 1 else ""
     error = subject.details.get("error") or {}
     detail = subject.details.get("errorMessage") or error.get("message") or ""
+    if "queued" in subject.details:
+        detail = f"{subject.details['queued']} run(s) queued"
+    if "bound" in subject.details:
+        d = subject.details
+        detail = f"{d['running']}/{d['bound']} running, {d['waiting']} waiting"
     detail = f": {detail}" if detail else ""
-    return f"[{environment}] {what}{times}: {subject.task_identifier}{detail}"
+    return f"[{environment}] {what}{times}: {subject.task_identifier or subject.id}{detail}"
 
 
 def link(message: Message, dashboard_url: str | None) -> str | None:
@@ -87,8 +92,8 @@ def link(message: Message, dashboard_url: str | None) -> str | None:
     if not dashboard_url:
         return None
     base = dashboard_url.rstrip("/")
-    kind = "runs" if message.subject.type == "run" else "errors"
-    return f"{base}/dashboard/{kind}/{message.subject.id}"
+    kind = {"run": "runs", "error_group": "errors"}.get(message.subject.type)
+    return f"{base}/dashboard/{kind}/{message.subject.id}" if kind else f"{base}/dashboard"
 
 
 def slack_body(message: Message, environment: str, dashboard_url: str | None) -> bytes:

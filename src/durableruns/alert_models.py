@@ -93,12 +93,39 @@ class Alert(Frozen):
 class Subject(Frozen):
     """What an event is about, as a receiver sees it (``type`` run or error_group)."""
 
-    type: Literal["run", "error_group"]
+    type: Literal["run", "error_group", "task", "queue", "limit"]
     id: str
     task_identifier: str
     tags: tuple[str, ...] = ()
     queue: str | None = None
     details: dict[str, Any] = {}
+
+
+CONDITION_EVENTS = frozenset(
+    {AlertEvent.QUEUE_BACKLOG, AlertEvent.WORKER_MISSING, AlertEvent.LIMIT_SATURATED}
+)
+"""Events about a state that lasts, found by a periodic probe (not by a failed run)."""
+DEFAULT_BACKLOG_SIZE = 100
+DEFAULT_MINUTES = 5.0
+
+
+class SaturatedLimit(Frozen):
+    """A concurrency limit at its bound with runs waiting."""
+
+    name: str
+    bound: int
+    running: int
+    waiting: int
+
+
+class Probe(Frozen):
+    """What the monitor's periodic probe found (``worker/health_probe.py``)."""
+
+    at: datetime
+    tasks_without_worker: dict[str, int] = {}
+    """Task id → runs queued for it that no live worker polls for."""
+    queued_by_queue: dict[str, int] = {}
+    saturated: tuple[SaturatedLimit, ...] = ()
 
 
 class Notice(Frozen):
@@ -208,6 +235,54 @@ def next_digest_at(windows: dict[str, ThrottleWindow]) -> datetime | None:
     """When the earliest window with something counted closes."""
     times = [w.until for w in windows.values() if w.pending]
     return min(times) if times else None
+
+
+def condition_notices(
+    alerts: list[Alert], probe: Probe, since: dict[str, datetime], fired: set[str]
+) -> list[tuple[Alert, Notice]]:
+    """The lasting states ``probe`` shows that alerts ask about, each sent once when it
+    has lasted the alert's minutes, and again only after it cleared. ``since`` (when
+    each state began) and ``fired`` are the caller's, updated here."""
+    to_send: list[tuple[Alert, Notice]] = []
+    holding: set[str] = set()
+    for alert in alerts:
+        for event, subject, minutes in _conditions(alert, probe):
+            notice = Notice(event=event, subject=subject, at=probe.at)
+            if not matches(alert, notice):
+                continue
+            key = f"{alert.id}|{event.value}|{subject.type}:{subject.id}"
+            holding.add(key)
+            began = since.setdefault(key, probe.at)
+            if key not in fired and probe.at - began >= timedelta(minutes=minutes):
+                fired.add(key)
+                to_send.append((alert, notice))
+    for key in [k for k in since if k not in holding]:
+        del since[key]
+        fired.discard(key)
+    return to_send
+
+
+def _conditions(alert: Alert, probe: Probe) -> list[tuple[AlertEvent, Subject, float]]:
+    found: list[tuple[AlertEvent, Subject, float]] = []
+    for task, queued in sorted(probe.tasks_without_worker.items()):
+        subject = Subject(type="task", id=task, task_identifier=task, details={"queued": queued})
+        found.append((AlertEvent.WORKER_MISSING, subject, 0.0))
+    size = alert.backlog_size or DEFAULT_BACKLOG_SIZE
+    for queue, queued in sorted(probe.queued_by_queue.items()):
+        if queued > size:
+            task = queue.removeprefix("task/") if queue.startswith("task/") else ""
+            details = {"queued": queued, "threshold": size}
+            subject = Subject(
+                type="queue", id=queue, task_identifier=task, queue=queue, details=details
+            )
+            found.append(
+                (AlertEvent.QUEUE_BACKLOG, subject, alert.backlog_minutes or DEFAULT_MINUTES)
+            )
+    for limit in probe.saturated:
+        details = {"bound": limit.bound, "running": limit.running, "waiting": limit.waiting}
+        subject = Subject(type="limit", id=limit.name, task_identifier="", details=details)
+        found.append((AlertEvent.LIMIT_SATURATED, subject, alert.limit_minutes or DEFAULT_MINUTES))
+    return found
 
 
 def window_key(alert_id: str, event: AlertEvent) -> str:

@@ -15,12 +15,13 @@ from typing import Any
 import httpx
 import pytest
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 
 from durableruns import sdk
 from durableruns.api import create_app
 from durableruns.cli.commands import run as cli
-from durableruns.engine.names import monitor_id
-from durableruns.engine.workflows.monitor import OCCURRED_SIGNAL
+from durableruns.engine.names import monitor_id, runs_queue
+from durableruns.engine.workflows.monitor import OCCURRED_SIGNAL, MonitorState, MonitorWorkflow
 from durableruns.error_group_models import ErrorOccurrence
 from durableruns.errors import NotFoundError
 from durableruns.sdk import alerts as sdk_alerts
@@ -29,7 +30,7 @@ from durableruns.worker.alert_delivery import SmtpSettings
 from durableruns.worker.assembly import running_worker
 from tests.helpers import SECRET_KEY, eventually, new_settings
 from tests.helpers.receivers import Receiver, http_receiver, smtp_receiver
-from tests.helpers.tasks import error_tasks
+from tests.helpers.tasks import error_tasks, queue_tasks
 
 SECRET = "whsec-test-0123456789"
 WAIT = 30.0
@@ -434,3 +435,56 @@ async def test_without_a_worker_alerts_and_errors_answer_without_waiting(client:
             assert response.status_code == 200, (path, response.text)
         missing = await http.post("/api/v1/errors/error_0000000000000000/resolve", json={})
         assert missing.status_code == 404
+
+
+async def test_a_backlog_and_a_saturated_limit_are_sent_once_they_last(client: Client) -> None:
+    """The monitor probes lasting states while an alert watches them (every second here,
+    30 s by default): three 15-second runs on a limit of one make a backlog of two."""
+    settings = new_settings()
+    prefix = settings.task_queue_prefix
+    await client.start_workflow(
+        MonitorWorkflow.run,
+        MonitorState(probe_every_s=1.0),
+        id=monitor_id(prefix),
+        task_queue=runs_queue(prefix),
+        id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+    )
+    registry = TaskRegistry([queue_tasks.one_at_a_time])
+    async with (
+        running_worker(client, registry, task_queue_prefix=prefix, version="20261128.1"),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(settings, client=client)),
+            base_url=settings.api_url,
+            headers={"Authorization": f"Bearer {SECRET_KEY}"},
+        ) as http,
+        http_receiver() as receiver,
+    ):
+        created = await http.post(
+            "/api/v1/alerts",
+            json={
+                "name": "lasting",
+                "events": ["queue.backlog", "limit.saturated"],
+                "channel": {"type": "webhook", "url": receiver.url, "secret": SECRET},
+                "backlogSize": 1,
+                "backlogMinutes": 0.01,
+                "limitMinutes": 0.01,
+            },
+        )
+        assert created.status_code == 200, created.text
+        for label in range(3):
+            response = await http.post(
+                "/api/v1/tasks/one-at-a-time/trigger",
+                json={"payload": {"seconds": 15, "label": label}},
+            )
+            assert response.status_code == 200, response.text
+
+        async def events() -> set[str]:
+            return {r.json["event"] for r in receiver.received}
+
+        await eventually(events, lambda e: e == {"queue.backlog", "limit.saturated"}, WAIT)
+        kinds = {r.json["event"]: r.json["subject"] for r in receiver.received}
+        assert kinds["queue.backlog"]["type"] == "queue"
+        assert kinds["queue.backlog"]["queued"] >= 2
+        assert kinds["limit.saturated"]["type"] == "limit"
+        assert kinds["limit.saturated"]["bound"] == 1
+        assert len(receiver.received) == 2  # each sent once while it lasts

@@ -70,6 +70,8 @@ ERROR_GROUPS_QUERY = "groups"
 ALERTS_QUERY = "alerts"
 ALERT_DELIVERY_WORKFLOW = "durableruns.alert_delivery"
 ALERT_DELIVER_ACTIVITY = "durableruns.alert_deliver"
+HEALTH_PROBE_ACTIVITY = "durableruns.health_probe"
+"""The monitor's periodic look at lasting states (only while an alert watches them)."""
 DELIVERY_ATTEMPTED_SIGNAL = "delivery_attempted"
 """An alert delivery's report of one try to the monitor."""
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.client import Client
 
+from durableruns.alert_models import Probe, SaturatedLimit
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.names import runs_queue, task_queue
 from durableruns.error_group_models import GROUPED_STATUSES
@@ -46,9 +47,9 @@ async def gather(
     def closed(since: datetime, until: datetime) -> str:
         return f"CloseTime >= '{_iso(since)}' AND CloseTime < '{_iso(until)}'"
 
-    workers, queued = await asyncio.gather(
+    workers, found = await asyncio.gather(
         live_pollers(client, runs_queue(prefix), TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
-        _queued(client, scope),
+        probe(client, runs, task_queue_prefix=prefix, now=now),
     )
     started, completed, failures, base_completed, base_failed = await asyncio.gather(
         count(f"StartTime >= '{_iso(start)}'"),
@@ -57,19 +58,17 @@ async def gather(
         count(f"{closed(base_start, start)} AND {sa.TRIGGER_STATUS.name} = 'COMPLETED'"),
         count(f"{closed(base_start, start)} AND {sa.TRIGGER_STATUS.name} IN ({failed})"),
     )
-    by_task = Counter(task for task, _ in queued)
-    pollers = await asyncio.gather(*(live_pollers(client, task_queue(prefix, t)) for t in by_task))
-    without = {t: n for (t, n), p in zip(by_task.items(), pollers, strict=True) if not p}
-    saturated = await _saturated(client, runs, prefix)
     groups = await ErrorGroupService(client, task_queue_prefix=prefix).list(
         GroupFilter(start=start, end=now), now=now
     )
     return HealthInputs(
         window_minutes=round(window.total_seconds() / 60),
         workers=len(set(workers)),
-        queued=len(queued),
-        tasks_without_worker=without,
-        saturated=saturated,
+        queued=sum(found.queued_by_queue.values()),
+        tasks_without_worker=found.tasks_without_worker,
+        saturated=tuple(
+            SaturatedQueue(s.name, s.bound, s.running, s.waiting) for s in found.saturated
+        ),
         started=started,
         completed=completed,
         failed=failures,
@@ -79,6 +78,26 @@ async def gather(
             TopGroup(g.group.id, g.group.task_id, g.group.error_type, g.group.message, g.count)
             for g in groups[:TOP_GROUPS]
         ),
+    )
+
+
+async def probe(
+    client: Client, runs: RunService, *, task_queue_prefix: str, now: datetime
+) -> Probe:
+    """The lasting states alerts watch: runs queued for tasks no worker polls for,
+    queued runs per queue, and limits at their bound with runs waiting."""
+    prefix = task_queue_prefix
+    scope = f"TaskQueue = '{runs_queue(prefix)}' AND WorkflowType = 'durableruns.run'"
+    queued = await _queued(client, scope)
+    by_task = Counter(task for task, _ in queued)
+    pollers = await asyncio.gather(*(live_pollers(client, task_queue(prefix, t)) for t in by_task))
+    return Probe(
+        at=now,
+        tasks_without_worker={
+            t: n for (t, n), p in zip(by_task.items(), pollers, strict=True) if not p
+        },
+        queued_by_queue=dict(Counter(q or "" for _, q in queued)),
+        saturated=await _saturated(client, runs, prefix),
     )
 
 
@@ -93,26 +112,35 @@ async def _queued(client: Client, scope: str) -> list[tuple[str, str | None]]:
     return found
 
 
-async def _saturated(client: Client, runs: RunService, prefix: str) -> tuple[SaturatedQueue, ...]:
+async def _saturated(client: Client, runs: RunService, prefix: str) -> tuple[SaturatedLimit, ...]:
     """Concurrency limits with runs waiting whose bound (total, or the per-key bound of
     a waiting run's key) is reached."""
     service = LimitService(client, runs, task_queue_prefix=prefix)
     declared = await service.declared()
     now = datetime.now(UTC)
-    found = []
+    found: list[SaturatedLimit] = []
     for spec in sorted(declared.values(), key=lambda s: s.name):
         state = await service.state(spec)
         if not state.waiting or state.paused:
             continue
         total = state.total_bound
         if total is not None and len(state.holders) >= total:
-            found.append(SaturatedQueue(spec.name, total, len(state.holders), len(state.waiting)))
+            found.append(
+                SaturatedLimit(
+                    name=spec.name,
+                    bound=total,
+                    running=len(state.holders),
+                    waiting=len(state.waiting),
+                )
+            )
             continue
         for pool in sorted({w.pool for w in state.waiting}):
             bound = state.per_key_bound(pool, now)
             if bound is not None and state.running_in(pool) >= bound:
                 running, waiting = state.running_in(pool), state.queued_in(pool)
-                found.append(SaturatedQueue(spec.name, bound, running, waiting))
+                found.append(
+                    SaturatedLimit(name=spec.name, bound=bound, running=running, waiting=waiting)
+                )
                 break
     return tuple(found)
 

@@ -40,6 +40,7 @@ from durableruns.service.schedule_sync import sync_declared_schedules
 from durableruns.task_definitions import TaskRegistry
 from durableruns.worker.alert_delivery import AlertSender, SmtpSettings
 from durableruns.worker.attempt_activity import AttemptActivity
+from durableruns.worker.health_probe import health_probe
 from durableruns.worker.isolation import ProcessPool, isolation_enabled, task_modules
 from durableruns.worker.queue_activities import closed_runs, enqueue, enqueue_limit
 from durableruns.worker.schedule_ticks import fire_tick
@@ -113,6 +114,7 @@ def build_workers(
                 fire_tick,
                 token_waiter,
                 AlertSender(smtp).deliver,
+                health_probe,
             ],
             workflow_runner=WORKFLOW_RUNNER,
         )

@@ -9,7 +9,9 @@ occurrence is counted in its group, then matched against the alerts (``run.faile
 and ``error_group.*`` when the group is new, regressed or unignored); a match that
 passes the throttle becomes a message, sent by an alert-delivery workflow of its own
 (``alert_delivery.py``, abandoned on continue-as-new, so it finishes regardless),
-which reports each try back (``DELIVERY_ATTEMPTED_SIGNAL``).
+which reports each try back (``DELIVERY_ATTEMPTED_SIGNAL``). While an alert watches a
+lasting state (``worker.missing``, ``queue.backlog``, ``limit.saturated``) the workflow
+runs the health-probe activity every ``probe_every_s`` (30 s) and sends what has lasted.
 
 Users change groups and alerts with validated Updates and read them with queries
 (their names are in ``engine/names.py``). The state
@@ -24,21 +26,25 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from durableruns.alert_models import (
+        CONDITION_EVENTS,
         MAX_DELIVERY_RECORDS,
         Alert,
         AlertEvent,
         DeliveryRecord,
         Message,
         Notice,
+        Probe,
         SlackChannel,
         Subject,
         ThrottleWindow,
         WebhookChannel,
+        condition_notices,
         due_digests,
         matches,
         next_digest_at,
@@ -51,8 +57,10 @@ with workflow.unsafe.imports_passed_through():
         ERROR_GROUP_UPDATE,
         ERROR_GROUPS_QUERY,
         ERROR_OCCURRED_SIGNAL,
+        HEALTH_PROBE_ACTIVITY,
         MONITOR_MEMO,
         MONITOR_WORKFLOW,
+        monitor_id,
     )
     from durableruns.engine.workflows.alert_delivery import (
         AlertDeliveryWorkflow,
@@ -133,6 +141,11 @@ class MonitorState(ErrorGroups):
     """Messages whose delivery is not started yet."""
     deliveries: dict[str, list[DeliveryRecord]] = {}
     """Per alert, newest last."""
+    probe_every_s: float = 30.0
+    """How often lasting states are probed while an alert watches them."""
+    probed_at: datetime | None = None
+    condition_since: dict[str, datetime] = {}
+    condition_fired: set[str] = set()
 
 
 class AlertsView(Frozen):
@@ -162,23 +175,68 @@ class MonitorWorkflow:
             if timeout is None or timeout > timedelta(0):
                 with contextlib.suppress(TimeoutError):  # a window closed, or publish time
                     await workflow.wait_condition(
-                        lambda: (
+                        lambda wake=wake: (  # type: ignore[misc]
                             bool(self._state.outbox)
                             or self._history_full()
                             or (self._dirty and self._published_at is None)
+                            or self._next_wake() != wake  # an alert or a window changed it
                         ),
                         timeout=timeout,
                     )
             self._queue_digests()
+            if self._probe_due():
+                await self._probe()
             while self._state.outbox:
                 await self._start_delivery(self._state.outbox.pop(0))
             self._publish_if_due()
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(self._state)
 
+    def _watching(self) -> bool:
+        return any(
+            a.enabled and CONDITION_EVENTS & set(a.events) for a in self._state.alerts.values()
+        )
+
+    def _next_probe(self) -> datetime | None:
+        if not self._watching():
+            return None
+        last = self._state.probed_at
+        return last + timedelta(seconds=self._state.probe_every_s) if last else workflow.now()
+
+    def _probe_due(self) -> bool:
+        due = self._next_probe()
+        return due is not None and due <= workflow.now()
+
+    async def _probe(self) -> None:
+        """Look at the lasting states; alerts that watch them get what has lasted."""
+        self._state.probed_at = workflow.now()
+        try:
+            found = await workflow.execute_activity(
+                HEALTH_PROBE_ACTIVITY,
+                self._prefix(),
+                result_type=Probe,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=2),
+            )
+        except ActivityError:
+            workflow.logger.warning(
+                "health probe failed; next one in %ss", self._state.probe_every_s
+            )
+            return
+        found = found.model_copy(update={"at": workflow.now()})
+        alerts = sorted(self._state.alerts.values(), key=lambda a: a.id)
+        for alert, notice in condition_notices(
+            alerts, found, self._state.condition_since, self._state.condition_fired
+        ):
+            if throttle(self._state.windows, alert, notice):
+                self._queue(alert, notice, 1, notice.at)
+
+    def _prefix(self) -> str:
+        return workflow.info().workflow_id.removeprefix(monitor_id(""))
+
     def _next_wake(self) -> datetime | None:
-        """The earliest throttle window to close, or the next time to publish."""
-        times = [t for t in (next_digest_at(self._state.windows),) if t]
+        """The earliest throttle window to close, probe, or time to publish."""
+        times = [t for t in (next_digest_at(self._state.windows), self._next_probe()) if t]
         if self._dirty and self._published_at is not None:
             times.append(self._published_at + PUBLISH_EVERY)
         return min(times) if times else None
