@@ -10,9 +10,10 @@ NODE_STAMP := tests/node/node_modules/.installed
 
 .PHONY: dev test lint bench
 
-## dev: run Temporal, a worker and the facade (durableruns dev)
+## dev: run Temporal, a worker and the facade (durableruns dev); TASKS=+mytasks also
+## serves your module beside the examples (TASKS=mytasks: yours only)
 dev: $(BASE_STAMP)
-	$(BIN)/durableruns dev
+	$(BIN)/durableruns dev $(if $(TASKS),--tasks '$(TASKS)')
 
 CHROMIUM := /usr/bin/chromium
 PROMTOOL := /usr/bin/promtool

@@ -35,5 +35,50 @@ class BareWorkflow:
         return started
 
 
+@workflow.defn(name="bench.bare_timer")
+class BareTimerWorkflow:
+    """``bench/actions.py``'s bare run with one timer: activity, 1 s timer, activity."""
+
+    @workflow.run
+    async def run(self, payload: dict[str, Any]) -> float:
+        await workflow.execute_activity(
+            bare_noop, payload, start_to_close_timeout=timedelta(seconds=30)
+        )
+        await workflow.sleep(1)
+        return await workflow.execute_activity(
+            bare_noop, payload, start_to_close_timeout=timedelta(seconds=30)
+        )
+
+
+@workflow.defn(name="bench.bare_child")
+class BareChildWorkflow:
+    """``bench/actions.py``'s bare run waiting on a child: activity, child workflow
+    (a BareWorkflow), activity."""
+
+    @workflow.run
+    async def run(self, payload: dict[str, Any]) -> float:
+        await workflow.execute_activity(
+            bare_noop, payload, start_to_close_timeout=timedelta(seconds=30)
+        )
+        await workflow.execute_child_workflow(BareWorkflow.run, payload)
+        return await workflow.execute_activity(
+            bare_noop, payload, start_to_close_timeout=timedelta(seconds=30)
+        )
+
+
+@workflow.defn(name="bench.bare_step")
+class BareStepWorkflow:
+    """``bench/actions.py``'s bare run with one step: the step is an activity of its own."""
+
+    @workflow.run
+    async def run(self, payload: dict[str, Any]) -> float:
+        await workflow.execute_activity(
+            bare_noop, payload, start_to_close_timeout=timedelta(seconds=30)
+        )
+        return await workflow.execute_activity(
+            bare_noop, payload, start_to_close_timeout=timedelta(seconds=30)
+        )
+
+
 if __name__ == "__main__":
     raise SystemExit("bench/bare.py is a module; run bench/throughput.py")

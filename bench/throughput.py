@@ -157,7 +157,11 @@ async def durableruns_side(client: Client, args: argparse.Namespace) -> AsyncIte
     )
     async with (
         running_worker(
-            client, REGISTRY, task_queue_prefix=settings.task_queue_prefix, version=VERSION
+            client,
+            REGISTRY,
+            task_queue_prefix=settings.task_queue_prefix,
+            version=VERSION,
+            announce_attempts=not args.no_announce,
         ),
         serving(create_app(settings, client=client)) as base_url,
         httpx.AsyncClient(
@@ -532,6 +536,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default="dev",
         help="the facade's environment: dev (default, like `durableruns dev`) gives runs "
         "its default TTL; any other name gives none",
+    )
+    parser.add_argument(
+        "--no-announce",
+        action="store_true",
+        help="lean attempts: the worker does not signal starts (announce_attempts off)",
     )
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     args = parser.parse_args(argv)

@@ -2,8 +2,9 @@
 completed, and, for every wait it resumed from, how long the resume took.
 
 A resume is measured from the server's ``TIMER_FIRED`` event (the wait's end) to the
-``started_at`` carried by the next ``attempt_started`` signal (decoded with the
-project's data converter): the moment the continuation's worker is about to run the
+``started_at`` carried by the next ``attempt_started`` signal, or by the execution's
+outcome when its worker does not announce starts (decoded with the project's data
+converter): the moment the continuation's worker is about to run the
 task's code again. In between, split by the history's own event times:
 
 * ``fired -> scheduled``: the run workflow's task that starts the continuation
@@ -27,7 +28,7 @@ from temporalio.client import Client
 from temporalio.converter import PayloadConverter
 
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.models import AttemptStarted, RunRecord
+from durableruns.models import AttemptOutput, AttemptStarted, RunRecord
 
 
 def _at(event: HistoryEvent) -> float:
@@ -91,6 +92,7 @@ async def timeline(client: Client, run_id: str) -> Timeline:
     line = Timeline(run_id=run_id, events=len(events), started=_at(events[0]))
     pending: Resume | None = None
     picked_at: dict[int, float] = {}
+    by_scheduled: dict[int, Resume] = {}
     for event in events:
         kind = event.event_type
         line.kinds.append(EventType.Name(kind).removeprefix("EVENT_TYPE_"))
@@ -110,6 +112,7 @@ async def timeline(client: Client, run_id: str) -> Timeline:
             line.executions += 1
             if pending is not None and pending.scheduled is None:
                 pending.scheduled, pending.scheduled_event_id = _at(event), event.event_id
+                by_scheduled[event.event_id] = pending
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
             picked_at[event.activity_task_started_event_attributes.scheduled_event_id] = _at(event)
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
@@ -119,6 +122,15 @@ async def timeline(client: Client, run_id: str) -> Timeline:
                 pending.code = started.started_at.timestamp()
                 pending.continuation = started.continuation
                 pending = None
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            # Workers that do not announce starts send the start back with the outcome.
+            completed = event.activity_task_completed_event_attributes
+            resume = by_scheduled.get(completed.scheduled_event_id)
+            if resume is not None and resume.code is None:
+                [output] = await DATA_CONVERTER.decode(completed.result.payloads, [AttemptOutput])
+                if isinstance(output, AttemptOutput) and output.started is not None:
+                    resume.code = output.started.started_at.timestamp()
+                    resume.continuation = output.started.continuation
         elif kind in (
             EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
             EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,

@@ -459,6 +459,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=int,
         help="the worker's DURABLERUNS_MAX_CONCURRENT_ATTEMPTS",
     )
+    add(
+        "--no-announce",
+        action="store_true",
+        help="the worker's DURABLERUNS_ANNOUNCE_ATTEMPTS=0 (lean attempts)",
+    )
     add("--trigger-concurrency", type=int, default=50, help="triggers in flight")
     add("--throughput-runs", type=int, default=300, help="[4b] throughput.py --runs (0: skip)")
     add("--throughput-rounds", type=int, default=2, help="[4b] throughput.py --rounds")
@@ -500,6 +505,7 @@ async def main(args: argparse.Namespace) -> int:
             pythonpath=BENCH,
             env={
                 "DURABLERUNS_SHORT_WAIT_S": str(args.short_wait_s),
+                **({"DURABLERUNS_ANNOUNCE_ATTEMPTS": "0"} if args.no_announce else {}),
                 **(
                     {"DURABLERUNS_MAX_CONCURRENT_ATTEMPTS": str(args.max_concurrent_attempts)}
                     if args.max_concurrent_attempts

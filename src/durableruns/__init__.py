@@ -24,7 +24,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from durableruns import wait
+    from durableruns import streams, wait
     from durableruns.concurrency import Concurrency, ConcurrencyLimit, concurrency_limit
     from durableruns.context import TaskContext
     from durableruns.errors import AbortTaskRunError, DurableRunsError
@@ -65,7 +65,7 @@ _EXPORTS = {
     "step": "durableruns.steps",
     "logger": "durableruns.logs",
 }
-_SUBMODULES = ["wait"]
+_SUBMODULES = ["streams", "wait"]
 """Public submodules, imported the usual way: ``from durableruns import wait``."""
 
 __all__ = [
@@ -91,6 +91,7 @@ __all__ = [
     "runs",
     "schedules",
     "step",
+    "streams",
     "task",
     "tasks",
     "wait",

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from durableruns.errors import InvalidInputError, OutsideTaskError
+from durableruns.input_models import InputResult
 from durableruns.log_models import LogLine
 from durableruns.metadata import RunMetadata
 from durableruns.models import ChildRunResult, ChildRunSpec, RunOptions
@@ -132,6 +133,26 @@ class TaskRuntime(Protocol):
 
     async def end_stream(self, key: str) -> None:
         """Mark the end of stream ``key``; returns once its chunks reached the run."""
+        ...
+
+    async def input_wait(self, stream_id: str, until: datetime | None) -> InputResult:
+        """The input stream's next value, suspending the run until it comes (or ``until``)."""
+        ...
+
+    async def input_once(self, stream_id: str, timeout_s: float | None) -> InputResult:
+        """The input stream's next value, waited for in the process."""
+        ...
+
+    async def input_next(self, stream_id: str) -> Any:
+        """The next value for an ``on`` handler (recorded as delivered)."""
+        ...
+
+    async def input_peek(self, stream_id: str) -> Any:
+        """The input stream's most recent value (None before any), consuming nothing."""
+        ...
+
+    async def send_input(self, run_id: str, stream_id: str, data: Any) -> None:
+        """Send ``data`` to another (or this) run's input stream."""
         ...
 
 

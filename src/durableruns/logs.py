@@ -20,8 +20,11 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import logging
+import os
 import sys
 import threading
 from datetime import UTC, datetime
@@ -30,6 +33,9 @@ from typing import Any, TextIO
 from durableruns.context import current_context
 from durableruns.log_models import LogLevel, LogLine
 
+ECHO_ENV = "DURABLERUNS_ECHO_TASK_LOGS"
+"""``1``: a worker also prints each run log line to its terminal, prefixed by the run
+(``durableruns dev`` sets it, so ``print`` in a task shows where the developer looks)."""
 MAX_MESSAGE_CHARS = 8_192
 """A longer message is cut (with a note): a log line is not a place for payloads."""
 _IGNORED_LOGGERS = ("temporalio", "durableruns", "asyncio")
@@ -182,3 +188,21 @@ def _plain(attributes: dict[str, Any]) -> dict[str, Any]:
             value if isinstance(value, str | int | float | bool | type(None)) else repr(value)
         )
     return plain
+
+
+def echo_enabled() -> bool:
+    """Whether run log lines are echoed to the worker's terminal (:data:`ECHO_ENV`)."""
+    return os.environ.get(ECHO_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def echo(run_id: str, line: LogLine) -> None:
+    """Print ``line`` on the process's real stdout as ``[run_… #attempt] LEVEL message``;
+    the real stream, not ``sys.stdout``, which task code's ``print`` is captured through."""
+    stream = sys.__stdout__
+    if stream is None:
+        return
+    attempt = f" #{line.attempt}" if line.attempt else ""
+    attributes = f" {json.dumps(line.attributes)}" if line.attributes else ""
+    with contextlib.suppress(OSError, ValueError):
+        stream.write(f"[{run_id}{attempt}] {line.level} {line.message}{attributes}\n")
+        stream.flush()

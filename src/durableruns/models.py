@@ -8,12 +8,14 @@ replay test. The facade maps :class:`RunRecord` to Trigger.dev's wire shape
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from durableruns.debounce import Debounce
+from durableruns.input_models import input_call
 from durableruns.limit_models import LimitSpec
 from durableruns.limits import MAX_ERROR_MESSAGE_BYTES, MAX_STACK_TRACE_BYTES, truncate_text
 from durableruns.status import AttemptStatus, RunStatus
@@ -26,12 +28,17 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+RETRY_DELAY_PATCH = "retry-delay-randomize-then-cap"
+"""The run workflow's patch that moved retry delays to ``RetryOptions.delay_ms``."""
+
+
 class RetryOptions(Frozen):
     """A task's retry policy, with Trigger.dev's names and defaults.
 
-    The delay before attempt ``n + 1`` is
-    ``min(max_timeout_ms, min_timeout_ms * factor ** (n - 1))``, multiplied by a random
-    factor in ``[1, 2)`` when ``randomize`` is set.
+    The delay before attempt ``n + 1`` is Trigger.dev's (``calculateNextRetryDelay``):
+    ``min(max_timeout_ms, r * min_timeout_ms * factor ** (n - 1))``, with ``r`` random in
+    ``[1, 2)`` when ``randomize`` is set (else 1), rounded half up: randomized first, then
+    capped, so ``max_timeout_ms`` is a true ceiling.
     """
 
     max_attempts: int = Field(default=3, ge=1, le=100)
@@ -44,7 +51,20 @@ class RetryOptions(Frozen):
     Off by default: a crash tends to repeat, so the run ends CRASHED at once."""
 
     def delay_ms(self, attempt_number: int, random_unit: float) -> int:
-        """Backoff after a failed attempt ``attempt_number``; ``random_unit`` in [0, 1)."""
+        """Backoff after a failed attempt ``attempt_number``; ``random_unit`` in [0, 1).
+
+        The operations are in Trigger.dev's order (JavaScript's ``Math.round`` rounds
+        halves up), so the same random number gives the same delay to the millisecond."""
+        scale = 1 + random_unit if self.randomize else 1
+        timeout = min(
+            self.max_timeout_ms,
+            scale * self.min_timeout_ms * self.factor ** (attempt_number - 1),
+        )
+        return math.floor(timeout + 0.5)
+
+    def delay_ms_capped_before_random(self, attempt_number: int, random_unit: float) -> int:
+        """The delay runs started before the ``RETRY_DELAY_PATCH`` computed (capped, then
+        randomized, so up to twice ``max_timeout_ms``): kept only so their histories replay."""
         base = min(self.max_timeout_ms, self.min_timeout_ms * self.factor ** (attempt_number - 1))
         return round(base * (1 + random_unit if self.randomize else 1))
 
@@ -139,6 +159,9 @@ class RunInput(Frozen):
     """The most the run's final record may encode to, when values are kept inline in
     history (no payload storage); None when payload storage keeps them outside. The
     workflow fits its record with ``record_fit.fit_record`` (issue 15)."""
+    record_in_memo: bool = False
+    """The run keeps its changing state in its memo and is read without a query
+    (``run_state.py``). Runs started before have no such field and are queried."""
 
 
 class AttemptInput(Frozen):
@@ -223,11 +246,12 @@ class WaitRequest(Frozen):
 
 
 class WaitSpec(Frozen):
-    """One wait the task's code reached: a durable timer, child runs or a wait token, at
-    ``position`` (the index of the call among the durable calls of one execution)."""
+    """One wait the task's code reached: a durable timer, child runs, a wait token or a
+    value of an input stream, at ``position`` (the index of the call among the durable
+    calls of one execution)."""
 
     position: int
-    kind: Literal["timer", "runs", "token"]
+    kind: Literal["timer", "runs", "token", "input"]
     until: datetime | None = None
     """The timer's end (``timer``); the first record at a position fixes it."""
     items: tuple[ChildRunSpec, ...] = ()
@@ -235,6 +259,10 @@ class WaitSpec(Frozen):
     batch: bool = False
     token_id: str | None = None
     """The wait token waited for (``token``)."""
+    stream_id: str | None = None
+    """The input stream waited on (``input``; the timeout, if any, is ``until``)."""
+    index: int | None = None
+    """Which value of that stream this wait consumes (``input``): the execution's cursor."""
 
     @property
     def call(self) -> str:
@@ -243,6 +271,8 @@ class WaitSpec(Frozen):
             return "wait.for_/wait.until"
         if self.kind == "token":
             return token_call(self.token_id or "")
+        if self.kind == "input":
+            return input_call(self.stream_id or "", "wait")
         return run_call(self.batch, [item.task_id for item in self.items])
 
 
@@ -272,23 +302,28 @@ class AttemptOutput(Frozen):
 
     output: Any = None
     suspended: Suspension | None = None
+    started: AttemptStarted | None = None
+    """When (and on which version) the execution's code started: how the run learns it
+    from workers that do not send the ``attempt_started`` signal (earlier workers
+    answer None, and always signaled)."""
 
 
 class JournalEntry(Frozen):
-    """A durable call recorded at ``position``: a timer, child runs, a token or a step.
+    """A durable call recorded at ``position``: a timer, child runs, a token, a step or
+    a consumed input-stream value.
 
     A resumed (or retried) attempt reaching ``position`` gets ``value`` at once when the
     entry is ``done``; a different call there is refused by the resume guard.
     """
 
     position: int
-    kind: Literal["timer", "runs", "step", "token"]
+    kind: Literal["timer", "runs", "step", "token", "input"]
     call: str
     """The call as recorded (``step.run('charge')``, ``trigger_and_wait('a')`` …)."""
     done: bool = False
     value: Any = None
-    """A step's result, the child runs' results (list of ChildRunResult as JSON), or
-    a token's completion (TokenCompletion as JSON)."""
+    """A step's result, the child runs' results (list of ChildRunResult as JSON), a
+    token's completion (TokenCompletion as JSON) or an input (InputResult as JSON)."""
     until: datetime | None = None
 
 
@@ -306,6 +341,8 @@ class AttemptState(Frozen):
     payload: Any = None
     metadata: dict[str, Any] | None = None
     journal: tuple[JournalEntry, ...] = ()
+    input_cursors: dict[str, int] = {}
+    """How many values of each input stream the run's code consumed already."""
 
 
 class AttemptFailure(Frozen):
@@ -319,6 +356,9 @@ class AttemptFailure(Frozen):
     error: RunError
     retryable: bool = True
     retry: RetryOptions = RetryOptions()
+    started: AttemptStarted | None = None
+    """When the failed execution's code started (None: it never did, or an earlier
+    worker, which signaled it)."""
 
     def ends_run(self, attempt_number: int, max_attempts: int | None) -> bool:
         """Whether this failure of attempt ``attempt_number`` is the run's last (the run

@@ -90,6 +90,19 @@ class Settings(BaseSettings):
     short_wait_s: float = 5.0
     """Timers (``wait.for_`` / ``wait.until``) shorter than this keep the attempt in its
     process; longer ones suspend it, so the waiting run holds nothing."""
+    heartbeat_every_s: float = 30.0
+    """A running attempt heartbeats this often at most (more often only if its heartbeat
+    timeout, 50 s, asks). Each beat is a billable action on Temporal Cloud: 2 a minute.
+    A worker lost mid-attempt is noticed within the timeout; cancel does not wait for a
+    beat (the worker follows the run's history)."""
+    announce_attempts: bool = True
+    """An attempt's worker signals its run when the code starts, so the run turns
+    EXECUTING in its search attributes (listing by status) and in the realtime feeds.
+    That costs 2 Temporal Cloud actions per execution (the signal, the status upsert)
+    and 5 history events. Off, a no-op run costs 3 actions and 12 events: the run
+    learns the start with the attempt's outcome, retrieve still answers EXECUTING
+    (from the pending attempt), but a list filtered by EXECUTING and the realtime
+    feeds see the run QUEUED (or WAITING) until its attempt ends."""
     max_concurrent_attempts: int = 100
     """Executions of task code a worker runs at once, per task queue (Temporal's activity
     slots). A suspended (waiting) run takes none."""

@@ -15,6 +15,9 @@ Read a stream with ``runs.subscribe_to_stream(run, "llm")`` (Python),
 ``runs.subscribeToRun(id).withStreams()`` / ``streams.read(id, "llm")`` (the official
 Trigger.dev client) or ``GET /realtime/v1/streams/{runId}/{key}`` (server-sent events).
 
+Input streams — data sent *into* a running run — are ``streams.input(id, model=…)``
+(:mod:`durableruns.input_streams`).
+
 Example::
 
     from durableruns import TaskContext, task
@@ -30,6 +33,10 @@ from collections.abc import AsyncIterable, Iterable
 from typing import Any
 
 from durableruns.context import require_runtime
+from durableruns.input_streams import InputStream as InputStream
+from durableruns.input_streams import InputStreamResult as InputStreamResult
+from durableruns.input_streams import InputSubscription as InputSubscription
+from durableruns.input_streams import input as input
 
 
 async def pipe(key: str, chunks: AsyncIterable[Any] | Iterable[Any]) -> int:

@@ -171,14 +171,16 @@ class RelatedRuns(WireModel):
 class Wait(WireModel):
     """durableruns extension: one wait a WAITING run is suspended at."""
 
-    kind: Literal["timer", "runs", "token"]
+    kind: Literal["timer", "runs", "token", "input"]
     position: int
     until: datetime | None = None
-    """A timer's end."""
+    """A timer's end (an input wait's timeout)."""
     run_ids: list[str] = []
     """The child runs waited for."""
     token_id: str | None = None
     """The wait token waited for."""
+    stream_id: str | None = None
+    """The input stream whose next value is waited for."""
 
 
 WaitingCode = Literal[
@@ -191,6 +193,8 @@ WaitingCode = Literal[
     "PAUSED",
     "TIMER",
     "CHILD_RUNS",
+    "INPUT_STREAM",
+    "TOKEN",
     "DISPATCHED",
 ]
 
@@ -202,7 +206,7 @@ class WaitingReason(WireModel):
     code: WaitingCode
     message: str
     until: datetime | None = None
-    """DELAYED, TIMER: when it ends."""
+    """DELAYED, TIMER: when it ends; TOKEN: when the token times out."""
     task_queue: str | None = None
     """NO_WORKER, NO_WORKER_FOR_VERSION, DISPATCHED: the Temporal task queue it waits on."""
     pollers: int | None = None
@@ -220,6 +224,10 @@ class WaitingReason(WireModel):
     """QUEUE_AT_LIMIT: ``running``/``limit`` slots held, this run ``position``-th in line."""
     child_runs: int | None = None
     child_runs_done: int | None = None
+    input_stream: str | None = None
+    """INPUT_STREAM: the input stream whose next value the run waits for."""
+    token_id: str | None = None
+    """TOKEN: the wait token the run waits for (``until``: when it times out)."""
 
 
 class ScheduleGenerator(WireModel):
@@ -348,6 +356,7 @@ class Run(WireModel, Generic[P, O]):
                     position=w.position,
                     until=w.until,
                     token_id=w.token_id,
+                    stream_id=w.stream_id,
                     run_ids=[
                         derived_run_id(run.id, "child", str(w.position), str(i))
                         for i in range(len(w.items))

@@ -40,7 +40,17 @@ class TimelineSpan(WireModel):
     id: str
     parent: str | None = None
     kind: Literal[
-        "run", "delay", "queue", "attempt", "execution", "wait", "timer", "child", "step", "backoff"
+        "run",
+        "delay",
+        "queue",
+        "attempt",
+        "execution",
+        "wait",
+        "timer",
+        "child",
+        "step",
+        "backoff",
+        "input",
     ]
     name: str
     start: datetime
@@ -53,6 +63,8 @@ class TimelineSpan(WireModel):
     continuation: int | None = None
     run_id: str | None = None
     """A child run's id."""
+    token_id: str | None = None
+    """A wait on one wait token: the token's id."""
 
 
 class RunTimeline(WireModel):

@@ -23,6 +23,8 @@ class ListedRun(Run[Any, Any]):
     ``retrieve`` the run for all of it."""
 
     env: RunEnv
+    parent_run_id: str | None = None
+    """durableruns extension: the run that triggered this one (absent for a root run)."""
 
     def to_wire(self) -> dict[str, Any]:
         """The list item body: the retrieve-only fields left out."""

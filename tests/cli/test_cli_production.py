@@ -101,17 +101,20 @@ async def test_docs_use_only_local_assets_and_they_are_served(client: Client) ->
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://facade"
     ) as http:
-        page = await http.get("/docs")
-        assert page.status_code == 200
-        urls = re.findall(r"""(?:src|href)=["']([^"']+)["']|url: ?["']([^"']+)["']""", page.text)
-        found = [a or b for a, b in urls]
-        assert len(found) >= 3, page.text
-        for url in found:
-            assert url.startswith("/"), f"{url} is not local"
-            asset = await http.get(url)
-            assert asset.status_code == 200, url
-            assert len(asset.content) > 100, url
-        assert "cdn" not in page.text.lower()
+        for path in ("/docs", "/redoc"):
+            page = await http.get(path)
+            assert page.status_code == 200
+            urls = re.findall(
+                r"""(?:src|href|spec-url)=["']([^"']+)["']|url: ?["']([^"']+)["']""", page.text
+            )
+            found = [a or b for a, b in urls]
+            assert len(found) >= 2, page.text
+            for url in found:
+                assert url.startswith("/"), f"{url} is not local"
+                asset = await http.get(url)
+                assert asset.status_code == 200, url
+                assert len(asset.content) > 100, url
+            assert "cdn" not in page.text.lower()
 
 
 async def test_probes(client: Client) -> None:
@@ -138,6 +141,7 @@ async def test_init_scaffolds_a_task_the_sdk_triggers_with_nothing_configured(
     assert done.returncode == 0, done.stderr
     assert "durableruns dev --tasks mytasks" in done.stdout
     assert "python trigger_mytasks.py" in done.stdout
+    assert ".durableruns/" in (tmp_path / ".gitignore").read_text().splitlines()
     again = subprocess.run([DURABLERUNS, "init", "mytasks"], cwd=tmp_path, capture_output=True)
     assert again.returncode == 1, "init does not overwrite without --force"
 

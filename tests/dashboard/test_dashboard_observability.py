@@ -7,8 +7,9 @@ Screenshots: ``artifacts/screenshots/run-page-waterfall.png`` and
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -126,3 +127,78 @@ async def test_a_waiting_run_says_why_and_draws_its_open_wait(browser: Browser, 
     await page.screenshot(path=SCREENSHOTS / "run-page-waiting.png", full_page=True)
     await context.close()
     await api.api.post(f"/api/v2/runs/{run_id}/cancel")
+
+
+async def test_a_token_wait_is_named_and_a_canceled_runs_spans_end(
+    browser: Browser, dash: Dash
+) -> None:
+    api = dash
+    run_id = await api.trigger("obs-waits-for-token", {"timeout": "2h"})
+    run = await eventually(
+        lambda: api.retrieve(run_id),
+        lambda r: (r.get("waitingReason") or {}).get("code") == "TOKEN",
+    )
+    token_id = run["metadata"]["tokenId"]
+    context = await browser.new_context(viewport={"width": 1360, "height": 1000})
+    page = await context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    await log_in(page, api, f"/dashboard/runs/{run_id}")
+    reason = page.locator("#waiting-reason")
+    await expect(reason).to_have_attribute("data-code", "TOKEN")
+    await expect(reason.locator(".waiting-message")).to_contain_text(
+        f"Waiting for token {token_id}"
+    )
+    await expect(reason).to_contain_text("Times out: ")
+    await expect(reason).to_contain_text(
+        re.compile(r"Times out: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
+    )
+    wait_row = page.locator("#waterfall .wf-row.wf-wait")
+    await expect(wait_row.locator(f'a[data-token="{token_id}"]')).to_have_text(
+        f"wait.for_token ({token_id})"
+    )
+    await expect(page.locator("#attempts [data-attempt='1'] .status")).to_have_text("Suspended")
+    await page.screenshot(path=SCREENSHOTS / "run-page-token-wait.png", full_page=True)
+
+    assert (await api.api.post(f"/api/v2/runs/{run_id}/cancel")).status_code == 200
+    final = await _final(api, run_id)
+    assert final["status"] == "CANCELED"
+    spans = (await api.api.get(f"/api/v1/runs/{run_id}/timeline")).json()["data"]
+    end = datetime.fromisoformat(final["finishedAt"])
+    assert all(s["end"] is not None for s in spans), spans
+    assert all(datetime.fromisoformat(s["end"]) <= end + timedelta(seconds=1) for s in spans)
+    wait = next(s for s in spans if s["kind"] == "wait")
+    assert wait["status"] == "CANCELED" and wait["tokenId"] == token_id
+
+    await page.reload()
+    await expect(page.locator("#run-status .status")).to_have_attribute("data-status", "CANCELED")
+    await expect(page.locator("#waterfall .wf-row.wf-wait")).to_have_count(1)
+    await expect(page.locator("#waterfall .wf-open")).to_have_count(0)
+    durations = page.locator("#waterfall .wf-row:not(.wf-head) .wf-duration")
+    before = await durations.all_inner_texts()
+    await page.wait_for_timeout(2500)
+    await page.reload()
+    await expect(page.locator("#waterfall .wf-row.wf-wait")).to_have_count(1)
+    assert await durations.all_inner_texts() == before  # nothing grows after the end
+    await context.close()
+
+
+async def test_the_error_card_shows_the_tasks_frames_first(browser: Browser, dash: Dash) -> None:
+    run_id = await dash.trigger("obs-fails", {})
+    final = await _final(dash, run_id)
+    assert final["status"] == "FAILED"
+    context = await browser.new_context(viewport={"width": 1360, "height": 1000})
+    page = await context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    await log_in(page, dash, f"/dashboard/runs/{run_id}")
+    card = page.locator("#error-card")
+    await expect(card).to_be_visible()
+    own = card.locator(".user-frames")
+    await expect(own).to_contain_text("observability_tasks.py")
+    await expect(own).to_contain_text('raise ValueError("boom")')
+    assert "site-packages" not in await own.inner_text()
+    assert "/durableruns/worker/" not in await own.inner_text()
+    await expect(card.locator(".full-stack summary")).to_contain_text("library and engine frame")
+    details = page.locator("#details")
+    await expect(details).to_contain_text("Wall time")
+    await expect(details).to_contain_text("Compute time")
+    await context.close()

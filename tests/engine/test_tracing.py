@@ -31,7 +31,7 @@ from durableruns.engine.converter import DATA_CONVERTER
 from durableruns.task_definitions import TaskRegistry
 from tests.helpers import ROOT, Stack, eventually, open_stack
 
-MODULES = ["tests.helpers.tasks.observability_tasks"]
+MODULES = ["tests.helpers.tasks.observability_tasks", "tests.helpers.tasks.input_tasks"]
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +120,26 @@ async def test_a_run_is_one_trace_with_attempts_waits_steps_and_children(
     assert timer.end_time is not None and timer.start_time is not None
     assert (timer.end_time - timer.start_time) / 1e9 >= 0.5
     assert run.attributes["durableruns.run_id"] == run_id  # type: ignore[index]
+
+
+async def test_an_input_stream_value_is_a_span_under_the_wait_it_ends(
+    traced: Stack, exporter: InMemorySpanExporter
+) -> None:
+    run_id = await traced.trigger("input-wait", {})
+    await traced.wait_status(run_id, "WAITING", timeout=30)
+    response = await traced.http.post(
+        f"/realtime/v1/streams/{run_id}/input/msg", json={"data": "go"}
+    )
+    assert response.status_code == 200, response.text
+    final = await traced.wait_final(run_id)
+    spans = await eventually(
+        lambda: asyncio.sleep(0, _spans_of(exporter, final["traceId"])),
+        lambda found: any(s.name == "run input-wait" for s in found),
+    )
+    received = _one(spans, "input msg received")
+    wait = _one(spans, "wait input")
+    assert _parent_of(received) == wait.context.span_id  # type: ignore[union-attr]
+    assert wait.attributes["durableruns.input_stream"] == "msg"  # type: ignore[index]
 
 
 async def test_a_failed_attempt_is_an_error_span(

@@ -101,6 +101,7 @@ async def open_stack(
     short_wait_s: float = TEST_SHORT_WAIT_S,
     max_concurrent_attempts: int = 100,
     isolation: bool | None = None,
+    announce_attempts: bool = True,
 ) -> AsyncIterator[Stack]:
     """A facade (in-process, also wired into the SDK) and, optionally, a worker serving
     ``registry``, on a fresh task-queue prefix so stacks never see each other's runs."""
@@ -116,6 +117,7 @@ async def open_stack(
                     short_wait_s=short_wait_s,
                     max_concurrent_attempts=max_concurrent_attempts,
                     isolation=isolation,
+                    announce_attempts=announce_attempts,
                 )
             )
         transport = httpx.ASGITransport(app=create_app(settings, client=client))

@@ -265,6 +265,14 @@ async def test_unknown_tokens_and_bad_input_are_clear_errors(sdk_stack: Stack) -
     run_id = await sdk_stack.trigger("waits-on-token", {"token_id": "waitpoint_nope"})
     run = await sdk_stack.wait_final(run_id)
     assert run["output"]["ok"] is False and run["output"]["error"]["name"] == "TokenNotFound"
+    # A completion without the {"data": …} wrapper is refused, not completed with null.
+    token = await wait.create_token(timeout="1h")
+    path = f"/api/v1/waitpoints/tokens/{token.id}/complete"
+    refused = await sdk_stack.http.post(path, json={"approved": True})
+    assert refused.status_code == 400
+    assert refused.json()["error"].startswith("body.approved: unknown field")
+    assert (await wait.retrieve_token(token.id)).status == "WAITING"
+    assert (await sdk_stack.http.post(path, json={"data": {"approved": True}})).status_code == 200
 
 
 async def test_for_token_outside_task_code_says_so() -> None:

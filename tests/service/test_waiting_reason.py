@@ -105,6 +105,24 @@ async def test_a_timer(stack: Stack) -> None:
     await stack.http.post(f"/api/v2/runs/{run_id}/cancel")
 
 
+async def test_a_wait_token_named_with_its_timeout(stack: Stack) -> None:
+    run_id = await stack.trigger("obs-waits-for-token", {"timeout": "2h"}, lockToVersion=VERSION)
+    run = await eventually(
+        lambda: stack.retrieve(run_id), lambda r: (r.get("metadata") or {}).get("tokenId")
+    )
+    token_id = run["metadata"]["tokenId"]
+    reason = await _reason(stack, run_id, "TOKEN")
+    token = (await stack.http.get(f"/api/v1/waitpoints/tokens/{token_id}")).json()
+    assert reason["tokenId"] == token_id
+    assert reason["until"] == token["timeoutAt"]
+    assert reason["message"].startswith(f"Waiting for token {token_id} to be completed")
+    assert "times out at " in reason["message"]
+    await stack.http.post(f"/api/v1/waitpoints/tokens/{token_id}/complete", json={"data": 1})
+    final = await stack.wait_final(run_id)
+    assert final["status"] == "COMPLETED"
+    assert "waitingReason" not in final
+
+
 async def test_pending_version(stack: Stack) -> None:
     run_id = await stack.trigger("obs-not-deployed-anywhere", {})
     run = await stack.retrieve(run_id)

@@ -129,6 +129,7 @@ BRIDGES = {
     # code) go over HTTP: function-local imports of the SDK, the one sanctioned way out.
     "task_definitions.py": ("durableruns.sdk",),
     "wait.py": ("durableruns.sdk",),
+    "input_streams.py": ("durableruns.sdk",),  # ``stream.send(run, value)`` from a backend
     # The app assembles the facade, the dashboard's routes included.
     "api/app.py": ("durableruns.dashboard",),
 }

@@ -81,24 +81,6 @@ def test_an_unimportable_task_module_is_a_clear_error() -> None:
 
 
 @pytest.mark.parametrize(
-    ("options", "attempt", "rand", "expected_ms"),
-    [
-        (RetryOptions(randomize=False), 1, 0.9, 1000),
-        (RetryOptions(randomize=False), 2, 0.9, 2000),
-        (RetryOptions(randomize=False), 3, 0.9, 4000),
-        (RetryOptions(randomize=False), 10, 0.9, 60_000),
-        (RetryOptions(randomize=True), 1, 0.5, 1500),
-        (RetryOptions(min_timeout_ms=50, factor=3, randomize=False), 3, 0.0, 450),
-        (RetryOptions(min_timeout_ms=0, randomize=False), 4, 0.0, 0),
-    ],
-)
-def test_retry_delays_follow_trigger_dev(
-    options: RetryOptions, attempt: int, rand: float, expected_ms: int
-) -> None:
-    assert options.delay_ms(attempt, rand) == expected_ms
-
-
-@pytest.mark.parametrize(
     ("data", "kind", "expected"),
     [
         ('{"json":{"name":"x"}}', "application/super+json", {"name": "x"}),

@@ -21,6 +21,7 @@ from durableruns.api.routes import (
     concurrency_limits,
     errors,
     health,
+    input_streams,
     logs,
     metrics,
     packets,
@@ -73,7 +74,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         docs_url=None,  # install_docs serves /docs from local assets
-        redoc_url=None,  # ReDoc would load from a CDN
+        redoc_url=None,  # install_docs serves /redoc from local assets too
     )
     app.state.settings = settings
     app.state.secret_key = settings.dev_secret_key()
@@ -96,6 +97,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(realtime.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime_sets.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(streams.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(input_streams.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(auth.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(batches.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(queues.router, dependencies=authed, responses=ERROR_RESPONSES)

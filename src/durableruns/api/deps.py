@@ -13,7 +13,7 @@ from durableruns.api.scopes import RUN_DENIED, public_token_use
 from durableruns.service.batches import BatchService
 from durableruns.service.runs import RunService
 from durableruns.service.tokens import TokenService
-from durableruns.settings import Settings
+from durableruns.settings import DEV_KEY_FILE, Settings
 
 
 def get_environment(request: Request) -> Environment:
@@ -65,12 +65,17 @@ def require_secret_key(request: Request) -> None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     principal = authenticate(environments, token.strip()) if scheme.lower() == "bearer" else None
     if principal is None:
-        raise ApiHTTPError(401, "Invalid or Missing API key")
+        raise ApiHTTPError(401, _missing_key_message(request))
     if principal.scopes is not None:
         use = public_token_use(request.scope.get("route"))  # declared on the route
         if use == "complete-token":
             if not principal.scopes.can_complete_token(request.path_params.get("token_id", "")):
                 raise ApiHTTPError(403, "This public access token may not complete this token")
+            request.state.environment = principal.environment
+            return
+        if use == "send-input":
+            if not principal.scopes.can_send_input(request.path_params.get("run_id", "")):
+                raise ApiHTTPError(403, "This public access token may not send to this run")
             request.state.environment = principal.environment
             return
         if use != "read":
@@ -85,3 +90,16 @@ SecretKeyDep = Annotated[str, Depends(get_secret_key)]
 BatchServiceDep = Annotated[BatchService, Depends(get_batch_service)]
 EnvironmentDep = Annotated[Environment, Depends(get_environment)]
 TokenServiceDep = Annotated[TokenService, Depends(get_token_service)]
+
+
+def _missing_key_message(request: Request) -> str:
+    """Trigger.dev's 401 message; on a server using the generated dev key it also says
+    where that key is (a newcomer's first curl otherwise has no lead)."""
+    settings: Settings = request.app.state.settings
+    if settings.secret_key:
+        return "Invalid or Missing API key"
+    where = settings.state_dir / DEV_KEY_FILE
+    return (
+        "Invalid or Missing API key: send 'Authorization: Bearer <key>'; this server's"
+        f" dev key is in {where}"
+    )

@@ -29,12 +29,16 @@ PUBLIC_TOKEN_KEY = "x-durableruns-public-token"
 """The OpenAPI extension a route declares what a public access token may do with it by
 (``openapi_extra``): absent, a public token is refused (403); ``read``, the route reads
 runs and checks the token's scopes itself; ``complete-token``, a wait token's own
-public token may complete it. Declared on the route, so a new route is closed to public
+public token may complete it; ``send-input``, a run's public token may send to its
+input streams. Declared on the route, so a new route is closed to public
 tokens unless it says otherwise, and the OpenAPI document tells which routes are open."""
 PUBLIC_READ: dict[str, object] = {PUBLIC_TOKEN_KEY: "read"}
 """``openapi_extra`` of a route a public token may read through."""
 PUBLIC_COMPLETE_TOKEN: dict[str, object] = {PUBLIC_TOKEN_KEY: "complete-token"}
 """``openapi_extra`` of the route a wait token's public token may complete it with."""
+PUBLIC_SEND_INPUT: dict[str, object] = {PUBLIC_TOKEN_KEY: "send-input"}
+"""``openapi_extra`` of the route a token with ``write:inputStreams:<run>`` may send to
+that run's input streams with."""
 
 
 def public_token_use(route: object) -> str | None:
@@ -83,6 +87,15 @@ class Scopes:
             self._super
             or "write:waitpoints" in self.granted
             or f"write:waitpoints:{token_id}" in self.granted
+        )
+
+    def can_send_input(self, run_id: str) -> bool:
+        """The input streams of run ``run_id`` (``write:inputStreams:<id>``, what a
+        trigger's ``x-trigger-jwt`` carries, as in Trigger.dev)."""
+        return (
+            self._super
+            or "write:inputStreams" in self.granted
+            or f"write:inputStreams:{run_id}" in self.granted
         )
 
     def can_read_tags(self, tags: Iterable[str]) -> bool:

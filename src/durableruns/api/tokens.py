@@ -33,8 +33,11 @@ JWT_AUDIENCE = "https://api.trigger.dev"
 
 
 def public_token_for_run(secret_key: str, environment: str, run_id: str) -> str:
-    """A token scoped to reading ``run_id`` for an hour."""
-    return _token(secret_key, environment, f"read:runs:{run_id}")
+    """A token scoped to reading ``run_id`` and sending to its input streams, for an
+    hour (Trigger.dev's trigger answers ``read:runs:<id>`` + ``write:inputStreams:<id>``)."""
+    return _token(
+        secret_key, environment, f"read:runs:{run_id}", extra=f"write:inputStreams:{run_id}"
+    )
 
 
 def public_token_for_batch(secret_key: str, environment: str, batch_id: str) -> str:
@@ -57,9 +60,12 @@ def public_token_for_waitpoint(secret_key: str, environment: str, token_id: str)
     return _token(secret_key, environment, f"write:waitpoints:{token_id}", WAITPOINT_TOKEN_TTL_S)
 
 
-def _token(secret_key: str, environment: str, scope: str, ttl_s: int = TOKEN_TTL_S) -> str:
+def _token(
+    secret_key: str, environment: str, scope: str, ttl_s: int = TOKEN_TTL_S, extra: str = ""
+) -> str:
     now = int(time.time())
-    claims = {"sub": environment, "scopes": [scope], "iat": now, "exp": now + ttl_s}
+    scopes = [scope, extra] if extra else [scope]
+    claims = {"sub": environment, "scopes": scopes, "iat": now, "exp": now + ttl_s}
     return jwt.encode(claims, signing_key(secret_key), algorithm="HS256")
 
 

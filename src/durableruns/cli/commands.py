@@ -31,7 +31,7 @@ from durableruns.cli import alerts, errors
 from durableruns.cli.dev import dev_settings, run_dev
 from durableruns.cli.limits import limits_app
 from durableruns.cli.report import report
-from durableruns.cli.scaffold import next_steps, scaffold
+from durableruns.cli.scaffold import keep_state_out_of_git, next_steps, scaffold
 from durableruns.cli.serve import plain_worker, run_alone, say
 from durableruns.cli.status import status
 from durableruns.dev_config import (
@@ -253,6 +253,9 @@ def init(
     """Create a tasks module with one example task, and a script that triggers it."""
     for path in scaffold(Path.cwd(), module, force=force):
         say(f"wrote {path}")
+    ignore = keep_state_out_of_git(Path.cwd())
+    if ignore is not None:
+        say(f"added .durableruns/ (the dev secret keys) to {ignore}")
     say(next_steps(module))
 
 

@@ -9,14 +9,24 @@ the child can never outlive us.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import contextlib
+import json
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
+from temporalio.client import Client
+
 from durableruns.api import create_app
+from durableruns.cli.code_errors import describe_code_error
+from durableruns.cli.narrator import Narrator
 from durableruns.cli.reload import reloading_worker
-from durableruns.cli.serve import Shutdown, api_url, connect, say, serve
-from durableruns.dev_config import DevOptions
+from durableruns.cli.serve import Shutdown, WorkerSide, api_url, connect, say, serve
+from durableruns.dev_config import DEFAULT_TASK_MODULES, DevOptions
 from durableruns.engine.client import resolve_settings
+from durableruns.errors import DurableRunsError
+from durableruns.logs import ECHO_ENV
+from durableruns.payload_examples import example_payload
 from durableruns.service.dev_server import (
     DevServerProcess,
     ensure_dev_ports_free,
@@ -26,6 +36,11 @@ from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
 
 CONNECT_TIMEOUT_S = 30.0
+EXAMPLE_MODULES = tuple(f"{name}." for name in DEFAULT_TASK_MODULES)
+DEV_DRAIN_GRACE_S = 5.0
+"""How long a stop (Ctrl-C, a reload) waits for attempts in flight in ``dev`` unless
+DURABLERUNS_DRAIN_GRACE_S says otherwise: a developer waits at the terminal, a
+production worker's 30 s are for rolling deploys."""
 
 
 async def run_dev(
@@ -38,7 +53,14 @@ async def run_dev(
 ) -> None:
     """Start everything, serve until a signal, stop in order."""
     shutdown = Shutdown.install()
-    registry = load(options.tasks)  # before starting anything: fail fast
+    try:
+        registry = load(options.tasks)  # before starting anything: fail fast
+    except Exception as exc:
+        report = describe_code_error(exc)  # file:line:col: message, and the code
+        if isinstance(exc, DurableRunsError) and report == str(exc):
+            raise
+        raise SystemExit(f"Error: {report}") from exc
+    os.environ.setdefault(ECHO_ENV, "1")  # task code's print/logger lines show here too
     ensure_port_free(settings.api_host, settings.api_port, "The facade")
     temporal: DevServerProcess | None = None
     try:
@@ -56,12 +78,46 @@ async def run_dev(
             return
         facade = create_app(settings, client=client)
         modules = options.tasks if reload else ()
-        worker = reloading_worker(modules, load, registry)
+        served = [registry]
+        worker = talking(
+            reloading_worker(modules, load, registry, on_reload=lambda r: served.__setitem__(0, r)),
+            served=lambda: served[0].ids,
+        )
         banner = banner_printer(options, settings, registry, temporal, reload=reload)
         await serve(shutdown, settings, client, worker=worker, app=facade, on_ready=banner)
     finally:
         if temporal is not None:
             await asyncio.to_thread(temporal.stop)
+
+
+def talking(side: WorkerSide, served: Callable[[], Sequence[str]]) -> WorkerSide:
+    """``side``, with the terminal's account of runs (cli/narrator.py) while it serves:
+    a line per run that ends, a warning per run of an unserved task, and on stop which
+    runs the drain waits for."""
+
+    @contextlib.asynccontextmanager
+    async def wrapped(client: Client, settings: Settings) -> AsyncIterator[None]:
+        narrator = Narrator(
+            client,
+            task_queue_prefix=settings.task_queue_prefix,
+            api_url=settings.api_url,
+            served=served,
+            write=say,
+        )
+        stop = asyncio.Event()
+        telling = asyncio.ensure_future(narrator.run(stop))
+        try:
+            async with side(client, settings):
+                try:
+                    yield
+                finally:
+                    say(await narrator.stopping_line(settings.drain_grace_s), err=True)
+        finally:
+            stop.set()
+            await telling
+            await narrator.look_safely()  # runs that ended while draining, if visible yet
+
+    return wrapped
 
 
 def dev_settings(options: DevOptions, **overrides: Any) -> Settings:
@@ -80,6 +136,8 @@ def dev_settings(options: DevOptions, **overrides: Any) -> Settings:
         "temporal_ui_url": ui_url,
         **{key: value for key, value in overrides.items() if value is not None},
     }
+    if "drain_grace_s" not in base.model_fields_set:
+        values["drain_grace_s"] = DEV_DRAIN_GRACE_S
     if options.temporal_address is None:
         values["temporal_tls"] = False  # our own dev server: no TEMPORAL_TLS* from a profile
     return Settings(**values)
@@ -87,6 +145,19 @@ def dev_settings(options: DevOptions, **overrides: Any) -> Settings:
 
 def _ids(registry: TaskRegistry | None) -> str:
     return ", ".join(registry.ids) if registry and len(registry) else "no tasks"
+
+
+def sample_trigger(registry: TaskRegistry) -> tuple[str, str]:
+    """The banner's sample: one of the developer's own tasks (not the examples) with a
+    payload made from its schema, else ``hello-world``."""
+    own = [t for t in registry if not t.qualified_name.startswith(EXAMPLE_MODULES)]
+    if not own and "hello-world" in registry.ids:
+        return "hello-world", '{"payload": {"name": "World"}}'
+    task = next(iter(own or registry), None)
+    if task is None:
+        return "hello-world", '{"payload": {"name": "World"}}'
+    schema = task.descriptor("").payload_schema
+    return task.id, json.dumps({"payload": example_payload(schema)})
 
 
 def banner_printer(
@@ -106,9 +177,7 @@ def banner_printer(
         where = f"{settings.temporal_address}, namespace {settings.namespace}"
         log = f"; log {temporal.log_path}" if temporal else ""
         watching = f" (reloading on change: {' '.join(options.tasks)})" if reload else ""
-        example, payload = "hello-world", '{"payload": {"name": "World"}}'
-        if example not in registry.ids and len(registry):
-            example, payload = registry.ids[0], '{"payload": {}}'
+        example, payload = sample_trigger(registry)
         curl = (
             f"  curl -X POST {url}/api/v1/tasks/{example}/trigger "
             f"-H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
@@ -118,7 +187,7 @@ def banner_printer(
             "durableruns dev is running (Ctrl+C to stop)\n"
             f"  Facade:      {url}\n"
             f"  Dashboard:   {url}/dashboard\n"
-            f"  API docs:    {url}/docs\n"
+            f"  API docs:    {url}/docs (ReDoc: {url}/redoc)\n"
             f"  Temporal UI: {ui}\n"
             f"  Temporal:    {where} ({storage if temporal else 'external'}{log})\n"
             f"  Secret key:  {key}\n"

@@ -2,9 +2,13 @@
 worker side (its task-process pool, the registry, the Temporal workers) on a change.
 
 Trigger.dev's ``dev`` rebuilds on save; before this, ours kept serving the code it
-started with and said nothing. A change drains the running worker (attempts in flight
-finish, within the drain grace), drops the project's modules from ``sys.modules`` so
-they import afresh, and starts a new worker; fresh task processes import the new code.
+started with and said nothing. A change drops the project's modules from
+``sys.modules`` and imports them afresh; only when that works is the running worker
+drained (attempts in flight finish, within the drain grace) and a new one started on the
+new code (fresh task processes import it). A save that does not import (a syntax
+error, a ``NameError`` at import time) is reported as ``file:line:col: message`` with the
+line of code, the previous modules are put back, and the last good code, examples
+included, keeps serving until the next save imports.
 The version stays the same, so runs pinned to it continue on the new code; if the
 catalog refuses the change under that version (a task now defined by another function
 or module), the reload serves the next version instead and says so.
@@ -22,6 +26,7 @@ from pathlib import Path
 from temporalio.client import Client
 from watchfiles import PythonFilter, awatch
 
+from durableruns.cli.code_errors import describe_code_error
 from durableruns.cli.serve import WorkerSide, health_file, say, worker_for
 from durableruns.errors import DurableRunsError
 from durableruns.settings import Settings
@@ -100,8 +105,11 @@ class _Reloader:
         self.version = settings.version or default_version()
         self.generation = 1
         self.stack: contextlib.AsyncExitStack | None = None
+        self.served: list[str] = []
+        """The task ids the running worker serves."""
 
     async def start(self, registry: TaskRegistry) -> None:
+        self.served = list(registry.ids)
         stack = contextlib.AsyncExitStack()
         try:
             workers = await stack.enter_async_context(
@@ -126,18 +134,24 @@ class _Reloader:
             await self.reload(paths, changed)
 
     async def reload(self, paths: list[Path], changed: list[str]) -> None:
-        grace = self.settings.drain_grace_s
-        say(f"Change in {', '.join(changed)}: reloading tasks (attempts in flight get {grace:g}s)")
-        await self.stop_worker()
+        say(f"Change in {', '.join(changed)}: reloading tasks")
+        before = dict(sys.modules)
         forget_modules(paths)
         try:
             registry = self.load(self.modules)
-        except DurableRunsError as exc:  # includes a module that no longer imports
-            say(f"Reload failed, serving nothing until the next change: {exc}", err=True)
+        except Exception as exc:  # a syntax error in the user's file, a bad definition…
+            forget_modules(paths)  # what the failed import left half-made
+            sys.modules.update({n: m for n, m in before.items() if n not in sys.modules})
+            say(f"Reload failed: {describe_code_error(exc)}", err=True)
+            say(
+                f"Still serving the last good code ({', '.join(self.served) or 'no tasks'})"
+                " until the next save imports",
+                err=True,
+            )
             return
-        except Exception as exc:  # a syntax error in the user's file, say
-            say(f"Reload failed, serving nothing until the next change: {exc!r}", err=True)
-            return
+        grace = self.settings.drain_grace_s
+        say(f"Draining the previous code: attempts in flight get up to {grace:g}s")
+        await self.stop_worker()
         try:
             await self.start(registry)
         except DurableRunsError as exc:  # the catalog refuses a task's new definition
@@ -145,5 +159,6 @@ class _Reloader:
             self.version = f"{default_version()}.r{self.generation}"
             say(f"{str(exc).rstrip('.')}: serving version {self.version} instead", err=True)
             await self.start(registry)
+        self.served = list(registry.ids)
         self.on_reload(registry)
         say(f"Reloaded: {', '.join(registry.ids) or 'no tasks'} (version {self.version})")

@@ -80,6 +80,24 @@ def scaffold(directory: Path, module: str, *, force: bool = False) -> list[Path]
     return list(files)
 
 
+IGNORED = ".durableruns/"
+"""The dev state directory: it holds the generated secret keys and Temporal's database."""
+
+
+def keep_state_out_of_git(directory: Path) -> Path | None:
+    """Add ``.durableruns/`` to ``directory/.gitignore`` (made if missing); the path if it
+    was written, None when it was already ignored there."""
+    path = directory / ".gitignore"
+    text = path.read_text() if path.exists() else ""
+    entries = {line.strip().rstrip("/") for line in text.splitlines()}
+    if IGNORED.rstrip("/") in entries or "/" + IGNORED.rstrip("/") in entries:
+        return None
+    prefix = "" if not text or text.endswith("\n") else "\n"
+    comment = "# durableruns dev state: secret keys and Temporal's database\n"
+    path.write_text(f"{text}{prefix}{comment}{IGNORED}\n")
+    return path
+
+
 def next_steps(module: str) -> str:
     """What to run after ``init``."""
     return (

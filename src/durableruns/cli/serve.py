@@ -84,6 +84,8 @@ def worker_for(
         drain_grace=timedelta(seconds=settings.drain_grace_s),
         metrics_port=settings.metrics_port,
         smtp=smtp_settings(settings),
+        heartbeat_every_s=settings.heartbeat_every_s,
+        announce_attempts=settings.announce_attempts,
     )
 
 

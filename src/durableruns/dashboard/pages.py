@@ -28,8 +28,12 @@ SECURITY_HEADERS = {
     "referrer-policy": "same-origin",
     "cache-control": "no-store",
 }
-STATIC_TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
-_STATIC_NAME = re.compile(r"^[a-z][a-z0-9-]*\.(js|css)$")
+STATIC_TYPES = {
+    "js": "text/javascript; charset=utf-8",
+    "css": "text/css; charset=utf-8",
+    "svg": "image/svg+xml",
+}
+_STATIC_NAME = re.compile(r"^[a-z][a-z0-9-]*\.(js|css|svg)$")
 _PACKAGE = files("durableruns.dashboard")
 
 

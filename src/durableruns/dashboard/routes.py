@@ -32,12 +32,26 @@ async def root() -> RedirectResponse:
     return RedirectResponse(HOME, status_code=307)
 
 
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    """The icon browsers ask every page of this origin for (the API docs too)."""
+    return pages.static_file("favicon.svg")
+
+
 @router.get(HOME)
 async def runs_page(request: Request, settings: SettingsDep, secret_key: SecretKeyDep) -> Response:
     """The runs list."""
     if not session.has_session(request, secret_key):
         return _to_login(request)
     return pages.render("runs", title="Runs", chrome=_chrome(settings))
+
+
+@router.get(HOME + "/tasks")
+async def tasks_page(request: Request, settings: SettingsDep, secret_key: SecretKeyDep) -> Response:
+    """The deployed tasks, their latest runs, and a Test form that triggers one."""
+    if not session.has_session(request, secret_key):
+        return _to_login(request)
+    return pages.render("tasks", title="Tasks", chrome=_chrome(settings))
 
 
 @router.get(HOME + "/tokens")

@@ -81,6 +81,13 @@ def monitor_id(prefix: str) -> str:
     return f"durableruns-monitor:{prefix}"
 
 
+INPUT_SENT_SIGNAL = "input_sent"
+"""A value sent to one of a run's input streams (``service/input_streams.py``)."""
+INPUT_CONSUMED_SIGNAL = "input_consumed"
+"""An execution consumed an input-stream value in its process (``once`` / ``on``)."""
+INPUT_VALUES_QUERY = "input_values"
+"""What an execution listening in its process polls: a stream's values from an index."""
+
 MAX_READABLE_ID = 500
 """Temporal caps workflow ids at 1,000 characters; a longer queue id names its queue and
 key by their hash instead (the same every time, so the queue is still one workflow)."""

@@ -15,7 +15,9 @@ On top of it, two interceptors of ours name the spans in Trigger.dev's terms:
   ``continuation <k>`` (each execution of the attempt activity), ``wait timer`` /
   ``wait runs`` (suspended; waited-for child runs are started under this span, so the
   child's whole trace hangs below it), ``wait (in process)`` and ``step <name>`` (a
-  point in time: the moment the step's result reached the run).
+  point in time: the moment the step's result reached the run), ``input <stream>
+  received`` (a value sent to an input stream) and ``input streams.input(…).once()``
+  (a value consumed in the process).
 
 Nothing is traced unless tracing is on: the standard ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or
 ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) is set — then spans are exported over OTLP/HTTP
@@ -42,8 +44,9 @@ from temporalio.contrib.opentelemetry import (
     create_tracer_provider,
 )
 
-from durableruns.engine.names import ATTEMPT_ACTIVITY
+from durableruns.engine.names import ATTEMPT_ACTIVITY, INPUT_CONSUMED_SIGNAL, INPUT_SENT_SIGNAL
 from durableruns.engine.run_metrics import closing_record
+from durableruns.input_models import InputConsumed, InputSent
 from durableruns.models import (
     AttemptInput,
     AttemptOutput,
@@ -204,6 +207,11 @@ class _RunInbound(tworker.WorkflowInboundInterceptor):
         current = self.spans.current
         if current is not None and current.execution is not None and input.args:
             _signal_span(input.signal, input.args[0], current.execution)
+        elif input.signal == INPUT_SENT_SIGNAL and input.args:
+            # A value arriving while nothing runs: under the wait it may end, else the run.
+            parent = current.waits[0] if current is not None and current.waits else self.spans.run
+            if parent is not None:
+                _signal_span(input.signal, input.args[0], parent)
         await super().handle_signal(input)
 
 
@@ -236,6 +244,18 @@ def _signal_span(signal: str, arg: Any, parent: otel.Span) -> None:
         }
         span = tracer.start_span("wait (in process)", context, attributes=attributes)
         span.end(end_time=max(workflow.time_ns(), int(arg.until.timestamp() * 1e9)))
+    elif signal == INPUT_SENT_SIGNAL and isinstance(arg, InputSent):
+        attributes = {
+            **_run_attribute(),
+            "durableruns.input_stream": arg.stream_id,
+            "durableruns.bytes": arg.size,
+        }
+        tracer.start_span(f"input {arg.stream_id} received", context, attributes=attributes).end()
+    elif signal == INPUT_CONSUMED_SIGNAL and isinstance(arg, InputConsumed):
+        attributes = {**_run_attribute(), "durableruns.input_stream": arg.stream_id}
+        if arg.result.index is not None:
+            attributes["durableruns.input_index"] = arg.result.index
+        tracer.start_span(f"input {arg.call}", context, attributes=attributes).end()
 
 
 class _RunOutbound(tworker.WorkflowOutboundInterceptor):
@@ -334,6 +354,8 @@ def _wait_span(wait: WaitSpec, attempt: otel.Span) -> otel.Span:
         attributes["durableruns.until"] = wait.until.isoformat()
     if wait.items:
         attributes["durableruns.child_tasks"] = [item.task_id for item in wait.items]
+    if wait.stream_id is not None:
+        attributes["durableruns.input_stream"] = wait.stream_id
     tracer = otel.get_tracer(TRACER)
     return tracer.start_span(
         f"wait {wait.kind}", otel.set_span_in_context(attempt), attributes=attributes

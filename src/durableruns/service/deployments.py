@@ -7,6 +7,7 @@ version-less queue, and their payload is validated when an attempt starts.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import jsonschema
@@ -112,4 +113,41 @@ def validate_payload(task: TaskDescriptor, payload: Any) -> None:
     )
     if error is not None:
         path = "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in error.absolute_path)
-        raise PayloadSchemaError(f"payload{path}", error.message)
+        raise PayloadSchemaError(f"payload{path}", json_terms(error))
+
+
+def json_terms(error: jsonschema.ValidationError) -> str:
+    """``error`` said in JSON's words, not Python's: jsonschema writes the instance with
+    ``repr`` (``None is not of type 'object'``), which a client sending JSON never wrote.
+    Types and required fields get their own sentence; other messages have the instance's
+    ``repr`` replaced by its JSON."""
+    if error.validator == "type":
+        expected = error.validator_value
+        names = [str(n) for n in (expected if isinstance(expected, list) else [expected])]
+        wanted = " or ".join(_with_article(n) for n in names)
+        return f"expected {wanted}, got {_shown(error.instance)}"
+    required = error.validator_value if isinstance(error.validator_value, list) else []
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [f for f in required if f not in error.instance]
+        if missing:
+            return f"{json.dumps(missing[0])} is required"
+    message = error.message.replace(repr(error.instance), _json(error.instance), 1)
+    return message.replace(repr(error.validator_value), _json(error.validator_value))
+
+
+def _with_article(type_name: str) -> str:
+    return f"an {type_name}" if type_name[:1] in "aeiou" else f"a {type_name}"
+
+
+def _shown(value: Any) -> str:
+    """How a wrong value is named: null, true, 12, "text", an array, an object."""
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return _json(value)
+
+
+def _json(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 80 else text[:77] + "…"

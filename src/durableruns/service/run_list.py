@@ -82,6 +82,8 @@ class RunFilter:
     created_from: datetime | None = None
     created_to: datetime | None = None
     is_test: bool | None = None
+    root_only: bool = False
+    """Only runs with no parent (the dashboard's "root runs only")."""
     matches_nothing: bool = False
     """Set when a filter no run can satisfy was given (e.g. a bulk action id)."""
 
@@ -342,6 +344,8 @@ def _filter_clauses(f: RunFilter) -> list[str]:
         clauses.append(f"StartTime <= {_time_literal(f.created_to)}")
     if f.is_test is not None:
         clauses.append(f"TriggerIsTest = {'true' if f.is_test else 'false'}")
+    if f.root_only:
+        clauses.append("TriggerParentRunId IS NULL")
     return clauses
 
 

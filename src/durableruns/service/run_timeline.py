@@ -6,8 +6,10 @@ continuations ``attempt-N.k``: scheduled, started, closed), a suspension is the 
 between an execution that returned suspended and the next continuation, waits inside
 it are timers and child workflows, a step is its ``step_recorded`` signal, a short
 timer its ``short_wait_recorded`` signal, a queue slot the ``slot_granted`` signal
-after the enqueue marker. :func:`run_timeline` turns them into spans (parent links,
-start, end, status), the same tree the OpenTelemetry trace has.
+after the enqueue marker, a value sent to an input stream its ``input_sent`` signal (and
+one consumed in the process its ``input_consumed`` signal). :func:`run_timeline` turns
+them into spans (parent links, start, end, status), the same tree the OpenTelemetry
+trace has.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
-from durableruns.engine.names import SLOT_GRANTED_SIGNAL
+from durableruns.engine.names import INPUT_CONSUMED_SIGNAL, INPUT_SENT_SIGNAL, SLOT_GRANTED_SIGNAL
+from durableruns.input_models import InputConsumed, InputSent
 from durableruns.models import AttemptOutput, RunInput, RunRecord, StepRecord, WaitSpec
+from durableruns.status import is_completed
 from durableruns.wire_logs import TimelineSpan
 
 MAX_EVENTS = 20_000
@@ -91,7 +95,25 @@ async def run_timeline(client: Client, record: RunRecord) -> tuple[list[Timeline
         await _on_event(builder, run, event)
     run.status = record.status.value
     run.end = record.finished_at if run.end is None else run.end
+    if is_completed(record.status) and run.end is not None:
+        _close_at_end(builder.spans, run.end, run.status)
     return builder.spans, False
+
+
+def _close_at_end(spans: list[TimelineSpan], end: datetime, status: str) -> None:
+    """A finished run's spans end by its end: what was still open (the wait of a
+    canceled run, an execution cut short) ends there, with the run's final status,
+    instead of growing on every visit; so does a timer that was to fire later."""
+    for span in spans:
+        if span.kind == "run":
+            continue
+        late_timer = span.status == "WAITING" and span.end is not None and span.end > end
+        if span.end is None or late_timer:
+            span.end = end
+            if span.status in (None, "WAITING") or (
+                span.status == "EXECUTING" and span.kind != "child"
+            ):
+                span.status = status
 
 
 async def _on_event(b: _Builder, run: TimelineSpan, event: HistoryEvent) -> None:
@@ -185,10 +207,12 @@ async def _activity_closed(b: _Builder, event: HistoryEvent, at: datetime, statu
         [output] = await b.client.data_converter.decode(attrs.result.payloads, [AttemptOutput])
         if output.suspended is not None:
             span.status = "SUSPENDED"
-            names = [_wait_name(w) for w in output.suspended.waits] or ["handed back"]
+            waits = output.suspended.waits
+            names = [_wait_name(w) for w in waits] or ["handed back"]
+            tokens = [w.token_id for w in waits if w.kind == "token" and w.token_id]
             b.waits[span.attempt] = b.add(
                 kind="wait", name=" + ".join(names), parent=attempt.id, start=at,
-                attempt=span.attempt,
+                attempt=span.attempt, token_id=tokens[0] if len(tokens) == 1 else None,
             )  # fmt: skip
             return
     attempt.end = at
@@ -199,6 +223,10 @@ async def _activity_closed(b: _Builder, event: HistoryEvent, at: datetime, statu
 def _wait_name(wait: WaitSpec) -> str:
     if wait.kind == "timer":
         return "wait.for / wait.until"
+    if wait.kind == "input":
+        return f"input stream {wait.stream_id!r}"
+    if wait.kind == "token":
+        return f"wait.for_token ({wait.token_id})"
     call = "batch_trigger_and_wait" if wait.batch else "trigger_and_wait"
     return f"{call} ({len(wait.items)} run{'s' if len(wait.items) != 1 else ''})"
 
@@ -252,6 +280,9 @@ async def _signaled(b: _Builder, run: TimelineSpan, event: HistoryEvent, at: dat
         start = b.marker_at or at
         b.add(kind="queue", name="waiting for a queue slot", parent=run.id, start=start, end=at)
         return
+    if name in (INPUT_SENT_SIGNAL, INPUT_CONSUMED_SIGNAL):
+        await _input(b, run, name, attrs.input.payloads, at)
+        return
     if name not in ("step_recorded", "short_wait_recorded") or b.running is None:
         return
     if name == "step_recorded":
@@ -267,3 +298,24 @@ async def _signaled(b: _Builder, run: TimelineSpan, event: HistoryEvent, at: dat
             kind="timer", name="wait (in process)", parent=b.running.id, start=at,
             end=max(at, wait.until), attempt=b.running.attempt,
         )  # fmt: skip
+
+
+async def _input(b: _Builder, run: TimelineSpan, name: str, payloads: Any, at: datetime) -> None:
+    """A value received (under the wait it may end, the running execution, or the run),
+    or consumed in the process (under the execution)."""
+    if name == INPUT_SENT_SIGNAL:
+        [sent] = await b.client.data_converter.decode(payloads, [InputSent])
+        parent = b.open_wait() or b.running or run
+        b.add(
+            kind="input", name=f"input {sent.stream_id!r} received ({sent.size} B)",
+            parent=parent.id, start=at, end=at,
+        )  # fmt: skip
+        return
+    [consumed] = await b.client.data_converter.decode(payloads, [InputConsumed])
+    if b.running is None:
+        return
+    got = "timed out" if not consumed.result.ok else f"value {consumed.result.index}"
+    b.add(
+        kind="input", name=f"{consumed.call} → {got}", parent=b.running.id, start=at, end=at,
+        attempt=b.running.attempt,
+    )  # fmt: skip

@@ -60,14 +60,18 @@ from durableruns.errors import RunStateError as RunStateError
 from durableruns.ids import derived_run_id, is_run_id, new_run_id
 from durableruns.limits import HISTORY_BLOB_LIMIT_BYTES, UnrecordableValueError, check_payload
 from durableruns.models import ChildRunSpec, RunError, RunInput, RunOptions, RunRecord
+from durableruns.run_state import STATE_MEMO, record_from_state
 from durableruns.service.catalog import CatalogReader
 from durableruns.service.deployments import resolve_options
 from durableruns.service.history_watch import CLOSE_EVENTS
 from durableruns.service.run_logs import RunLogReader
 from durableruns.service.run_query import query_record
 from durableruns.service.run_streams import RunStreamReader
+from durableruns.service.running_attempt import settled, with_running_attempt
 from durableruns.status import RunStatus, is_completed
 
+MEMO_RUNS_KEPT = 10_000
+"""Runs whose way of reading (memo or query) a service remembers for its followers."""
 RECORD_ENVELOPE_BYTES = 64 * 1024
 """Room left under the blob limit for what wraps a record in history (payload metadata,
 the pydantic envelope)."""
@@ -130,6 +134,7 @@ class RunService:
         self._client = client
         self._prefix = task_queue_prefix
         self.catalog = CatalogReader(client, task_queue_prefix=task_queue_prefix)
+        self._memo_runs: dict[str, bool] = {}
 
     @property
     def client(self) -> Client:
@@ -296,6 +301,7 @@ class RunService:
             created_at=datetime.now(UTC),
             task_queue_prefix=self._prefix,
             record_limit_bytes=self.record_limit_bytes,
+            record_in_memo=True,
         )
         try:
             await self._client.start_workflow(
@@ -331,10 +337,18 @@ class RunService:
         if (closed := await _closed_record(handle, description)) is not None:
             return closed
         if description.status is WorkflowExecutionStatus.RUNNING:
+            run_input = await self._start_input(handle)
+            if run_input.record_in_memo:  # read from Temporal alone: no query, no worker
+                return with_running_attempt(
+                    await _record_from_state(run_input, description), description
+                )
             record = await query_record(self._client, handle, runs_queue(self._prefix))
-            if record is not None:
-                return record  # else no worker to answer: rebuild from history below
-        return await self._rebuild(handle, description)
+            if record is not None:  # else no worker to answer: rebuild from history below
+                return with_running_attempt(record, description)
+        rebuilt = await self._rebuild(handle, description)
+        if description.status is WorkflowExecutionStatus.RUNNING:
+            return with_running_attempt(rebuilt, description)
+        return rebuilt
 
     async def read_after(self, run_id: str, events: Sequence[HistoryEvent]) -> RunRecord | None:
         """The record after ``events`` (a page of the run's history, just read), as cheaply
@@ -361,9 +375,12 @@ class RunService:
                 [record] = await self._client.data_converter.decode(payloads, [RunRecord])
                 if isinstance(record, RunRecord):
                     return record
-        if last.event_type not in CLOSE_EVENTS:
+        if last.event_type not in CLOSE_EVENTS and not await self._reads_memo(run_id, first):
             try:
-                return await self._handle(run_id).query(RunWorkflow.get, rpc_timeout=QUERY_TIMEOUT)
+                record = await self._handle(run_id).query(
+                    RunWorkflow.get, rpc_timeout=QUERY_TIMEOUT
+                )
+                return settled(record)
             except (RPCError, WorkflowQueryFailedError):
                 pass  # a worker busy or gone (or the run just closed): the long way
         return await self.retrieve(run_id)
@@ -379,15 +396,7 @@ class RunService:
         self, handle: WorkflowHandle[Any, Any], description: WorkflowExecutionDescription
     ) -> RunRecord:
         """The record from the start event and search attributes, without a worker."""
-        run_input: RunInput | None = None
-        async for event in handle.fetch_history_events(page_size=1):
-            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-                payloads = event.workflow_execution_started_event_attributes.input.payloads
-                [run_input] = await self._client.data_converter.decode(payloads, [RunInput])
-            break
-        if run_input is None:
-            raise EngineUnavailableError(f"Run {handle.id} has no start event")
-        record = RunRecord.from_input(run_input)
+        record = RunRecord.from_input(await self._start_input(handle))
         closed = CLOSED_WITHOUT_RECORD.get(description.status)  # type: ignore[arg-type]
         if closed is not None:
             record.status = closed
@@ -402,6 +411,29 @@ class RunService:
             record.version = description.typed_search_attributes.get(sa.TRIGGER_VERSION)
         record.updated_at = description.close_time or record.updated_at
         return record
+
+    async def _reads_memo(self, run_id: str, first: HistoryEvent) -> bool:
+        """Whether the run keeps its state in its memo (then it is read without a query),
+        from its start event when ``first`` is that, else as learned before (a follower's
+        first page starts with it); unknown runs are queried, as before."""
+        if first.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+            payloads = first.workflow_execution_started_event_attributes.input.payloads
+            [run_input] = await self._client.data_converter.decode(payloads, [RunInput])
+            if len(self._memo_runs) >= MEMO_RUNS_KEPT:
+                self._memo_runs.clear()
+            self._memo_runs[run_id] = isinstance(run_input, RunInput) and run_input.record_in_memo
+        return self._memo_runs.get(run_id, False)
+
+    async def _start_input(self, handle: WorkflowHandle[Any, Any]) -> RunInput:
+        """The run's start input, from the first event of its history."""
+        async for event in handle.fetch_history_events(page_size=1):
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+                payloads = event.workflow_execution_started_event_attributes.input.payloads
+                [run_input] = await self._client.data_converter.decode(payloads, [RunInput])
+                if isinstance(run_input, RunInput):
+                    return run_input
+            break
+        raise EngineUnavailableError(f"Run {handle.id} has no start event")
 
     # --- control -------------------------------------------------------------------------
     async def cancel(self, run_id: str) -> None:
@@ -456,6 +488,20 @@ class RunService:
 
     def _handle(self, run_id: str) -> WorkflowHandle[RunWorkflow, RunRecord]:
         return self._client.get_workflow_handle_for(RunWorkflow.run, run_id)
+
+
+async def _record_from_state(
+    run_input: RunInput, description: WorkflowExecutionDescription
+) -> RunRecord:
+    """A running run's record from its memo, search attributes and input (``run_state.py``)."""
+    memo = await description.memo()
+    attributes = description.typed_search_attributes
+    return record_from_state(
+        run_input,
+        memo.get(STATE_MEMO),
+        attributes.get(sa.TRIGGER_STATUS),
+        attributes.get(sa.TRIGGER_VERSION),
+    )
 
 
 async def _closed_record(

@@ -1,6 +1,6 @@
 """A schedule definition as a Temporal Schedule: the cron as calendar specs in the
 schedule's time zone, the tick workflow as the action, and the policies (overlap
-ALLOW_ALL, a 5-minute catch-up window; see the README's Schedules section)."""
+ALLOW_ALL, a 5-minute catch-up window; see docs/schedules.md)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Why isn't it running? The ``waitingReason`` of a run that is not executing.
 
 Read from where the truth is, at the moment of asking: the run's own record (delay,
-timers, child runs, its version), its limits' workflows (slots held, the line of
-waiting runs, paused) and Temporal's task-queue pollers (``DescribeTaskQueue``: which workers
+timers, child runs, wait tokens, its version), the token's own workflow (still waiting,
+and until when), its limits' workflows (slots held, the line of waiting runs, paused)
+and Temporal's task-queue pollers (``DescribeTaskQueue``: which workers
 poll the queue the run's attempt is dispatched to: ``service/pollers.py``).
 """
 
@@ -22,7 +23,9 @@ from durableruns.models import RunRecord, WaitSpec
 from durableruns.service.limits import LimitService
 from durableruns.service.pollers import live_pollers
 from durableruns.service.runs import RunService
+from durableruns.service.tokens import TokenService
 from durableruns.status import RunStatus, is_completed
+from durableruns.wait_tokens import TokenStatus
 from durableruns.wire import WaitingReason
 
 log = logging.getLogger(__name__)
@@ -57,7 +60,7 @@ async def _reason(
             " when a worker serving it appears",
         )
     if status is RunStatus.WAITING:
-        reason = await _waits(runs.client, record)
+        reason = await _waits(runs, record)
         if reason is not None:
             return reason
     if status in (RunStatus.QUEUED, RunStatus.WAITING) and record.options.concurrency_limit:
@@ -67,8 +70,10 @@ async def _reason(
     return await _dispatch(runs, record)
 
 
-async def _waits(client: Client, record: RunRecord) -> WaitingReason | None:
-    """A timer not yet over, or child runs not all done (None: every wait is over)."""
+async def _waits(runs: RunService, record: RunRecord) -> WaitingReason | None:
+    """A timer not yet over, child runs not all done, a wait token not completed, or an
+    input stream's next value (None: every wait is over)."""
+    client = runs.client
     now = datetime.now(UTC)
     timers = [w.until for w in record.waits if w.kind == "timer" and w.until and w.until > now]
     child_ids = _child_ids(record.id, [w for w in record.waits if w.kind == "runs"])
@@ -82,10 +87,40 @@ async def _waits(client: Client, record: RunRecord) -> WaitingReason | None:
                 child_runs=len(child_ids),
                 child_runs_done=done,
             )
+    inputs = [w for w in record.waits if w.kind == "input" and w.stream_id]
+    if inputs:
+        wait = inputs[0]
+        deadline = f" (or until {_when(wait.until)})" if wait.until else ""
+        return WaitingReason(
+            code="INPUT_STREAM",
+            message=f"Waiting for a value on input stream {wait.stream_id!r}{deadline}",
+            input_stream=wait.stream_id,
+            until=wait.until,
+        )
+    for wait in record.waits:
+        if wait.kind == "token" and wait.token_id:
+            reason = await _token(runs, wait.token_id)
+            if reason is not None:
+                return reason
     if timers:
         until = max(timers)
         return WaitingReason(code="TIMER", message=f"A timer until {_when(until)}", until=until)
     return None
+
+
+async def _token(runs: RunService, token_id: str) -> WaitingReason | None:
+    """The token, while it waits: its id and when it times out (None: it is done)."""
+    tokens = TokenService(runs.client, task_queue_prefix=runs.task_queue_prefix, api_url="")
+    token = await tokens.retrieve(token_id)
+    if token is None or token.status is not TokenStatus.WAITING:
+        return None
+    return WaitingReason(
+        code="TOKEN",
+        message=f"Waiting for token {token_id} to be completed (it times out at"
+        f" {_when(token.timeout_at)})",
+        token_id=token_id,
+        until=token.timeout_at,
+    )
 
 
 def _child_ids(run_id: str, waits: list[WaitSpec]) -> list[str]:

@@ -39,7 +39,7 @@ from durableruns.service.error_groups import start_error_groups
 from durableruns.service.schedule_sync import sync_declared_schedules
 from durableruns.task_definitions import TaskRegistry
 from durableruns.worker.alert_delivery import AlertSender, SmtpSettings
-from durableruns.worker.attempt_activity import AttemptActivity
+from durableruns.worker.attempt_activity import DEFAULT_HEARTBEAT_EVERY_S, AttemptActivity
 from durableruns.worker.health_probe import health_probe
 from durableruns.worker.isolation import ProcessPool, isolation_enabled, task_modules
 from durableruns.worker.queue_activities import closed_runs, enqueue, enqueue_limit
@@ -75,6 +75,8 @@ def build_workers(
     api_url: str | None = None,
     error_groups: bool = True,
     smtp: SmtpSettings | None = None,
+    heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
+    announce_attempts: bool = True,
 ) -> list[Worker]:
     """One Temporal worker for run workflows and one per served task; attempts run in
     ``pool``'s task processes when given. On shutdown the task workers stop polling and
@@ -91,6 +93,8 @@ def build_workers(
         short_wait_s=short_wait_s,
         api_url=api_url,
         error_groups=error_groups,
+        heartbeat_every_s=heartbeat_every_s,
+        announce_attempts=announce_attempts,
     )
     workers = [
         Worker(
@@ -126,7 +130,8 @@ def build_workers(
                     client,
                     task_queue=task_queue(task_queue_prefix, task.id, queue_version),
                     activities=[attempts.run_attempt],
-                    # Cancellation reaches the task's code at the next heartbeat: keep it close.
+                    # A beat the cancel watch asks for goes out at once (the regular beats
+                    # are far apart: attempt_activity.heartbeat_cadence).
                     max_heartbeat_throttle_interval=timedelta(seconds=1),
                     max_concurrent_activity_task_polls=polls,
                     max_concurrent_activities=max_concurrent_attempts,
@@ -151,6 +156,8 @@ async def running_worker(
     metrics_port: int | None = None,
     error_groups: bool = True,
     smtp: SmtpSettings | None = None,
+    heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
+    announce_attempts: bool = True,
 ) -> AsyncIterator[list[Worker]]:
     """Run a worker for the duration of the ``async with`` block.
 
@@ -162,7 +169,9 @@ async def running_worker(
     Leaving the block drains: every task worker stops polling at once and running
     attempts get ``drain_grace`` to finish (together, not one worker after another);
     the run-workflow worker stops last.
-    ``metrics_port`` (0: a free one) serves ``/metrics``.
+    ``metrics_port`` (0: a free one) serves ``/metrics``. ``heartbeat_every_s``: how
+    often a running attempt heartbeats at most (each beat is a Temporal Cloud action).
+    ``announce_attempts``: ``Settings.announce_attempts``.
     """
     async with contextlib.AsyncExitStack() as stack:
         if metrics_port is not None:
@@ -185,6 +194,8 @@ async def running_worker(
             api_url=api_url,
             error_groups=error_groups,
             smtp=smtp,
+            heartbeat_every_s=heartbeat_every_s,
+            announce_attempts=announce_attempts,
         )
         for worker in workers:
             await stack.enter_async_context(worker)

@@ -1,9 +1,11 @@
 """The attempt activity: one execution of the task's code, for one attempt of a run.
 
-An execution tells its run workflow when the code starts (the run turns EXECUTING),
-heartbeats while the code runs (so cancellation reaches it and a lost worker is
-noticed), enforces what is left of the task's ``max_duration``, and ends one of three
-ways: the output as plain JSON; a classified failure (:mod:`.attempt_outcome`); or a
+An execution tells its run workflow when the code started — with its outcome, or (with
+``announce_attempts``, the default) at once by the ``attempt_started`` signal, so the
+run turns EXECUTING in its search attributes and live feeds —, heartbeats while the
+code runs (so a lost worker is noticed; cancel comes through :mod:`.cancel_watch`),
+enforces what is left of the task's ``max_duration``, and ends one of three ways: the
+output as plain JSON; a classified failure (:mod:`.attempt_outcome`); or a
 *suspension* — the code reached waits, so the execution stops it and returns them, and
 the run workflow performs them with nothing running. The attempt then resumes as a new
 execution (a continuation: same attempt id and number) that re-runs the code from the
@@ -18,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import activity
@@ -46,13 +48,20 @@ from durableruns.settings import Settings
 from durableruns.status import AttemptStatus
 from durableruns.task_definitions import Task, TaskRegistry
 from durableruns.worker import attempt_outcome as outcome
+from durableruns.worker.cancel_watch import CancelWatch
 from durableruns.worker.error_reports import report_failed_run
 from durableruns.worker.isolation import ProcessPool, TaskProcessError, attempt_spec, can_isolate
 from durableruns.worker.task_executor import Cancelled, Completed, Outcome, execute
 from durableruns.worker.task_process import CANCEL_GRACE_S
 from durableruns.worker.task_runtime import DEFAULT_SHORT_WAIT_S, AttemptRuntime
 
-HEARTBEAT_EVERY_S = 0.5
+DEFAULT_HEARTBEAT_EVERY_S = 30.0
+"""How often a running execution heartbeats, at most (see :func:`heartbeat_cadence`)."""
+HEARTBEAT_SHARE = 0.6
+"""An execution beats at least this often within its heartbeat timeout, so one late beat
+is not a lost worker."""
+FLUSH_EVERY_S = 0.5
+"""Metadata the code changed reaches its run within this (a signal only when changed)."""
 worker_log = logging.getLogger("durableruns.worker")
 """One line per attempt outcome, with the run id (the errors themselves are in the run)."""
 worker_log.setLevel(logging.INFO)
@@ -75,9 +84,14 @@ class AttemptActivity:
         short_wait_s: float = DEFAULT_SHORT_WAIT_S,
         api_url: str | None = None,
         error_groups: bool = True,
+        heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
+        announce_attempts: bool = True,
     ) -> None:
         self._registry = registry
         self._error_groups = error_groups
+        self._announce = announce_attempts
+        self._heartbeat_every_s = heartbeat_every_s
+        self._cancel_watch = CancelWatch()
         self._api_url = api_url or Settings().api_url
         self._version = version
         self._prefix = task_queue_prefix
@@ -100,23 +114,25 @@ class AttemptActivity:
         handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(input.run_id)
         # Beat from the start: reading the run's state and telling it the attempt started
         # are calls a loaded server can take seconds to answer, and an attempt silent for
-        # HEARTBEAT_TIMEOUT is timed out as a lost worker (a needless second attempt).
-        early_beats = asyncio.create_task(_heartbeat_forever(None))
+        # its heartbeat timeout is timed out as a lost worker (a needless second attempt).
+        heartbeats = asyncio.create_task(
+            _heartbeat_forever(heartbeat_cadence(self._heartbeat_every_s))
+        )
         try:
             state = await _state(handle, input)
             started_at = datetime.now(UTC)
-            await handle.signal(
-                RunWorkflow.attempt_started,
-                AttemptStarted(
-                    attempt_number=input.attempt_number,
-                    started_at=started_at,
-                    version=self._version,
-                    continuation=input.continuation,
-                ),
+            started = AttemptStarted(
+                attempt_number=input.attempt_number,
+                started_at=started_at,
+                version=self._version,
+                continuation=input.continuation,
             )
-        finally:
-            early_beats.cancel()
-            await asyncio.gather(early_beats, return_exceptions=True)
+            if self._announce:  # the run turns EXECUTING now (a signal, an upsert)
+                await handle.signal(RunWorkflow.attempt_started, started)
+        except BaseException:
+            heartbeats.cancel()
+            await asyncio.gather(heartbeats, return_exceptions=True)
+            raise
         runtime = AttemptRuntime(
             handle=handle,
             service=self._service(client),
@@ -127,24 +143,33 @@ class AttemptActivity:
             logs_recorded=input.logs_recorded,
             tokens=self._token_service(client),
             streams=input.streams,
+            input_cursors=state.input_cursors,
         )
         ctx = _context(task, input, started_at, self._version, runtime, state.metadata)
-        heartbeats = asyncio.create_task(_heartbeat_forever(runtime))
+        flusher = asyncio.create_task(_flush_forever(runtime))
         log_flusher = asyncio.create_task(runtime.flush_logs_forever())
         clock = time.monotonic()
+        info = activity.info()
         try:
-            result = await self._execute(task, input, state.payload, ctx, runtime)
+            async with self._cancel_watch.watching(
+                client,
+                info.workflow_id or input.run_id,
+                info.workflow_run_id or "",
+                info.activity_id,
+                _beat_now,
+            ):
+                result = await self._execute(task, input, state.payload, ctx, runtime)
         except ApplicationError as exc:
             failure = _report_failure(input, exc)
             if failure is not None and self._error_groups:
                 await report_failed_run(
                     client, input, failure, task_queue_prefix=self._prefix, version=self._version
                 )
-            raise
+            raise outcome.with_start(exc, started) from exc.__cause__
         finally:
-            heartbeats.cancel()
-            log_flusher.cancel()
-            await asyncio.gather(heartbeats, log_flusher, return_exceptions=True)
+            for loop in (heartbeats, flusher, log_flusher):
+                loop.cancel()
+            await asyncio.gather(heartbeats, flusher, log_flusher, return_exceptions=True)
             await runtime.flush()
         took = f"({time.monotonic() - clock:.2f} s)"
         if isinstance(result, Suspension):
@@ -158,9 +183,10 @@ class AttemptActivity:
             )
         if isinstance(result, Suspension):
             return AttemptOutput(
-                suspended=result.model_copy(update={"ran_s": time.monotonic() - clock})
+                suspended=result.model_copy(update={"ran_s": time.monotonic() - clock}),
+                started=started,
             )
-        return AttemptOutput(output=result)
+        return AttemptOutput(output=result, started=started)
 
     def _service(self, client: Client) -> RunService:
         """One run service per client (for in-task triggers and child-run options)."""
@@ -320,12 +346,36 @@ def _context(
     )
 
 
-async def _heartbeat_forever(runtime: AttemptRuntime | None) -> None:
-    # Heartbeats carry cancellation to us and tell Temporal this worker is alive; once
-    # the code runs, the same beat sends metadata it changed since the last one.
+def heartbeat_cadence(every_s: float, timeout: timedelta | None = None) -> float:
+    """Seconds between an execution's heartbeats: ``every_s``, but at least
+    :data:`HEARTBEAT_SHARE` of its heartbeat timeout (read from the activity when not
+    given; executions scheduled by earlier code have a 10 s one).
+
+    Each beat that reaches Temporal is a billable action on Temporal Cloud; the beats
+    only have to tell Temporal the worker is alive (a lost worker is noticed when the
+    timeout passes without one). Cancel reaches the code by :mod:`.cancel_watch`.
+    """
+    if timeout is None:
+        timeout = activity.info().heartbeat_timeout
+    if not timeout:
+        return every_s
+    return max(0.1, min(every_s, timeout.total_seconds() * HEARTBEAT_SHARE))
+
+
+async def _heartbeat_forever(every_s: float) -> None:
     # The first beat waits: a short attempt then costs no heartbeat RPC at all.
     while True:
-        await asyncio.sleep(HEARTBEAT_EVERY_S)
+        await asyncio.sleep(every_s)
         activity.heartbeat()
-        if runtime is not None:
-            await runtime.flush()
+
+
+def _beat_now() -> None:
+    """Heartbeat at once: its answer carries a cancel the run's history announced."""
+    activity.heartbeat()
+
+
+async def _flush_forever(runtime: AttemptRuntime) -> None:
+    # Metadata the code changed goes to its run within FLUSH_EVERY_S (no RPC otherwise).
+    while True:
+        await asyncio.sleep(FLUSH_EVERY_S)
+        await runtime.flush()

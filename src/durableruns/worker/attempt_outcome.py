@@ -16,7 +16,7 @@ import traceback
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from durableruns.engine.names import ATTEMPT_FAILURE_TYPE
-from durableruns.models import AttemptFailure, RetryOptions, RunError
+from durableruns.models import AttemptFailure, AttemptStarted, RetryOptions, RunError
 from durableruns.status import AttemptStatus
 from durableruns.worker.task_executor import Failed, FailureKind
 
@@ -45,6 +45,21 @@ def failure(
         non_retryable=True,
         # Recorded in the run and printed as one line by the worker: temporalio need
         # not log it again, with its own traceback, at WARNING.
+        category=ApplicationErrorCategory.BENIGN,
+    )
+
+
+def with_start(exc: ApplicationError, started: AttemptStarted) -> ApplicationError:
+    """A classified failure of an execution whose code started, with that start (the
+    run records it without the ``attempt_started`` signal); other errors unchanged."""
+    if exc.type != ATTEMPT_FAILURE_TYPE or not exc.details:
+        return exc
+    reported = AttemptFailure.model_validate(exc.details[0])
+    return ApplicationError(
+        exc.message,
+        reported.model_copy(update={"started": started}).model_dump(mode="json"),
+        type=ATTEMPT_FAILURE_TYPE,
+        non_retryable=True,
         category=ApplicationErrorCategory.BENIGN,
     )
 

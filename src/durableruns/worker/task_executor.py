@@ -25,6 +25,7 @@ from durableruns.errors import (
     OutsideTaskError,
     ResumeMismatchError,
 )
+from durableruns.input_streams import stop_listeners
 from durableruns.models import RunError
 from durableruns.results import to_plain_json
 from durableruns.task_definitions import Task
@@ -83,6 +84,7 @@ async def execute(task: Task[Any, Any], payload: Any, ctx: TaskContext) -> Compl
     except Exception as exc:
         return Failed("error", describe_error(exc))
     finally:
+        stop_listeners(ctx)  # its input-stream ``on`` handlers end with the code
         reset_current_context(token)
     return plain_output(output)
 

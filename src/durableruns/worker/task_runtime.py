@@ -26,7 +26,9 @@ from durableruns.context import StepLookup
 from durableruns.engine.workflows.run import RunWorkflow
 from durableruns.errors import ResumeMismatchError
 from durableruns.ids import derived_run_id, derived_token_id
+from durableruns.input_models import InputResult, input_call
 from durableruns.log_models import LogBatch, LogLine
+from durableruns.logs import echo, echo_enabled
 from durableruns.models import (
     ChildRunResult,
     ChildRunSpec,
@@ -37,6 +39,7 @@ from durableruns.models import (
     run_call,
     token_call,
 )
+from durableruns.service.input_streams import InputStreamService
 from durableruns.service.runs import RunService
 from durableruns.service.tokens import TokenService
 from durableruns.stream_models import StreamTally
@@ -48,6 +51,7 @@ from durableruns.wait_tokens import (
     TokenItemPage,
     WaitToken,
 )
+from durableruns.worker.input_listener import InputListener
 from durableruns.worker.stream_buffer import FLUSH_AT_CHUNKS, StreamBuffer
 
 LOG_FLUSH_S = 0.2
@@ -82,6 +86,7 @@ class AttemptRuntime:
         logs_recorded: int = 0,
         tokens: TokenService | None = None,
         streams: StreamTally | None = None,
+        input_cursors: dict[str, int] | None = None,
     ) -> None:
         self._handle = handle
         self._service = service
@@ -102,6 +107,7 @@ class AttemptRuntime:
         self._pending_metadata: dict[str, Any] | None = None
         self._pending_logs: list[LogLine] = []
         self._logs_kept = logs_recorded
+        self._echo = echo_enabled()
         self._flushing = asyncio.Lock()
         self._logs_flushed = asyncio.Event()
         """Set while log lines wait to be sent."""
@@ -111,6 +117,7 @@ class AttemptRuntime:
         self._streams = StreamBuffer(streams or StreamTally())
         self._stream_wake = asyncio.Event()
         self._stream_flusher: asyncio.Task[None] | None = None
+        self._inputs = InputListener(handle, input_cursors or {})
 
     # --- the TaskRuntime -------------------------------------------------------------------
     async def trigger(self, task_id: str, payload: Any, options: RunOptions) -> tuple[str, bool]:
@@ -269,7 +276,10 @@ class AttemptRuntime:
                         "attributes": {},
                     }
                 )
-            self._pending_logs.append(line.model_copy(update={"attempt": self._attempt_number}))
+            kept = line.model_copy(update={"attempt": self._attempt_number})
+            self._pending_logs.append(kept)
+            if self._echo:
+                echo(self._handle.id, kept)
             self._logs_flushed.set()
 
     async def flush(self) -> None:
@@ -327,6 +337,54 @@ class AttemptRuntime:
                 await self.flush()
             except Exception:  # the run closed meanwhile: the execution's end reports it
                 return
+
+    # --- input streams (streams.input) -------------------------------------------------
+    async def input_wait(self, stream_id: str, until: datetime | None) -> InputResult:
+        """The recorded value at this position; a value the run holds already (one
+        query asks; consumed here, no suspension); else suspend until the run has the
+        stream's next value (or ``until`` passed: the first request at a position fixes
+        it)."""
+        position = self._take_position()
+        call = input_call(stream_id, "wait")
+        entry = self._recorded(position, "input", call)
+        if entry is not None and entry.done:
+            return InputResult.model_validate(entry.value)
+        taken = self._inputs.take_buffered(stream_id)
+        if taken is None and entry is None and await self._inputs.try_fetch(stream_id):
+            taken = self._inputs.take_buffered(stream_id)  # sent before: no suspension
+        if taken is not None:
+            result = InputResult(ok=True, output=taken[1], index=taken[0])
+            await self._inputs.record(stream_id, position, call, result)
+            return result
+        until = entry.until if entry is not None and entry.until else until
+        index = self._inputs.reserve(stream_id)
+        await self._suspend(
+            WaitSpec(position=position, kind="input", stream_id=stream_id, index=index, until=until)
+        )
+
+    async def input_once(self, stream_id: str, timeout_s: float | None) -> InputResult:
+        """The recorded value at this position, else the stream's next value waited for
+        here (the time does not count towards ``max_duration``), recorded at it."""
+        position = self._take_position()
+        call = input_call(stream_id, "once")
+        entry = self._recorded(position, "input", call)
+        if entry is not None and entry.done:
+            return InputResult.model_validate(entry.value)
+        async with self.clock_paused():
+            return await self._inputs.next(stream_id, timeout_s, position, call)
+
+    async def input_next(self, stream_id: str) -> Any:
+        """The next value for an ``on`` handler (no position: recorded as consumed)."""
+        result = await self._inputs.next(stream_id, None, None, input_call(stream_id, "on"))
+        return result.output
+
+    async def input_peek(self, stream_id: str) -> Any:
+        """The stream's most recent value, consuming nothing."""
+        return await self._inputs.peek(stream_id)
+
+    async def send_input(self, run_id: str, stream_id: str, data: Any) -> None:
+        """Send ``data`` to a run's input stream (this one's too)."""
+        await InputStreamService(self._service.client).send(run_id, stream_id, data)
 
     def _take_position(self) -> int:
         position, self._next_position = self._next_position, self._next_position + 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from durableruns import BatchItem, Queue, logger, step, task, tasks, wait
+from durableruns import BatchItem, Queue, TaskContext, logger, step, task, tasks, wait
 
 ONE_SLOT = Queue(name="obs-one-slot", concurrency_limit=1)
 
@@ -63,3 +63,12 @@ async def obs_fires_and_forgets(payload: Any) -> str:
     """A plain in-task trigger: the child is not waited for (it still joins the trace)."""
     handle = await tasks.trigger("obs-child", {"n": 1})
     return handle.id
+
+
+@task(id="obs-waits-for-token")
+async def obs_waits_for_token(payload: dict[str, Any], ctx: TaskContext) -> Any:
+    """Waits on a fresh wait token (its id in the metadata as ``tokenId``)."""
+    token = await wait.create_token(timeout=payload.get("timeout", "1h"))
+    ctx.metadata.set("tokenId", token.id)
+    result = await wait.for_token(token)
+    return result.output

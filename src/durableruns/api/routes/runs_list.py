@@ -69,6 +69,7 @@ _KNOWN_KEYS = frozenset(
         "filter[createdAt][period]",
         "filter[isTest]",
         "filter[errorGroup]",
+        "filter[rootOnly]",
         "page[size]",
         "page[after]",
         "page[before]",
@@ -97,12 +98,14 @@ def _query_parameters() -> list[dict[str, object]]:
         "filter[createdAt][period]": "Created within this duration, e.g. 30m, 1d, 7d",
         "filter[isTest]": "true or false",
         "filter[errorGroup]": "Failed runs of these error groups (``error_…``)",
+        "filter[rootOnly]": "true: only runs with no parent (durableruns extension)",
         "page[size]": f"Runs per page, 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})",
         "page[after]": "The cursor of the next page",
         "page[before]": "The cursor of the previous page",
     }
     schemas: dict[str, dict[str, object]] = {
         "filter[isTest]": {"type": "string", "enum": ["true", "false"]},
+        "filter[rootOnly]": {"type": "string", "enum": ["true", "false"]},
         "page[size]": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
     }
     return [
@@ -183,6 +186,7 @@ def listed_run(row: ListedRunRow, env: RunEnv) -> ListedRun:
         trigger_function=row.trigger_function,
         batch_id=row.batch_id,
         duration_ms=row.duration_ms,
+        parent_run_id=row.parent_run_id,
         env=env,
     )
 
@@ -212,6 +216,7 @@ def parse_filter(params: QueryParams, *, now: datetime) -> RunFilter:
         created_from=created_from,
         created_to=_epoch_ms(params, "filter[createdAt][to]"),
         is_test=_boolean(params, "filter[isTest]"),
+        root_only=bool(_boolean(params, "filter[rootOnly]")),
         # No run belongs to a bulk action (there are none).
         matches_nothing=bool(_value(params, "filter[bulkAction]")),
     )

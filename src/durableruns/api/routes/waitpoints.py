@@ -102,7 +102,18 @@ async def complete_token(
     body: Annotated[dict[str, Any] | None, Body()] = None,
 ) -> dict[str, Any]:
     """Complete a token with ``data``: once; a second completion is a no-op that says
-    so (``alreadyCompleted``, with the first completion's ``output``)."""
+    so (``alreadyCompleted``, with the first completion's ``output``).
+
+    A body with other keys is refused (400): ``{"approved": true}`` sent without the
+    ``data`` wrapper would otherwise complete the token with null (Trigger.dev's server
+    drops the unknown keys silently; the official client always sends ``{"data": …}``)."""
+    unknown = sorted(set(body or {}) - {"data"})
+    if unknown:
+        raise ApiHTTPError(
+            400,
+            f"body.{unknown[0]}: unknown field; send the completion as"
+            f' {{"data": {{"{unknown[0]}": …}}}}',
+        )
     answer = await tokens.complete(token_id, (body or {}).get("data"))
     return _completed(answer)
 

@@ -47,12 +47,22 @@ export function muted(text) {
 
 const pad = (n) => String(n).padStart(2, "0");
 
+// Local time with its zone spelled out ("UTC", "UTC+01:00"), so a time read off the page
+// is never ambiguous.
 export function formatTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
   const day = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-  return `${day} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return `${day} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zone(d)}`;
+}
+
+function zone(d) {
+  const offset = -d.getTimezoneOffset();
+  if (offset === 0) return "UTC";
+  const sign = offset > 0 ? "+" : "-";
+  const abs = Math.abs(offset);
+  return `UTC${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }
 
 export function time(iso) {

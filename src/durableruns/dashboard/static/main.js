@@ -1,12 +1,14 @@
-// Entry point: starts the page the server rendered (runs, one run, schedules, tokens,
-// errors, one error group).
+// Entry point: starts the page the server rendered (runs, one run, tasks, schedules, tokens,
+// errors, one error group, alerts).
 
 import { startAlertsPage } from "./alerts.js";
 import { startErrorPage, startErrorsPage } from "./errors.js";
 import { startHealth } from "./health.js";
+import { startInputSend } from "./input-send.js";
 import { startRunPage } from "./run.js";
 import { startRunsPage } from "./runs.js";
 import { startSchedulesPage } from "./schedules.js";
+import { startTasksPage } from "./tasks.js";
 import { startTokenWaits } from "./token-waits.js";
 import { startTokensPage } from "./tokens.js";
 
@@ -17,6 +19,7 @@ if (page && page.dataset.page === "runs") {
 }
 if (page && page.dataset.page === "run") {
   startTokenWaits(); // listens for the run page's renders: start it first
+  startInputSend();
   startRunPage();
 }
 if (page && page.dataset.page === "schedules") startSchedulesPage();
@@ -24,3 +27,4 @@ if (page && page.dataset.page === "tokens") startTokensPage();
 if (page && page.dataset.page === "errors") startErrorsPage();
 if (page && page.dataset.page === "error") startErrorPage();
 if (page && page.dataset.page === "alerts") startAlertsPage();
+if (page && page.dataset.page === "tasks") startTasksPage();

@@ -53,7 +53,8 @@ function renderWaitingReason(reason) {
   if (reason.limit !== undefined) facts.push(["Slots", `${reason.running}/${reason.limit}`]);
   if (reason.position !== undefined) facts.push(["Position", String(reason.position)]);
   if (reason.childRuns !== undefined) facts.push(["Child runs done", `${reason.childRunsDone}/${reason.childRuns}`]);
-  if (reason.until) facts.push(["Until", formatTime(reason.until)]);
+  if (reason.tokenId) facts.push(["Token", reason.tokenId]);
+  if (reason.until) facts.push([reason.code === "TOKEN" ? "Times out" : "Until", formatTime(reason.until)]);
   fill(box,
     h("strong", {}, "Why isn't it running? "),
     h("span", { class: "waiting-message" }, reason.message),
@@ -76,7 +77,9 @@ async function loadTimeline(run) {
 
 function waterfall(spans, run, truncated) {
   if (!spans.length) return muted("Nothing has happened yet.");
-  const now = Date.now();
+  // An open span lasts until now; in a finished run nothing lasts past its end.
+  const now = run.isCompleted && (run.finishedAt || run.updatedAt)
+    ? new Date(run.finishedAt || run.updatedAt).getTime() : Date.now();
   const t = (iso) => (iso ? new Date(iso).getTime() : now);
   const start = Math.min(...spans.map((s) => t(s.queuedAt || s.start)));
   const end = Math.max(...spans.map((s) => t(s.end)), start + 1);
@@ -107,7 +110,9 @@ function waterfall(spans, run, truncated) {
       track.prepend(wait);
     }
     const label = h("div", { class: "wf-label" },
-      span.runId ? h("a", { class: "mono", href: runPath(span.runId) }, span.name) : span.name,
+      span.runId ? h("a", { class: "mono", href: runPath(span.runId) }, span.name)
+        : span.tokenId ? h("a", { class: "mono", href: "#token-card", "data-token": span.tokenId }, span.name)
+        : span.name,
       span.status ? h("span", { class: "wf-status" }, span.status.toLowerCase()) : null);
     label.style.paddingLeft = `${(depth.get(span.id) || 0) * 14}px`;
     return h("div", {
@@ -121,7 +126,7 @@ function waterfall(spans, run, truncated) {
     h("div", { class: "wf-row wf-head" }, h("div", { class: "wf-label" }, "Span"),
       h("div", { class: "wf-track wf-scale" }, h("span", {}, formatTime(new Date(start).toISOString())),
         h("span", {}, formatTime(new Date(end).toISOString()))),
-      h("div", { class: "wf-duration" }, "Duration")),
+      h("div", { class: "wf-duration" }, "Wall time")),
     rows,
     truncated ? muted("The history is too long: the waterfall shows its beginning.") : null);
 }

@@ -112,7 +112,7 @@ function render(run) {
   section("payload", jsonBlock(run.payload, "No payload"), run.payload);
   section("output", outputView(run), [run.status, run.output]);
   section("metadata", jsonBlock(run.metadata ?? undefined, "No metadata"), run.metadata);
-  section("attempts", attempts(run.attempts || []), run.attempts);
+  section("attempts", attempts(run.attempts || [], run.status), [run.status, run.attempts]);
   renderObservability(run); // waiting reason, waterfall, logs (observe.js)
   document.dispatchEvent(new CustomEvent("run-rendered", { detail: run }));
 }
@@ -170,7 +170,13 @@ function details(run) {
     ["Created", time(run.createdAt)],
     ["Started", time(run.startedAt)],
     ["Finished", time(run.finishedAt)],
-    ["Duration", run.isCompleted || run.durationMs ? formatDuration(run.durationMs || 0)
+    // Two durations, each with one meaning for every status: wall time from the first
+    // start to the end (or now), and compute time (attempts running, waits excluded).
+    ["Wall time", run.startedAt ? h("span", { title: "from the first attempt's start to the end" },
+      formatDuration(between(run.startedAt, run.finishedAt || (run.isCompleted ? run.updatedAt : null))))
+      : muted("—")],
+    ["Compute time", run.isCompleted || run.durationMs
+      ? h("span", { title: "attempts running; waits excluded" }, formatDuration(run.durationMs || 0))
       : muted("—")],
     ["Tags", tagList(run.tags, (tag) => runsPath({ tag }))],
     ["Idempotency key", run.idempotencyKey ? h("code", {}, run.idempotencyKey) : muted("—")],
@@ -211,7 +217,34 @@ function errorView(error) {
   if (!error) return null;
   return h("div", { class: "error-box" },
     h("p", { class: "error-message" }, error.name ? h("strong", {}, `${error.name}: `) : null, error.message),
-    error.stackTrace ? h("pre", { class: "stack" }, error.stackTrace) : null);
+    error.stackTrace ? stackView(error.stackTrace) : null);
+}
+
+// Python, library and engine frames: folded, so the task's own code shows first.
+const NOT_USER_CODE = /\/(site-packages|dist-packages)\/|\/lib\/python3\.\d+\/|<frozen |\/src\/durableruns\/|\/durableruns\/(engine|worker|service|api|sdk|cli|dashboard)\//;
+
+// A Python stack trace with the user's frames first (each "File …, line …" and its
+// code), then the whole trace, library and engine frames included, folded.
+function stackView(trace) {
+  const lines = trace.split("\n");
+  const frames = [];
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^\s*File "([^"]+)", line \d+/.exec(lines[i]);
+    if (!match) continue;
+    const frame = [lines[i]];
+    while (i + 1 < lines.length && /^\s{4,}\S/.test(lines[i + 1]) && !/^\s*File "/.test(lines[i + 1])) {
+      frame.push(lines[++i]);
+    }
+    frames.push({ path: match[1], text: frame.join("\n") });
+  }
+  const own = frames.filter((f) => !NOT_USER_CODE.test(f.path));
+  if (!frames.length || !own.length) return h("pre", { class: "stack" }, trace);
+  const folded = frames.length - own.length;
+  return h("div", { class: "stack-view" },
+    h("pre", { class: "stack user-frames" }, own.map((f) => f.text).join("\n")),
+    h("details", { class: "full-stack" },
+      h("summary", {}, `Full stack trace (${folded} library and engine frame${folded === 1 ? "" : "s"} more)`),
+      h("pre", { class: "stack" }, trace)));
 }
 
 function outputView(run) {
@@ -220,11 +253,18 @@ function outputView(run) {
   return jsonBlock(run.output === undefined ? null : run.output);
 }
 
-function attempts(list) {
+// An attempt still EXECUTING while its run waits (or is queued to resume) holds no
+// process: it is suspended, not running.
+const SUSPENDED_WHILE = new Set(["WAITING", "QUEUED"]);
+
+function attempts(list, runStatus) {
   if (!list.length) return muted("No attempt has started yet.");
+  const badge = (a) => a.status === "EXECUTING" && SUSPENDED_WHILE.has(runStatus)
+    ? h("span", { class: "status", "data-status": "SUSPENDED", title: "suspended at a wait" }, "Suspended")
+    : statusBadge(a.status);
   const rows = list.map((a) => h("tr", { "data-attempt": a.number },
     h("td", {}, `#${a.number}`),
-    h("td", {}, statusBadge(a.status)),
+    h("td", {}, badge(a)),
     h("td", {}, time(a.startedAt)),
     h("td", {}, time(a.completedAt)),
     // Execution time, as the run's Duration: the time it was suspended at waits left out.
@@ -236,7 +276,7 @@ function attempts(list) {
         h("pre", { class: "stack" }, a.error.stackTrace)) : null,
     ] : muted("—"))));
   return h("table", { class: "attempts" },
-    h("thead", {}, h("tr", {}, ["Attempt", "Status", "Started", "Finished", "Duration", "Error"]
+    h("thead", {}, h("tr", {}, ["Attempt", "Status", "Started", "Finished", "Compute time", "Error"]
       .map((t) => h("th", {}, t)))),
     h("tbody", {}, rows));
 }

@@ -17,6 +17,7 @@ const $ = (id) => document.getElementById(id);
 const rows = new Map(); // run id -> { tr, signature }
 let latest = 0; // sequence number of the newest request, so older answers are dropped
 let loading = false;
+let taskIds = []; // every deployed task id, for the task filter's partial matches
 
 export function startRunsPage() {
   buildStatusOptions();
@@ -49,6 +50,7 @@ function readFilters() {
   const wanted = new Set(params.getAll("status"));
   for (const box of document.querySelectorAll("input[name=status]")) box.checked = wanted.has(box.value);
   for (const name of TEXT_FILTERS) $("filters").elements[name].value = params.get(name) || "";
+  $("filters").elements.root.checked = params.get("root") === "1";
   updateStatusCount();
 }
 
@@ -62,6 +64,7 @@ function applyFilters() {
     const value = $("filters").elements[name].value.trim();
     if (value) params.set(name, value);
   }
+  if ($("filters").elements.root.checked) params.set("root", "1");
   updateStatusCount();
   if (params.toString() === withoutCursor().toString()) return;
   history.replaceState(null, "", runsPath(params));
@@ -94,10 +97,10 @@ function listQuery() {
   const query = new URLSearchParams({ "page[size]": String(Math.min(Math.max(size, 1), 100)) });
   const statuses = params.getAll("status");
   if (statuses.length) query.set("filter[status]", statuses.join(","));
-  const keys = {
-    task: "filter[taskIdentifier]", tag: "filter[tag]", batch: "filter[batch]", schedule: "filter[schedule]",
-    errorGroup: "filter[errorGroup]",
-  };
+  const keys = { tag: "filter[tag]", batch: "filter[batch]", schedule: "filter[schedule]",
+    errorGroup: "filter[errorGroup]" };
+  if (params.get("task")) query.set("filter[taskIdentifier]", matchingTasks(params.get("task")));
+  if (params.get("root") === "1") query.set("filter[rootOnly]", "true");
   for (const [name, key] of Object.entries(keys)) if (params.get(name)) query.set(key, params.get(name));
   for (const [name, key] of [["from", "filter[createdAt][from]"], ["to", "filter[createdAt][to]"]]) {
     const ms = params.get(name) ? new Date(params.get(name)).getTime() : NaN;
@@ -159,6 +162,7 @@ function buildRow(run) {
     h("td", {}, statusBadge(run.status)),
     h("td", {}, time(run.createdAt)),
     h("td", { class: "duration" }),
+    h("td", { class: "parent" }, run.parentRunId ? runLink(run.parentRunId) : muted("—")),
     h("td", {}, tagList(run.tags, (tag) => runsPath({ tag }))),
     h("td", { class: "mono small" }, run.version || muted("—")));
   tr.addEventListener("click", (event) => {
@@ -189,11 +193,22 @@ function search(event) {
   show($("list-message"), true);
 }
 
+// The task filter matches part of an id ("hello" finds hello-world): the known task
+// ids that contain it, sent as the API's comma-separated list; an exact id, or text
+// that matches no known id, is sent as it is.
+function matchingTasks(text) {
+  if (taskIds.includes(text)) return text;
+  const matches = taskIds.filter((id) => id.toLowerCase().includes(text.toLowerCase()));
+  return matches.length ? matches.join(",") : text;
+}
+
 async function loadTaskIds() {
   try {
     const tasks = await api("/api/v1/tasks");
     const ids = [...new Set(tasks.map((t) => t.id || t.taskIdentifier).filter(Boolean))].sort();
+    taskIds = ids;
     fill($("task-ids"), ids.map((id) => h("option", { value: id })));
+    if (new URLSearchParams(location.search).get("task")) refresh();
   } catch {
     // Only a convenience for the task filter: typing the id still works.
   }

@@ -15,7 +15,10 @@ It owns the run's Trigger-level state and every rule about time:
 
 Queue slots are :mod:`.run_slots`, waits and the journal :mod:`.run_waits`, the rules of
 debounce :mod:`.run_control`. The status is published as search attributes on every
-change; ``get`` answers the whole record.
+change; ``get`` answers the whole record. Runs started with ``record_in_memo`` also keep
+the state that changes while they run in the memo (``run_state.py``), so they are read
+without a query. An execution's start arrives by the ``attempt_started`` signal from
+workers that announce starts, else with its outcome (``AttemptOutput.started``).
 
 Why one long module: the handlers (signals, Updates, queries) and the phases of a run
 read and change one state machine — the record, the attempt counters, the slot, the
@@ -50,6 +53,9 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.engine import search_attributes as sa
     from durableruns.engine.names import (
         ATTEMPT_ACTIVITY,
+        INPUT_CONSUMED_SIGNAL,
+        INPUT_SENT_SIGNAL,
+        INPUT_VALUES_QUERY,
         RECORD_MEMO,
         RUN_WORKFLOW,
         SLOT_GRANTED_SIGNAL,
@@ -67,8 +73,10 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.engine.workflows.run_slots import RunSlots, execution_priority
     from durableruns.engine.workflows.run_waits import RunWaits
     from durableruns.error_group_models import GROUPED_STATUSES, group_id_of
+    from durableruns.input_models import InputConsumed, InputQuery, InputSent, InputValues
     from durableruns.log_models import LogBatch
     from durableruns.models import (
+        RETRY_DELAY_PATCH,
         AttemptFailure,
         AttemptInput,
         AttemptOutput,
@@ -85,12 +93,18 @@ with workflow.unsafe.imports_passed_through():
         WaitRequest,
         WaitSpec,
     )
+    from durableruns.run_state import STATE_MEMO, attempt_id, state_of
     from durableruns.status import RUN_STATUS_AFTER_ATTEMPT, AttemptStatus, RunStatus, is_completed
     from durableruns.stream_models import StreamBatch, StreamTally, chunk_size
     from durableruns.wait_tokens import TokenCompletion
 
-HEARTBEAT_TIMEOUT = timedelta(seconds=10)
-"""A worker silent this long is considered gone; its attempt is retried elsewhere."""
+HEARTBEAT_TIMEOUT = timedelta(seconds=50)
+"""A worker silent this long is considered gone; its attempt is retried elsewhere.
+Executions beat every 30 s (``Settings.heartbeat_every_s``): 2 actions a minute on
+Temporal Cloud, a lost worker noticed within 50 s. Earlier code scheduled with 10 s,
+and the worker beats by each execution's own timeout; the command's other fields are
+unchanged and Temporal does not compare timeouts on replay, so no patch marker (two
+history events per run) is needed."""
 ATTEMPT_SERVER_TIMEOUT = timedelta(days=3650)
 """The server-side cap of an execution. ``max_duration`` is enforced by the attempt
 itself, because time spent WAITING must not count towards it; liveness is the
@@ -112,6 +126,9 @@ class RunWorkflow:
         self._slots = RunSlots()
         self._attempt_ids: dict[int, str] = {}
         self._started_attempts: set[int] = set()
+        self._published_version: str | None = None
+        self._outstanding: int | None = None
+        self._input_replaced = False
         self._elapsed_s: dict[int, float] = {}
         self._scheduled_at: dict[int, datetime] = {}
         self._delay_moved = False
@@ -146,8 +163,18 @@ class RunWorkflow:
     # --- queries, signals and updates -------------------------------------------------
     @workflow.query
     def get(self) -> RunRecord:
-        """The run's current record."""
-        return self._record()
+        """The run's current record, with the attempt of an outstanding execution that
+        has not announced its start (``service/running_attempt.py`` completes it)."""
+        run = self._record()
+        number = self._outstanding
+        if number is None or any(a.number == number for a in run.attempts):
+            return run
+        pending = AttemptRecord(
+            id=self._attempt_ids.get(number, ""),
+            number=number,
+            created_at=self._scheduled_at.get(number, run.created_at),
+        )
+        return run.model_copy(update={"attempts": [*run.attempts, pending]})
 
     @workflow.query
     def attempt_state(self) -> AttemptState:
@@ -156,6 +183,7 @@ class RunWorkflow:
             payload=self._run_input().payload,
             metadata=self._record().metadata,
             journal=self._waits.journal(),
+            input_cursors=self._waits.inputs.cursors(),
         )
 
     @workflow.signal
@@ -174,6 +202,7 @@ class RunWorkflow:
             RunStatus.WAITING if self._waits_in_progress else RunStatus.EXECUTING,
             sa.TRIGGER_VERSION.value_set(started.version),
         )
+        self._published_version = started.version
 
     @workflow.signal(name=SLOT_GRANTED_SIGNAL)
     def slot_granted(self) -> None:
@@ -220,6 +249,24 @@ class RunWorkflow:
         if batch.key not in run.streams:
             run.streams.append(batch.key)
             run.updated_at = workflow.now()
+            self._publish_state()
+
+    @workflow.signal(name=INPUT_SENT_SIGNAL)
+    def input_sent(self, sent: InputSent) -> None:
+        """A value sent to one of the run's input streams: kept, in order, until the
+        code consumes it (``run_inputs``); a finished run ignores it."""
+        if not is_completed(self._record().status):
+            self._waits.inputs.sent(sent)
+
+    @workflow.signal(name=INPUT_CONSUMED_SIGNAL)
+    def input_consumed(self, consumed: InputConsumed) -> None:
+        """The running execution consumed an input-stream value in its process."""
+        self._waits.inputs.consumed(consumed)
+
+    @workflow.query(name=INPUT_VALUES_QUERY)
+    def input_values(self, query: InputQuery) -> InputValues:
+        """An input stream's values from an index, for an execution that listens."""
+        return self._waits.inputs.values(query)
 
     @workflow.update
     def reschedule(self, delay_until: datetime) -> RunRecord:
@@ -240,6 +287,7 @@ class RunWorkflow:
             self._move_start(request.delay_until)
         if request.trailing:
             self._input = control.trailing_input(self._input, run, request)
+            self._input_replaced = True
             self._set_metadata(request.metadata)
             workflow.upsert_search_attributes([sa.TRIGGER_TAGS.value_set(list(request.tags))])
         return run.id
@@ -259,6 +307,7 @@ class RunWorkflow:
         run.delayed_until = delay_until
         run.updated_at = workflow.now()
         self._delay_moved = True
+        self._publish_state()
 
     # --- the phases of a run -----------------------------------------------------------
     async def _stay_delayed(self) -> None:
@@ -315,7 +364,12 @@ class RunWorkflow:
             if outcome.ends_run(number, input.options.max_attempts):
                 self._finish(RUN_STATUS_AFTER_ATTEMPT[outcome.status], outcome.error)
                 return
-            delay_ms = outcome.retry.delay_ms(number, workflow.random().random())
+            random_unit = workflow.random().random()
+            if workflow.patched(RETRY_DELAY_PATCH):
+                delay_ms = outcome.retry.delay_ms(number, random_unit)
+            else:
+                delay_ms = outcome.retry.delay_ms_capped_before_random(number, random_unit)
+            self._publish_state()  # the failed attempt, before the next one
             await workflow.sleep(timedelta(milliseconds=delay_ms))
 
     async def _resume(
@@ -329,7 +383,7 @@ class RunWorkflow:
         run.waits = list(suspension.waits)
         self._set_status(RunStatus.WAITING if suspension.waits else RunStatus.QUEUED)
         try:
-            await self._waits.perform(suspension.waits)
+            await self._waits.perform(suspension.waits, self._publish_state)
         except asyncio.CancelledError:
             self._end_attempt(number, AttemptStatus.CANCELED, None)
             raise
@@ -348,7 +402,11 @@ class RunWorkflow:
     ) -> workflow.ActivityHandle[AttemptOutput]:
         """An execution of attempt ``number``: its first (0) or a continuation."""
         if continuation == 0:
-            self._attempt_ids[number] = f"attempt_{workflow.uuid4().hex[:24]}"
+            self._attempt_ids[number] = (
+                attempt_id(input.run_id, number)
+                if input.record_in_memo
+                else f"attempt_{workflow.uuid4().hex[:24]}"
+            )
             self._scheduled_at[number] = workflow.now()
         from_run = continuation > 0 or self._waits.has_records
         return workflow.start_activity(
@@ -407,6 +465,7 @@ class RunWorkflow:
         self, execution: workflow.ActivityHandle[AttemptOutput], number: int
     ) -> Outcome:
         """Await an execution: None when the run completed, its suspension, or why it failed."""
+        self._outstanding = number
         try:
             result = await execution
         except ActivityError as err:
@@ -419,11 +478,15 @@ class RunWorkflow:
                 self._end_attempt(number, AttemptStatus.CANCELED, None)
                 raise asyncio.CancelledError() from err
             failure = failure_from_activity_error(err)
+            self._note_start(failure.started)
             self._end_attempt(number, failure.status, failure.error)
             return failure
         except asyncio.CancelledError:
             self._end_attempt(number, AttemptStatus.CANCELED, None)
             raise
+        finally:
+            self._outstanding = None
+        self._note_start(result.started)
         if result.suspended is not None:
             return result.suspended
         self._end_attempt(number, AttemptStatus.COMPLETED, None)
@@ -460,10 +523,33 @@ class RunWorkflow:
         attempt.error = error
         attempt.finished_at = workflow.now()
 
+    def _note_start(self, started: AttemptStarted | None) -> None:
+        """The start an execution reported with its outcome. Workers that announce
+        starts (``attempt_started``) recorded it already; others did not, and the run
+        learns it here, with no command: the version is published with the final status.
+        Histories of earlier workers carry no start in outcomes, so they replay as ever."""
+        if started is None:
+            return
+        run = self._record()
+        self._started_attempts.add(started.attempt_number)
+        attempt = self._attempt_record(started.attempt_number)
+        attempt.started_at = attempt.started_at or started.started_at
+        run.started_at = run.started_at or started.started_at
+        run.version = started.version
+
     def _set_metadata(self, metadata: dict[str, Any] | None) -> None:
         run = self._record()
         run.metadata = metadata
         run.updated_at = workflow.now()
+        self._publish_state()
+
+    def _publish_state(self) -> None:
+        """Runs read without a query (``RunInput.record_in_memo``): what changed, in the
+        memo (``run_state.py``; one history event, not a Temporal Cloud action). Earlier
+        runs never make this command, so their histories replay unchanged."""
+        if self._input.record_in_memo:
+            state = state_of(self._record(), input_replaced=self._input_replaced)
+            workflow.upsert_memo({STATE_MEMO: state})
 
     def _finish(self, status: RunStatus, error: RunError | None = None) -> None:
         run = self._record()
@@ -472,10 +558,13 @@ class RunWorkflow:
         run.error = error
         run.finished_at = workflow.now()
         run.waits = []
-        # In the status's own upsert: the list shows the same duration as retrieve, and
-        # a failed run's error group costs no action of its own. (Replay does not compare
-        # an upsert's attributes, so runs recorded before it replay unchanged.)
+        # In the status's own upsert: the list shows the same duration as retrieve.
         also: list[SearchAttributeUpdate[Any]] = [sa.TRIGGER_DURATION_MS.value_set(run.duration_ms)]
+        if run.version and run.version != self._published_version:  # not announced
+            also.append(sa.TRIGGER_VERSION.value_set(run.version))
+            self._published_version = run.version
+        # A failed run's error group rides on the same upsert: no action of its own.
+        # (Replay does not compare an upsert's attributes: older runs replay unchanged.)
         if status in GROUPED_STATUSES and error is not None:
             also.append(sa.TRIGGER_ERROR_GROUP.value_set([group_id_of(run.task_id, error)]))
         self._set_status(status, *also)
@@ -502,6 +591,7 @@ class RunWorkflow:
         run.version = started.version
         run.started_at = run.started_at or started.started_at
         workflow.upsert_search_attributes([sa.TRIGGER_VERSION.value_set(started.version)])
+        self._published_version = started.version
         self._set_status(RunStatus.WAITING if self._waits_in_progress else RunStatus.EXECUTING)
         return True
 

@@ -9,12 +9,14 @@ position too (``step_recorded`` signals). Child runs are Temporal child workflow
 parent close policy REQUEST_CANCEL: canceling the run cancels them. A wait token is
 its own workflow (:mod:`.token_workflow`): the run registers as its waiter once (an
 activity) and is told its completion by signal, or at once if it ended already; the
-completion is kept by token id, so it may arrive before the run waits.
+completion is kept by token id, so it may arrive before the run waits. Input streams'
+values and their consumption are :mod:`.run_inputs`.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.engine.names import TOKEN_WAITER_ACTIVITY
     from durableruns.engine.search_attributes import initial_search_attributes
     from durableruns.engine.workflows.run_close import record_from_failure
+    from durableruns.engine.workflows.run_inputs import RunInputs
     from durableruns.ids import derived_run_id
     from durableruns.models import (
         ChildRunResult,
@@ -59,10 +62,14 @@ class RunWaits:
         """Token waits: position → token id."""
         self._token_ends: dict[str, TokenCompletion] = {}
         self._token_asks: dict[str, asyncio.Task[None]] = {}
+        self.inputs = RunInputs()
 
     # --- performing waits ----------------------------------------------------------------
-    async def perform(self, waits: tuple[WaitSpec, ...]) -> None:
-        """Start (or find) every wait of a suspension and return once all have ended.
+    async def perform(
+        self, waits: tuple[WaitSpec, ...], started: Callable[[], None] | None = None
+    ) -> None:
+        """Start (or find) every wait of a suspension and return once all have ended;
+        ``started`` is called once every wait is started (its children listed).
 
         Awaited through a condition, not the tasks themselves: a cancel of the run must
         end it at once, not wait for each child to finish canceling (they are canceled
@@ -74,8 +81,13 @@ class RunWaits:
                 pending.append(asyncio.ensure_future(self.sleep_until(wait.position, wait.until)))
             elif wait.kind == "token" and wait.token_id is not None:
                 pending.append(asyncio.ensure_future(self.token(wait.position, wait.token_id)))
+            elif wait.kind == "input" and wait.stream_id is not None and wait.index is not None:
+                consumed = self.inputs.wait(wait.position, wait.stream_id, wait.index, wait.until)
+                pending.append(asyncio.ensure_future(consumed))
             else:
                 pending += self.children_of(wait.position, wait.items, wait.batch)
+        if started is not None:
+            started()
         await workflow.wait_condition(lambda: all(task.done() for task in pending))
 
     def children_of(
@@ -126,7 +138,9 @@ class RunWaits:
     @property
     def has_records(self) -> bool:
         """Whether a new execution must read the journal (anything recorded)."""
-        return bool(self.children or self.timers or self._steps or self.tokens)
+        return bool(
+            self.children or self.timers or self._steps or self.tokens or self.inputs.has_records
+        )
 
     def journal(self) -> tuple[JournalEntry, ...]:
         """Every recorded call, by position, as a resumed execution reads it."""
@@ -156,6 +170,7 @@ class RunWaits:
                     value=ended.model_dump(mode="json") if ended is not None else None,
                 )
             )
+        entries += self.inputs.journal()
         for position in sorted({p for p, _ in self.children}):
             tasks = [t for (p, _), t in sorted(self.children.items()) if p == position]
             done = all(t.done() for t in tasks)
