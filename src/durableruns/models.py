@@ -373,6 +373,12 @@ class AttemptFailure(Frozen):
     """When the failed execution's code started (None: it never did, or an earlier
     worker, which signaled it)."""
 
+    def ends_run(self, attempt_number: int, max_attempts: int | None) -> bool:
+        """Whether this failure of attempt ``attempt_number`` is the run's last (the run
+        workflow's rule; the worker uses it to report a failed run's error group).
+        ``max_attempts`` is the trigger's override of the task's policy."""
+        return not self.retryable or attempt_number >= (max_attempts or self.retry.max_attempts)
+
 
 class AttemptRecord(BaseModel):
     """One execution of the task's code within a run."""

@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     start); unset: no metrics server on workers. The facade always has ``/metrics``."""
     sdk_metrics: bool = True
     """Include temporalio's SDK metrics (``temporal_*``) in ``/metrics``."""
+    smtp_host: str | None = None
+    """Where workers send alert emails; unset, the facade refuses email alerts."""
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "durableruns@localhost"
+    smtp_starttls: bool = False
 
     @property
     def default_ttl_s(self) -> float | None:

@@ -114,7 +114,7 @@ async def test_a_bulk_replay_survives_killing_its_facade_and_worker_midway(
         assert done["status"] == "COMPLETED"
         assert done["counts"] == {"total": RUNS, "success": RUNS, "failure": 0}
         # Exactly once: RUNS replays carry the action's id, and the task has 2 x RUNS runs.
-        replays = f"{in_prefix} AND TriggerBulkActionIds = '{action_id}'"
+        replays = f"{in_prefix} AND TriggerBulkActionId = '{action_id}'"
         await eventually(lambda: _count(client, replays), lambda n: n == RUNS, 60)
         all_runs = f"{in_prefix} AND TriggerTaskId = 'fails-fast'"
         assert await eventually(lambda: _count(client, all_runs), lambda n: n >= 2 * RUNS) == (

@@ -75,7 +75,7 @@ async def test_a_bulk_replay_by_filter_selects_by_tag_and_status(stack: Stack) -
     action = await _finished(stack, action_id)
     assert action["counts"] == {"total": 4, "success": 4, "failure": 0}
     replayed = await eventually(
-        lambda: stack.run_ids_where(f"TriggerBulkActionIds = '{action_id}'"),
+        lambda: stack.run_ids_where(f"TriggerBulkActionId = '{action_id}'"),
         lambda ids: len(ids) == 4,
     )
     assert len(set(replayed) - set(sources)) == 4

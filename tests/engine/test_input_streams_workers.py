@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -65,16 +66,12 @@ async def test_each_value_once_in_order_across_a_resume_and_a_sigkilled_worker(
         prefix = stack.settings.task_queue_prefix
         first = worker_process(temporal_env, prefix, MODULES)
         try:
-            run_id = await stack.trigger("input-mixed", {"slow_s": 5})
+            marker = Path(tempfile.mkdtemp()) / "slow-step-started"
+            run_id = await stack.trigger("input-mixed", {"slow_s": 5, "marker": str(marker)})
             await messages.send(run_id, "a")  # once(), in the process
             await eventually(lambda: _input_wait(stack, run_id), lambda p: p == 1, timeout=60)
             await messages.send(run_id, "b")  # resumes the run: the slow step runs
-            await eventually(
-                lambda: stack.retrieve(run_id),
-                lambda r: r["status"] == "EXECUTING" and r["attempts"][0]["continuations"] == 1,
-                timeout=60,
-            )
-            await asyncio.sleep(1)  # inside the slow step
+            await eventually(lambda: asyncio.sleep(0, marker.exists()), bool, timeout=60)
         finally:
             stop_process(first, signal.SIGKILL)
         await messages.send(run_id, "c")  # no worker at all: kept by the run

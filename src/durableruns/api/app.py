@@ -15,11 +15,13 @@ from durableruns.api.docs import install_docs
 from durableruns.api.environments import Environment
 from durableruns.api.errors import install_error_handlers
 from durableruns.api.routes import (
+    alerts,
     auth,
     batches,
     bulk_actions,
     concurrency_limits,
     deployments,
+    errors,
     health,
     idempotency,
     input_streams,
@@ -29,6 +31,7 @@ from durableruns.api.routes import (
     queues,
     realtime,
     realtime_sets,
+    reports,
     run_timeline,
     run_trace,
     runs,
@@ -96,6 +99,9 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     app.include_router(bulk_actions.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(deployments.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(runs_list.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(errors.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(alerts.router, dependencies=authed, responses=ERROR_RESPONSES)
+    app.include_router(reports.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(realtime_sets.router, dependencies=authed, responses=ERROR_RESPONSES)
     app.include_router(streams.router, dependencies=authed, responses=ERROR_RESPONSES)

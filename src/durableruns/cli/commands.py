@@ -28,9 +28,11 @@ import typer
 from pydantic import ValidationError
 
 from durableruns.api import create_app
+from durableruns.cli import alerts, errors
 from durableruns.cli.dev import dev_settings, run_dev
 from durableruns.cli.limits import limits_app
 from durableruns.cli.remote import runs_app, trigger
+from durableruns.cli.report import report
 from durableruns.cli.scaffold import keep_state_out_of_git, next_steps, scaffold
 from durableruns.cli.serve import plain_worker, run_alone, say
 from durableruns.cli.status import status
@@ -136,6 +138,9 @@ Tasks = Annotated[
 
 
 app.command()(status)  # durableruns status (cli/status.py)
+app.add_typer(errors.app, name="errors")  # durableruns errors … (cli/errors.py)
+app.add_typer(alerts.app, name="alerts")  # durableruns alerts … (cli/alerts.py)
+app.command()(report)  # durableruns report health (cli/report.py)
 app.add_typer(limits_app, name="limits")  # durableruns limits … (cli/limits.py)
 
 

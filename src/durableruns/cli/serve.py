@@ -33,6 +33,7 @@ from durableruns.process import exit_process
 from durableruns.service.dev_server import wait_for_temporal
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.alert_delivery import smtp_settings
 from durableruns.worker.assembly import default_version, running_worker
 
 T = TypeVar("T")
@@ -82,6 +83,7 @@ def worker_for(
         api_url=settings.api_url,
         drain_grace=timedelta(seconds=settings.drain_grace_s),
         metrics_port=settings.metrics_port,
+        smtp=smtp_settings(settings),
         heartbeat_every_s=settings.heartbeat_every_s,
         announce_attempts=settings.announce_attempts,
     )

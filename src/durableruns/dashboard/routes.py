@@ -1,6 +1,6 @@
-"""The dashboard's routes: ``/`` → ``/dashboard``, the runs, run and schedules pages, login and
-logout, and the static files. Pages need a session (else they redirect to the login);
-what they show comes from the JSON API, fetched by the page itself.
+"""The dashboard's routes: ``/`` → ``/dashboard``, the runs, run, errors and schedules
+pages, login and logout, and the static files. Pages need a session (else they redirect
+to the login); what they show comes from the JSON API, fetched by the page itself.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 import durableruns.api.session as session
 from durableruns.api.deps import SecretKeyDep, SettingsDep
 from durableruns.dashboard import pages
+from durableruns.error_fingerprint import is_error_group_id
 from durableruns.ids import is_run_id
 from durableruns.settings import Settings
 
@@ -86,6 +87,41 @@ async def schedules_page(
     if not session.has_session(request, secret_key):
         return _to_login(request)
     return pages.render("schedules", title="Schedules", chrome=_chrome(settings))
+
+
+@router.get(HOME + "/errors")
+async def errors_page(
+    request: Request, settings: SettingsDep, secret_key: SecretKeyDep
+) -> Response:
+    """Error groups, most occurrences first, each with its last 24 hours."""
+    if not session.has_session(request, secret_key):
+        return _to_login(request)
+    return pages.render("errors", title="Errors", chrome=_chrome(settings))
+
+
+@router.get(HOME + "/alerts")
+async def alerts_page(
+    request: Request, settings: SettingsDep, secret_key: SecretKeyDep
+) -> Response:
+    """Alerts: create one, see each one's deliveries and every try."""
+    if not session.has_session(request, secret_key):
+        return _to_login(request)
+    return pages.render("alerts", title="Alerts", chrome=_chrome(settings))
+
+
+@router.get(HOME + "/errors/{error_id}")
+async def error_page(
+    error_id: Annotated[str, Path()],
+    request: Request,
+    settings: SettingsDep,
+    secret_key: SecretKeyDep,
+) -> Response:
+    """One error group and its runs."""
+    if not session.has_session(request, secret_key):
+        return _to_login(request)
+    if not is_error_group_id(error_id):
+        return not_found(settings, f"There is no error group with the id {error_id!r}.")
+    return pages.render("error", title=error_id, chrome=_chrome(settings), error_id=error_id)
 
 
 @router.get(LOGIN)

@@ -58,6 +58,29 @@ TOKEN_WORKFLOW = "durableruns.token"
 TOKEN_COMPLETED_SIGNAL = "token_completed"
 TOKEN_WAITER_ACTIVITY = "durableruns.token_waiter"
 
+MONITOR_WORKFLOW = "durableruns.monitor"
+"""One per environment: its error groups and alerts (``workflows/monitor.py``)."""
+ERROR_OCCURRED_SIGNAL = "error_occurred"
+"""A worker's report of a failed run to the monitor."""
+ERROR_GROUP_UPDATE = "change"
+ALERTS_SIGNAL = "alerts_change"
+MONITOR_MEMO = "monitor"
+"""The monitor's state without secrets, for reads when no worker runs."""
+ERROR_GROUPS_QUERY = "groups"
+ALERTS_QUERY = "alerts"
+ALERT_DELIVERY_WORKFLOW = "durableruns.alert_delivery"
+ALERT_DELIVER_ACTIVITY = "durableruns.alert_deliver"
+HEALTH_PROBE_ACTIVITY = "durableruns.health_probe"
+"""The monitor's periodic look at lasting states (only while an alert watches them)."""
+DELIVERY_ATTEMPTED_SIGNAL = "delivery_attempted"
+"""An alert delivery's report of one try to the monitor."""
+
+
+def monitor_id(prefix: str) -> str:
+    """The monitor workflow's id for a prefix."""
+    return f"durableruns-monitor:{prefix}"
+
+
 INPUT_SENT_SIGNAL = "input_sent"
 """A value sent to one of a run's input streams (``service/input_streams.py``)."""
 INPUT_CONSUMED_SIGNAL = "input_consumed"

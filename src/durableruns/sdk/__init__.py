@@ -9,17 +9,29 @@ Example::
     run = await runs.poll(handle)
 """
 
-from durableruns.sdk import auth, batch, concurrency_limits, queues, runs, schedules, tasks
+from durableruns.sdk import (
+    alerts,
+    auth,
+    batch,
+    concurrency_limits,
+    errors,
+    queues,
+    runs,
+    schedules,
+    tasks,
+)
 from durableruns.sdk.client import Client, configure
 from durableruns.sdk.handles import RunHandle
 
 __all__ = [
     "Client",
     "RunHandle",
+    "alerts",
     "auth",
     "batch",
     "concurrency_limits",
     "configure",
+    "errors",
     "queues",
     "runs",
     "schedules",

@@ -44,7 +44,9 @@ class InputStreamService:
         if not is_run_id(run_id):
             raise RunNotFoundError(run_id)
         sent = InputSent(stream_id=stream_id, value=data, size=size, sent_at=datetime.now(UTC))
-        handle = self._client.get_workflow_handle_for(RunWorkflow.run, run_id)
+        # Untyped handle, typed signal: mypy (2.4) loses RunWorkflow.run's type here
+        # depending on the order it checks the package's modules in.
+        handle = self._client.get_workflow_handle(run_id)
         try:
             await handle.signal(RunWorkflow.input_sent, sent)
         except RPCError as exc:

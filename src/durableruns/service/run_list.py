@@ -79,6 +79,8 @@ class RunFilter:
     """Runs a bulk action made (its replays)."""
     idempotency_key: str | None = None
     parent_run_id: str | None = None
+    error_groups: tuple[str, ...] = ()
+    """A failed run matches if its error group is one of these."""
     created_from: datetime | None = None
     created_to: datetime | None = None
     is_test: bool | None = None
@@ -331,9 +333,10 @@ def _filter_clauses(f: RunFilter) -> list[str]:
         ("TriggerBatchId", f.batch_ids),
         ("TriggerQueue", f.queues),
         ("TriggerScheduleId", f.schedule_ids),
-        ("TriggerBulkActionIds", f.bulk_action_ids),
+        ("TriggerBulkActionId", f.bulk_action_ids),
         ("TriggerIdempotencyKey", [f.idempotency_key] if f.idempotency_key else []),
         ("TriggerParentRunId", [f.parent_run_id] if f.parent_run_id else []),
+        ("TriggerErrorGroup", f.error_groups),
     )
     clauses = [
         f"{name} IN ({', '.join(_literal(v) for v in values)})" for name, values in lists if values

@@ -25,19 +25,24 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from durableruns import metrics
 from durableruns.engine.names import runs_queue, task_queue
+from durableruns.engine.workflows.alert_delivery import AlertDeliveryWorkflow
 from durableruns.engine.workflows.batch import BatchWorkflow
 from durableruns.engine.workflows.bulk_action import BulkActionWorkflow
 from durableruns.engine.workflows.catalog import CatalogWorkflow
 from durableruns.engine.workflows.limit import LimitWorkflow
+from durableruns.engine.workflows.monitor import MonitorWorkflow
 from durableruns.engine.workflows.queue import QueueWorkflow
 from durableruns.engine.workflows.run import RunWorkflow
 from durableruns.engine.workflows.schedule_tick import ScheduleTickWorkflow
 from durableruns.engine.workflows.token import TokenWorkflow
 from durableruns.service.catalog import register_deployment
+from durableruns.service.error_groups import start_error_groups
 from durableruns.service.schedule_sync import sync_declared_schedules
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.alert_delivery import AlertSender, SmtpSettings
 from durableruns.worker.attempt_activity import DEFAULT_HEARTBEAT_EVERY_S, AttemptActivity
 from durableruns.worker.bulk_activities import bulk_act, bulk_page
+from durableruns.worker.health_probe import health_probe
 from durableruns.worker.isolation import ProcessPool, isolation_enabled, task_modules
 from durableruns.worker.queue_activities import closed_runs, enqueue, enqueue_limit
 from durableruns.worker.schedule_ticks import fire_tick
@@ -70,6 +75,8 @@ def build_workers(
     max_concurrent_attempts: int = 100,
     drain_grace: timedelta = timedelta(),
     api_url: str | None = None,
+    error_groups: bool = True,
+    smtp: SmtpSettings | None = None,
     heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
     announce_attempts: bool = True,
 ) -> list[Worker]:
@@ -77,7 +84,9 @@ def build_workers(
     ``pool``'s task processes when given. On shutdown the task workers stop polling and
     give running attempts ``drain_grace`` to finish, then hand the rest back (they
     resume on another worker, not counted as failed attempts). ``api_url`` is where the
-    facade is, for the callback URLs of tokens task code creates."""
+    facade is, for the callback URLs of tokens task code creates. ``error_groups`` off:
+    failed runs are not reported to the error groups (for measuring what it costs).
+    ``smtp`` is where alert emails go out (None: email alerts fail their tries)."""
     attempts = AttemptActivity(
         registry,
         version,
@@ -85,6 +94,7 @@ def build_workers(
         pool=pool,
         short_wait_s=short_wait_s,
         api_url=api_url,
+        error_groups=error_groups,
         heartbeat_every_s=heartbeat_every_s,
         announce_attempts=announce_attempts,
     )
@@ -94,8 +104,10 @@ def build_workers(
             task_queue=runs_queue(task_queue_prefix),
             workflows=[
                 RunWorkflow,
+                AlertDeliveryWorkflow,
                 BatchWorkflow,
                 CatalogWorkflow,
+                MonitorWorkflow,
                 QueueWorkflow,
                 LimitWorkflow,
                 ScheduleTickWorkflow,
@@ -108,6 +120,8 @@ def build_workers(
                 closed_runs,
                 fire_tick,
                 token_waiter,
+                AlertSender(smtp).deliver,
+                health_probe,
                 bulk_page,
                 bulk_act,
             ],
@@ -145,6 +159,8 @@ async def running_worker(
     drain_grace: timedelta = timedelta(),
     api_url: str | None = None,
     metrics_port: int | None = None,
+    error_groups: bool = True,
+    smtp: SmtpSettings | None = None,
     heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
     announce_attempts: bool = True,
 ) -> AsyncIterator[list[Worker]]:
@@ -169,6 +185,8 @@ async def running_worker(
         if isolation_enabled(isolation) and len(registry):
             # Entered first, so it closes last: after the workers finished their attempts.
             pool = await stack.enter_async_context(ProcessPool(preload=task_modules(registry)))
+        # Before any worker polls: a run that fails signals this workflow.
+        await start_error_groups(client, task_queue_prefix=task_queue_prefix)
         workers = build_workers(
             client,
             registry,
@@ -179,6 +197,8 @@ async def running_worker(
             max_concurrent_attempts=max_concurrent_attempts,
             drain_grace=drain_grace,
             api_url=api_url,
+            error_groups=error_groups,
+            smtp=smtp,
             heartbeat_every_s=heartbeat_every_s,
             announce_attempts=announce_attempts,
         )

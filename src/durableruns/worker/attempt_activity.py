@@ -49,6 +49,7 @@ from durableruns.status import AttemptStatus
 from durableruns.task_definitions import Task, TaskRegistry
 from durableruns.worker import attempt_outcome as outcome
 from durableruns.worker.cancel_watch import CancelWatch
+from durableruns.worker.error_reports import report_failed_run
 from durableruns.worker.isolation import ProcessPool, TaskProcessError, attempt_spec, can_isolate
 from durableruns.worker.task_executor import Cancelled, Completed, Outcome, execute
 from durableruns.worker.task_process import CANCEL_GRACE_S
@@ -82,10 +83,12 @@ class AttemptActivity:
         pool: ProcessPool | None = None,
         short_wait_s: float = DEFAULT_SHORT_WAIT_S,
         api_url: str | None = None,
+        error_groups: bool = True,
         heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
         announce_attempts: bool = True,
     ) -> None:
         self._registry = registry
+        self._error_groups = error_groups
         self._announce = announce_attempts
         self._heartbeat_every_s = heartbeat_every_s
         self._cancel_watch = CancelWatch()
@@ -106,7 +109,9 @@ class AttemptActivity:
                 "TaskNotFound", f"This worker has no task {input.task_id!r}", RetryOptions()
             )
         client = activity.client()
-        handle = client.get_workflow_handle_for(RunWorkflow.run, input.run_id)
+        # Untyped handle, typed calls: mypy (2.4) loses RunWorkflow.run's type here
+        # depending on the order it checks the package's modules in.
+        handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(input.run_id)
         # Beat from the start: reading the run's state and telling it the attempt started
         # are calls a loaded server can take seconds to answer, and an attempt silent for
         # its heartbeat timeout is timed out as a lost worker (a needless second attempt).
@@ -155,7 +160,11 @@ class AttemptActivity:
             ):
                 result = await self._execute(task, input, state.payload, ctx, runtime)
         except ApplicationError as exc:
-            _report_failure(input, exc)
+            failure = _report_failure(input, exc)
+            if failure is not None and self._error_groups:
+                await report_failed_run(
+                    client, input, failure, task_queue_prefix=self._prefix, version=self._version
+                )
             raise outcome.with_start(exc, started) from exc.__cause__
         finally:
             for loop in (heartbeats, flusher, log_flusher):
@@ -273,14 +282,17 @@ class AttemptActivity:
             raise outcome.system_failure("TaskProcessStartFailed", str(exc), task.retry) from exc
 
 
-def _report_failure(input: AttemptInput, exc: ApplicationError) -> None:
-    """The worker's one line for a failed attempt (temporalio logs it at DEBUG only)."""
+def _report_failure(input: AttemptInput, exc: ApplicationError) -> AttemptFailure | None:
+    """The worker's one line for a failed attempt (temporalio logs it at DEBUG only);
+    the failure it reported, if it is one of ours."""
     if exc.type == ATTEMPT_FAILURE_TYPE and exc.details:
         failure = AttemptFailure.model_validate(exc.details[0])
         line = outcome.outcome_line(
             input.run_id, input.attempt_number, failure.status.value, failure.error
         )
         worker_log.warning(line)
+        return failure
+    return None
 
 
 async def _state(handle: WorkflowHandle[Any, Any], input: AttemptInput) -> AttemptState:

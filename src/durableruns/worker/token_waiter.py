@@ -18,7 +18,9 @@ async def token_waiter(waiter: TokenWaiter) -> WaiterAnswer:
     """Register a run as a waiter of a token (run by the run's workflow, which cannot
     make Updates itself): the completion now if the token has ended, else nothing and
     the token signals the run later."""
-    handle = activity.client().get_workflow_handle_for(TokenWorkflow.run, waiter.token_id)
+    # Untyped handle, typed Update: mypy (2.4) loses TokenWorkflow.run's type here
+    # depending on the order it checks the package's modules in.
+    handle = activity.client().get_workflow_handle(waiter.token_id)
     try:
         record = await handle.execute_update(TokenWorkflow.add_waiter, waiter.run_id)
         return WaiterAnswer(completion=record.completion)

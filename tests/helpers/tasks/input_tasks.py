@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -57,13 +59,15 @@ async def input_mixed(payload: dict[str, Any], ctx: TaskContext) -> dict[str, An
     value of ``msg`` once, in order, whatever resumes or retries happened."""
     first = (await messages.once(timeout=60)).unwrap()
     second = (await messages.wait()).unwrap()
-    await step.run("slow", _slow, payload.get("slow_s", 0))
+    await step.run("slow", _slow, payload.get("slow_s", 0), payload.get("marker"))
     third = (await messages.wait()).unwrap()
     fourth = (await messages.once(timeout=60)).unwrap()
     return {"values": [first, second, third, fourth], "attempt": ctx.attempt.number}
 
 
-async def _slow(seconds: float) -> bool:
+async def _slow(seconds: float, marker: str | None) -> bool:
+    if marker:  # tells a test the step is running (e.g. to kill its worker now)
+        Path(marker).write_text(str(os.getpid()))
     await asyncio.sleep(seconds)
     return True
 

@@ -1,5 +1,9 @@
-// Entry point: starts the page the server rendered (runs, one run, tasks, schedules, tokens).
+// Entry point: starts the page the server rendered (runs, one run, tasks, schedules, tokens,
+// errors, one error group, alerts).
 
+import { startAlertsPage } from "./alerts.js";
+import { startErrorPage, startErrorsPage } from "./errors.js";
+import { startHealth } from "./health.js";
 import { startInputSend } from "./input-send.js";
 import { startRunPage } from "./run.js";
 import { startRunsPage } from "./runs.js";
@@ -9,7 +13,10 @@ import { startTokenWaits } from "./token-waits.js";
 import { startTokensPage } from "./tokens.js";
 
 const page = document.querySelector("[data-page]");
-if (page && page.dataset.page === "runs") startRunsPage();
+if (page && page.dataset.page === "runs") {
+  startRunsPage();
+  startHealth();
+}
 if (page && page.dataset.page === "run") {
   startTokenWaits(); // listens for the run page's renders: start it first
   startInputSend();
@@ -17,4 +24,7 @@ if (page && page.dataset.page === "run") {
 }
 if (page && page.dataset.page === "schedules") startSchedulesPage();
 if (page && page.dataset.page === "tokens") startTokensPage();
+if (page && page.dataset.page === "errors") startErrorsPage();
+if (page && page.dataset.page === "error") startErrorPage();
+if (page && page.dataset.page === "alerts") startAlertsPage();
 if (page && page.dataset.page === "tasks") startTasksPage();

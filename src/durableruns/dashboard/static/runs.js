@@ -97,7 +97,8 @@ function listQuery() {
   const query = new URLSearchParams({ "page[size]": String(Math.min(Math.max(size, 1), 100)) });
   const statuses = params.getAll("status");
   if (statuses.length) query.set("filter[status]", statuses.join(","));
-  const keys = { tag: "filter[tag]", batch: "filter[batch]", schedule: "filter[schedule]" };
+  const keys = { tag: "filter[tag]", batch: "filter[batch]", schedule: "filter[schedule]",
+    errorGroup: "filter[errorGroup]" };
   if (params.get("task")) query.set("filter[taskIdentifier]", matchingTasks(params.get("task")));
   if (params.get("root") === "1") query.set("filter[rootOnly]", "true");
   for (const [name, key] of Object.entries(keys)) if (params.get(name)) query.set(key, params.get(name));

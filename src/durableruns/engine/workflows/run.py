@@ -72,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from durableruns.engine.workflows.run_slots import RunSlots, execution_priority
     from durableruns.engine.workflows.run_waits import RunWaits
+    from durableruns.error_group_models import GROUPED_STATUSES, group_id_of
     from durableruns.input_models import InputConsumed, InputQuery, InputSent, InputValues
     from durableruns.log_models import LogBatch
     from durableruns.models import (
@@ -379,8 +380,7 @@ class RunWorkflow:
                 outcome = await self._resume(input, number, continuation, outcome)
             if outcome is None:
                 return
-            max_attempts = input.options.max_attempts or outcome.retry.max_attempts
-            if not outcome.retryable or number >= max_attempts:
+            if outcome.ends_run(number, input.options.max_attempts):
                 self._finish(RUN_STATUS_AFTER_ATTEMPT[outcome.status], outcome.error)
                 return
             random_unit = workflow.random().random()
@@ -584,6 +584,10 @@ class RunWorkflow:
         if run.version and run.version != self._published_version:  # not announced
             also.append(sa.TRIGGER_VERSION.value_set(run.version))
             self._published_version = run.version
+        # A failed run's error group rides on the same upsert: no action of its own.
+        # (Replay does not compare an upsert's attributes: older runs replay unchanged.)
+        if status in GROUPED_STATUSES and error is not None:
+            also.append(sa.TRIGGER_ERROR_GROUP.value_set([group_id_of(run.task_id, error)]))
         self._set_status(status, *also)
 
     def _set_status(self, status: RunStatus, *also: SearchAttributeUpdate[Any]) -> None:
