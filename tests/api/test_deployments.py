@@ -8,7 +8,7 @@ from temporalio.client import Client
 
 from durableruns.task_definitions import TaskRegistry
 from durableruns.worker.assembly import running_worker
-from tests.helpers import EXAMPLE_MODULES
+from tests.helpers import EXAMPLE_MODULES, eventually
 from tests.helpers.stack import open_stack
 
 
@@ -23,8 +23,12 @@ async def test_the_current_deployment_is_the_newest_version_and_lists_newest_fir
         assert current["version"] == "20261201.1" and current["status"] == "DEPLOYED"
         assert current["id"].startswith("deployment_") and "hello-world" in current["tasks"]
         async with running_worker(client, registry, task_queue_prefix=prefix, version="20261202.1"):
-            newer = (await stack.http.get("/api/v1/deployments/current")).json()
-            assert newer["version"] == "20261202.1"
+            # The facade re-reads the catalog at most once a second.
+            newer = await eventually(
+                lambda: stack.http.get("/api/v1/deployments/current"),
+                lambda r: r.json()["version"] == "20261202.1",
+            )
+            assert newer.json()["status"] == "DEPLOYED"
             run_id = await stack.trigger("hello-world", {"name": "x"})
             assert (await stack.wait_final(run_id))["version"] == "20261202.1"
         listed = (await stack.http.get("/api/v1/deployments?page[size]=1")).json()
