@@ -370,15 +370,14 @@ class AttemptFailure(Frozen):
     retry_delay_ms: int | None = None
     """``catch_error`` asked for the next attempt after this delay (instead of the backoff)."""
 
-    def next_delay_ms(self, number: int, random_unit: float, now: datetime) -> int:
-        """The delay before the attempt after ``number``: what ``catch_error`` asked
-        for, else the retry policy's backoff (``random_unit`` in [0, 1))."""
-        backoff = self.retry.delay_ms(number, random_unit)
+    def asked_delay_ms(self, now: datetime, backoff_ms: int) -> int:
+        """The delay before the next attempt: what ``catch_error`` asked for, else the
+        retry policy's ``backoff_ms``."""
         if self.retry_at is not None:
             return max(0, round((self.retry_at - now).total_seconds() * 1000))
         if self.retry_delay_ms is not None:
             return max(0, self.retry_delay_ms)
-        return backoff
+        return backoff_ms
 
     def ends_run(self, attempt_number: int, max_attempts: int | None) -> bool:
         """Whether this failure of attempt ``attempt_number`` is the run's last (the run

@@ -1,13 +1,7 @@
 """A run's once-per-run hooks — ``on_success``, ``on_failure``, ``on_complete``,
 ``on_cancel`` — run after its final status, in the task's process like its code.
 
-Which hooks a final status fires (:func:`kinds_for`):
-
-- COMPLETED: ``on_success``, then ``on_complete``;
-- FAILED, CRASHED, SYSTEM_FAILURE, TIMED_OUT: ``on_failure``, then ``on_complete``;
-- CANCELED: ``on_cancel``, then ``on_complete`` (the run did complete: ``error`` says
-  it was canceled);
-- EXPIRED: none (the task's code never ran).
+Which hooks a final status fires is :func:`durableruns.hook_models.kinds_for`.
 
 Each hook is bounded by :data:`~durableruns.hooks.HOOK_TIMEOUT_S`; an error (or a
 timeout) is logged with the run and the next hook runs: hooks never change the run's
@@ -21,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -34,6 +28,7 @@ from durableruns.context import (
     reset_current_context,
     set_current_context,
 )
+from durableruns.hook_models import kinds_for
 from durableruns.hooks import HOOK_TIMEOUT_S, HookKind, call_hook, hooks_of
 from durableruns.log_models import LogLine
 from durableruns.metadata import RunMetadata
@@ -41,18 +36,6 @@ from durableruns.models import RunError
 from durableruns.status import RunStatus
 from durableruns.task_definitions import Task
 from durableruns.worker.task_executor import describe_error, hook_failed
-
-_FIRES: dict[RunStatus, tuple[HookKind, ...]] = {
-    RunStatus.COMPLETED: ("on_success", "on_complete"),
-    RunStatus.CANCELED: ("on_cancel", "on_complete"),
-    RunStatus.EXPIRED: (),
-}
-_FAILED: tuple[HookKind, ...] = ("on_failure", "on_complete")
-
-
-def kinds_for(status: RunStatus) -> tuple[HookKind, ...]:
-    """The once-per-run hooks a run that ended ``status`` fires, in order."""
-    return _FIRES.get(status, _FAILED)
 
 
 @dataclass(frozen=True)
@@ -107,7 +90,7 @@ async def run_final_hooks(
     try:
         with task_locals.scope():
             for kind in kinds_for(spec.status):
-                for index, fn in enumerate(hooks_of(kind, task.hooks)):
+                for index, fn in enumerate(hooks_of(cast(HookKind, kind), task.hooks)):
                     key = f"{kind}:{index}"
                     if key in spec.skip:
                         continue

@@ -19,15 +19,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from temporalio import activity
 
 from durableruns.context import AttemptInfo, RunInfo, TaskInfo
 from durableruns.engine.names import HOOKS_ACTIVITY
 from durableruns.engine.workflows.run import RunWorkflow
-from durableruns.hook_models import HooksInput, HooksOutput
-from durableruns.hooks import HOOK_TIMEOUT_S, hooks_of
+from durableruns.hook_models import HooksInput, HooksOutput, kinds_for
+from durableruns.hooks import HOOK_TIMEOUT_S, HookKind, hooks_of
 from durableruns.log_models import LogBatch, LogLine
 from durableruns.logs import capture_task_output
 from durableruns.models import RunRecord
@@ -36,12 +36,13 @@ from durableruns.worker.final_hooks import (
     FinalHooksSpec,
     HooksRan,
     hooks_context,
-    kinds_for,
     run_final_hooks,
 )
 from durableruns.worker.isolation import ProcessPool, TaskProcessError, can_isolate
 
-HEARTBEAT_EVERY_S = 1.0
+HEARTBEAT_EVERY_S = 20.0
+"""Liveness beats of a long hook (the run's heartbeat timeout is 50 s); each hook's end
+beats too, with the record of what ran."""
 worker_log = logging.getLogger("durableruns.worker")
 
 
@@ -66,7 +67,8 @@ class HooksActivity:
         details = activity.info().heartbeat_details
         collected = _Collected(skip=tuple(details[0]) if details else ())
         spec = self._spec(task, input, record, collected.done)
-        count = sum(len(hooks_of(kind, task.hooks)) for kind in kinds_for(input.status))
+        kinds = [cast(HookKind, kind) for kind in kinds_for(input.status)]
+        count = sum(len(hooks_of(kind, task.hooks)) for kind in kinds)
         beats = asyncio.create_task(_heartbeat_forever(collected))
         try:
             async with asyncio.timeout(HOOK_TIMEOUT_S * max(count, 1) + 5):

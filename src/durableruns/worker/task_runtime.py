@@ -261,10 +261,11 @@ class AttemptRuntime:
 
         Lines written while the code replays its recorded calls (before it makes the
         last recorded one) were kept by the execution that first ran that code: a
-        resumed run's log holds each line once.
+        resumed run's log holds each line once. A failed hook's line is new whenever
+        it comes (``on_resume`` runs before the code replays anything).
         """
         if self._next_position <= self._last_recorded:
-            return
+            lines = [line for line in lines if "hook" in line.attributes]
         for line in lines:
             if self._logs_kept > MAX_LOG_LINES:
                 return
