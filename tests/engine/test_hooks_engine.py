@@ -160,13 +160,7 @@ async def test_catch_error_each_return_kind(
     if mode == "skip":
         assert run["error"]["message"] == "429 Too Many Requests"
         return
-    history = await hooked.client.get_workflow_handle(run_id).fetch_history()
-    scheduled = [
-        e.event_time.ToDatetime()
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        and e.activity_task_scheduled_event_attributes.activity_type.name != HOOKS_ACTIVITY
-    ]
+    scheduled = await _scheduled_times(hooked, run_id)
     gap = (scheduled[1] - scheduled[0]).total_seconds()
     if mode in ("at", "delay"):
         assert gap >= 1.8, f"the retry waited for catch_error's time ({gap:.2f} s)"
@@ -210,3 +204,34 @@ async def test_a_run_without_hooks_gains_no_temporal_action(hooked: Stack, count
     assert HOOKS_ACTIVITY not in await _activity_types(hooked, run_id)
     markers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
     assert markers == []
+
+
+async def test_the_example_retries_when_the_429_says_and_alerts_once_on_a_404(
+    stack: Stack,
+) -> None:
+    """``activities/sync_orders.py``: middleware, catch_error, on_failure."""
+    database = str(Path(tempfile.mkdtemp()) / "orders.sqlite")
+    limited = await stack.trigger(
+        "sync-orders", {"rate_limited": True, "retry_after_s": 2, "database": database}
+    )
+    missing = await stack.trigger("sync-orders", {"status": 404, "database": database})
+    run = await stack.wait_final(limited, timeout=60)
+    assert run["status"] == "COMPLETED" and run["output"] == {"saved": 2, "attempt": 2}
+    scheduled = await _scheduled_times(stack, limited)
+    assert (scheduled[1] - scheduled[0]).total_seconds() >= 1.8, "the 429's Retry-After"
+    await _closed(stack, missing)
+    failed = await stack.retrieve(missing)
+    assert failed["status"] == "FAILED" and failed["attemptCount"] == 1, "a 404: no retry"
+    logs = (await stack.http.get(f"/api/v1/runs/{missing}/logs")).json()["data"]
+    alerts = [line for line in logs if line["message"].startswith("ALERT: sync-orders")]
+    assert len(alerts) == 1 and alerts[0]["level"] == "ERROR"
+
+
+async def _scheduled_times(stack: Stack, run_id: str) -> list[Any]:
+    history = await stack.client.get_workflow_handle(run_id).fetch_history()
+    return [
+        e.event_time.ToDatetime()
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and e.activity_task_scheduled_event_attributes.activity_type.name != HOOKS_ACTIVITY
+    ]

@@ -63,6 +63,8 @@ FailureKind = Literal["payload", "abort", "error", "output", "setup", "oom", "cr
 model, an abort (AbortTaskRunError and friends), any other error in the task's code, an
 output that is not JSON, a task that cannot be found, memory exhausted, a dead process."""
 
+STOP_WAIT_S = 3.0
+"""How long a stopped execution waits for its code to end before leaving it behind."""
 _ABORTS = (AbortTaskRunError, InvalidInputError, OutsideTaskError, ResumeMismatchError)
 """Errors that fail the run at once: retrying would fail the same way."""
 
@@ -191,8 +193,9 @@ async def _stopping(
             hook_failed("on_wait", None, TimeoutError(f"on_wait took over {WAIT_HOOK_TIMEOUT_S} s"))
     execution.signal.set()
     chain.cancel()
-    await asyncio.wait({chain})
-    if not chain.cancelled():
+    # Code that ignores the cancel is left behind (its process is killed after the grace).
+    await asyncio.wait({chain}, timeout=STOP_WAIT_S)
+    if chain.done() and not chain.cancelled():
         chain.exception()  # retrieved: a late failure of stopped code is not news
 
 
