@@ -84,9 +84,10 @@ def task_modules(registry: TaskRegistry) -> list[str]:
 
 
 def attempt_spec(
-    task: Task[Any, Any], payload: Any, ctx: TaskContext, execution: Execution
+    task: Task[Any, Any], payload: Any, ctx: TaskContext, execution: Execution | None = None
 ) -> AttemptSpec:
     """What a task process needs to run this execution of ``task``."""
+    execution = execution or Execution()
     return AttemptSpec(
         module=task.fn.__module__,
         task_id=task.id,
