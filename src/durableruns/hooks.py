@@ -153,10 +153,16 @@ class GlobalHooks:
         self._middleware.clear()
 
 
-def _identity(fn: HookFunction) -> tuple[str, str]:
-    # By definition site, not object: a module re-imported under another name (the
-    # worker's main script as __mp_main__) makes a new function object for one hook.
-    return (getattr(fn, "__module__", ""), getattr(fn, "__qualname__", repr(fn)))
+def _identity(fn: HookFunction) -> tuple[str, str, int]:
+    # By definition site, not object: a module imported again (the worker's main script
+    # as __mp_main__, a reload) makes a new function object for one hook. The line keeps
+    # two lambdas of one module apart.
+    code = getattr(fn, "__code__", None)
+    return (
+        getattr(fn, "__module__", ""),
+        getattr(fn, "__qualname__", repr(fn)),
+        code.co_firstlineno if code is not None else id(fn),
+    )
 
 
 GLOBAL_HOOKS = GlobalHooks()

@@ -208,3 +208,13 @@ def test_the_init_module_of_the_tasks_package_is_loaded_first(
     finally:
         for name in [m for m in sys.modules if m.startswith("inittasks")]:
             del sys.modules[name]
+
+
+def test_registering_a_hook_again_replaces_it_and_two_lambdas_stay_two() -> None:
+    def alert(error: Any) -> None: ...
+
+    tasks.on_failure(alert)
+    tasks.on_failure(alert)
+    tasks.on_failure(lambda error: None)
+    tasks.on_failure(lambda ctx: None)
+    assert len(GLOBAL_HOOKS.of("on_failure")) == 3
