@@ -218,3 +218,22 @@ def test_registering_a_hook_again_replaces_it_and_two_lambdas_stay_two() -> None
     tasks.on_failure(lambda error: None)
     tasks.on_failure(lambda ctx: None)
     assert len(GLOBAL_HOOKS.of("on_failure")) == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "kinds"),
+    [
+        ("COMPLETED", ("on_success", "on_complete")),
+        ("FAILED", ("on_failure", "on_complete")),
+        ("CRASHED", ("on_failure", "on_complete")),
+        ("SYSTEM_FAILURE", ("on_failure", "on_complete")),
+        ("TIMED_OUT", ("on_failure", "on_complete")),
+        ("CANCELED", ("on_cancel", "on_complete")),
+        ("EXPIRED", ()),
+    ],
+)
+def test_which_final_status_fires_which_hooks(status: str, kinds: tuple[str, ...]) -> None:
+    from durableruns.hook_models import kinds_for
+    from durableruns.status import RunStatus
+
+    assert kinds_for(RunStatus(status)) == kinds
