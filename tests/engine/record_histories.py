@@ -352,6 +352,7 @@ SCENARIOS: dict[str, Scenario] = {
     # Lifecycle hooks: the hooks activity after the final status, catch_error's delay:
     "hooks-completed": _hooks_completed,
     "hooks-canceled": _hooks_canceled,
+    "lean-hooks-completed": _hooks_completed,
 }
 LEAN = "lean-"
 """Scenarios of this prefix run on a stack whose worker does not announce attempts."""

@@ -235,3 +235,19 @@ async def _scheduled_times(stack: Stack, run_id: str) -> list[Any]:
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
         and e.activity_task_scheduled_event_attributes.activity_type.name != HOOKS_ACTIVITY
     ]
+
+
+async def test_final_hooks_run_once_on_a_worker_that_does_not_announce_attempts(
+    client: Client, counts: Path
+) -> None:
+    """Lean attempts: the hooks a task has come back with the execution's outcome."""
+    registry = TaskRegistry.from_modules(MODULES)
+    _register_global_hooks()
+    try:
+        async with open_stack(client, registry, announce_attempts=False) as lean:
+            run_id = await lean.trigger("hooks-fails", {"dir": str(counts)})
+            await _closed(lean, run_id)
+            assert (await lean.retrieve(run_id))["status"] == "FAILED"
+    finally:
+        GLOBAL_HOOKS.clear()
+    assert values(counts, "failure") == ["ValueError"] and count(counts, "complete") == 1

@@ -475,11 +475,14 @@ class RunWorkflow:
         ran the run, only when an execution said the task has hooks for this status. A
         cancel arriving meanwhile does not stop them (the run has ended), and what they do
         never changes the run: a failed hook is logged with the run by the worker."""
-        run, input = self._record(), self._run_input()
-        if not set(kinds_for(run.status)) & set(self._final_hooks):
+        input = self._run_input()
+        if not set(kinds_for(self._record().status)) & set(self._final_hooks):
             return
         if not workflow.patched(HOOKS_PATCH):
             return
+        run = self._fitted()
+        if input.record_in_memo:  # read without a query: the final record, while hooks run
+            workflow.upsert_memo({RECORD_MEMO: run.model_dump(mode="json")})
         hooks = workflow.start_activity(
             HOOKS_ACTIVITY,
             HooksInput(run_id=input.run_id, task_id=input.task_id, status=run.status),
