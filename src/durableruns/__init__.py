@@ -24,7 +24,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from durableruns import streams, tags, wait
+    from durableruns import locals, streams, tags, wait
     from durableruns.concurrency import Concurrency, ConcurrencyLimit, concurrency_limit
     from durableruns.context import TaskContext
     from durableruns.errors import AbortTaskRunError, DurableRunsError
@@ -65,7 +65,7 @@ _EXPORTS = {
     "step": "durableruns.steps",
     "logger": "durableruns.logs",
 }
-_SUBMODULES = ["streams", "tags", "wait"]
+_SUBMODULES = ["locals", "streams", "tags", "wait"]
 """Public submodules, imported the usual way: ``from durableruns import wait``."""
 
 __all__ = [
@@ -87,6 +87,7 @@ __all__ = [
     "batch",
     "concurrency_limit",
     "configure",
+    "locals",
     "logger",
     "runs",
     "schedules",

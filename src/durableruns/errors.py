@@ -21,6 +21,7 @@ drawing complete). The facade answers each with the HTTP status in brackets.
     ├── DurationError              a duration or date that cannot be understood (also a ValueError)
     ├── UnsupportedValueError      a list filter value visibility cannot search for [400]
     ├── OutsideTaskError           a helper that only works inside task code was called outside
+    ├── LocalNotSetError           ``locals.get_or_throw`` of a local not set in this execution
     ├── ResumeMismatchError        a resumed attempt made another call than the one recorded
     ├── ChildRunFailedError        ``result.unwrap()`` on a child run that did not complete
     ├── RunNotFoundError           no run has this id [404]
@@ -153,6 +154,10 @@ class InvalidScheduleError(InvalidInputError):
 
 class OutsideTaskError(DurableRunsError):
     """``trigger_and_wait``, ``wait.for_`` … were called outside a task's code."""
+
+
+class LocalNotSetError(DurableRunsError, LookupError):
+    """``locals.get_or_throw`` of a local nothing set in this execution."""
 
 
 class ChildRunFailedError(DurableRunsError):

@@ -196,6 +196,9 @@ class AttemptInput(Frozen):
     logs_recorded: int = 0
     """Log lines the run holds already (its bound counts across executions)."""
     streams: StreamTally = StreamTally()  # what the run's streams hold: offsets, the bound
+    resumed_from: WaitSpec | None = None
+    """The first wait of the suspension this continuation resumes after (for the task's
+    ``on_resume`` hooks); None on a first execution or after a hand-back."""
 
 
 class AttemptStarted(Frozen):
@@ -205,6 +208,9 @@ class AttemptStarted(Frozen):
     started_at: datetime
     version: str
     continuation: int = 0
+    final_hooks: tuple[str, ...] = ()
+    """The once-per-run hooks the task has at this version (``on_success`` …): the run
+    runs its hooks activity after its final status only when there are some."""
 
 
 class ChildRunSpec(Frozen):
@@ -372,6 +378,19 @@ class AttemptFailure(Frozen):
     started: AttemptStarted | None = None
     """When the failed execution's code started (None: it never did, or an earlier
     worker, which signaled it)."""
+    retry_at: datetime | None = None
+    """``catch_error`` asked for the next attempt at this time (instead of the backoff)."""
+    retry_delay_ms: int | None = None
+    """``catch_error`` asked for the next attempt after this delay (instead of the backoff)."""
+
+    def asked_delay_ms(self, now: datetime, backoff_ms: int) -> int:
+        """The delay before the next attempt: what ``catch_error`` asked for, else the
+        retry policy's ``backoff_ms``."""
+        if self.retry_at is not None:
+            return max(0, round((self.retry_at - now).total_seconds() * 1000))
+        if self.retry_delay_ms is not None:
+            return max(0, self.retry_delay_ms)
+        return backoff_ms
 
     def ends_run(self, attempt_number: int, max_attempts: int | None) -> bool:
         """Whether this failure of attempt ``attempt_number`` is the run's last (the run

@@ -15,7 +15,7 @@ import pkgutil
 import re
 import typing
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -26,6 +26,7 @@ from durableruns.concurrency import ConcurrencyOption, task_limits
 from durableruns.cron import check_timezone, parse_cron
 from durableruns.durations import DurationError, parse_duration
 from durableruns.errors import DuplicateTaskError, InvalidInputError, TaskDefinitionError
+from durableruns.hooks import HookFunction, TaskHooks, load_init_modules
 from durableruns.in_task import as_batch_item, wait_for_runs
 from durableruns.limit_models import LimitSpec
 from durableruns.models import RetryOptions
@@ -87,6 +88,8 @@ class Task(Generic[P, O]):
     """Its declarative schedule (``cron=``), created when a worker serving it starts."""
     limits: tuple[LimitSpec, ...] = ()
     """Its concurrency limits (``concurrency=`` and ``rate_limit=``), sorted by name."""
+    hooks: TaskHooks = field(default_factory=TaskHooks)
+    """Its own lifecycle hooks and middleware (``durableruns.hooks``)."""
 
     @property
     def queue_name(self) -> str:
@@ -184,6 +187,15 @@ def task(
     timezone: str | None = None,
     concurrency: ConcurrencyOption | Sequence[ConcurrencyOption] | None = None,
     rate_limit: dict[str, Any] | None = None,
+    on_start_attempt: HookFunction | None = None,
+    on_success: HookFunction | None = None,
+    on_failure: HookFunction | None = None,
+    on_complete: HookFunction | None = None,
+    on_wait: HookFunction | None = None,
+    on_resume: HookFunction | None = None,
+    on_cancel: HookFunction | None = None,
+    catch_error: HookFunction | None = None,
+    middleware: HookFunction | Sequence[HookFunction] | None = None,
 ) -> Callable[[TaskFunction], Task[Any, Any]]:
     """Define a task.
 
@@ -202,6 +214,20 @@ def task(
             of at most one inline and two named limits.
         rate_limit: ``{"limit": n, "period": "1m", "per_key": bool}``: at most ``limit``
             of its runs start in any window of ``period`` (per concurrency key if asked).
+        on_start_attempt: Runs at the start of each attempt (not on resumes); an error
+            fails the attempt. Hooks are sync or async functions called with the
+            parameters they declare (``payload``, ``ctx``, ``output``, ``error`` …);
+            see :mod:`durableruns.hooks` and the README's "Lifecycle hooks".
+        on_success: Runs once when the run COMPLETED.
+        on_failure: Runs once when the run ended FAILED, CRASHED, SYSTEM_FAILURE or
+            TIMED_OUT.
+        on_complete: Runs once when the run ended, whatever its final status.
+        on_wait: Runs when the code suspends at a wait (``wait`` describes it).
+        on_resume: Runs when the code resumes after a wait.
+        on_cancel: Runs once when the run was canceled.
+        catch_error: Decides about an error of the code before the retry decision.
+        middleware: An async function (or a list of them, outermost first) wrapping
+            every execution of the code: ``async def db(next): …; await next(); …``.
 
     Example::
 
@@ -223,6 +249,19 @@ def task(
         raise TaskDefinitionError(f"Task {id!r}: {exc}") from exc
     schedule = _declared_schedule(id, cron, timezone)
     limits = task_limits(id, concurrency, rate_limit)
+    hooks = TaskHooks.build(
+        {
+            "on_start_attempt": on_start_attempt,
+            "on_success": on_success,
+            "on_failure": on_failure,
+            "on_complete": on_complete,
+            "on_wait": on_wait,
+            "on_resume": on_resume,
+            "on_cancel": on_cancel,
+            "catch_error": catch_error,
+        },
+        middleware,
+    )
 
     def decorate(fn: TaskFunction) -> Task[Any, Any]:
         params = list(inspect.signature(fn).parameters.values())
@@ -245,6 +284,7 @@ def task(
             scheduled=schedule is not None,
             schedule=schedule,
             limits=limits,
+            hooks=hooks,
         )
 
     return decorate
@@ -317,11 +357,13 @@ class TaskRegistry:
 
 def _import_tree(name: str) -> list[ModuleType]:
     try:
+        load_init_modules(name)  # global hooks first, as Trigger.dev's init.ts
         root = importlib.import_module(name)
     except ImportError as exc:
         raise TaskDefinitionError(f"Cannot import task module {name!r}: {exc}") from exc
     modules = [root]
     if hasattr(root, "__path__"):
         for info in pkgutil.walk_packages(root.__path__, prefix=f"{name}."):
+            load_init_modules(info.name)
             modules.append(importlib.import_module(info.name))
     return modules

@@ -13,7 +13,7 @@ from durableruns.api import create_app
 from tests.helpers import new_settings
 from tests.helpers.browser import SCREENSHOTS, chromium, serving
 
-WAIT_MS = 20_000
+WAIT_MS = 30_000
 TRIGGER_PATH = "/api/v1/tasks/{task_id}/trigger"
 
 
@@ -56,8 +56,8 @@ async def test_swagger_ui_lists_the_operations_of_the_31_schema(
     trigger = page.locator(".opblock-summary-path", has_text=TRIGGER_PATH)
     await expect(trigger.first).to_be_visible(timeout=WAIT_MS)
     assert await page.locator(".opblock").count() > 20
-    await expect(page.locator("body")).not_to_contain_text("Unable to render")
-    await expect(page.locator("h1").first).to_contain_text("OAS 3.1")
+    await expect(page.locator("body")).not_to_contain_text("Unable to render", timeout=WAIT_MS)
+    await expect(page.locator("h1").first).to_contain_text("OAS 3.1", timeout=WAIT_MS)
     await page.screenshot(path=SCREENSHOTS / "api-docs-swagger.png")
     assert outside == []
     await page.context.close()
@@ -67,12 +67,12 @@ async def test_redoc_lists_the_operations(browser: Browser, docs_url: str) -> No
     outside: list[str] = []
     page = await _offline_page(browser, docs_url, outside)
     await page.goto(f"{docs_url}/redoc")
-    await expect(page.locator("h1").first).to_contain_text("durableruns")
+    await expect(page.locator("h1").first).to_contain_text("durableruns", timeout=WAIT_MS)
     # ReDoc renders one section per operation; the trigger operation is among them.
     operations = page.locator('[data-section-id*="/operation/"]')
     await expect(operations.first).to_be_visible(timeout=WAIT_MS)
     assert await operations.count() > 20
-    await expect(page.locator("body")).to_contain_text(TRIGGER_PATH)
+    await expect(page.locator("body")).to_contain_text(TRIGGER_PATH, timeout=WAIT_MS)
     await page.screenshot(path=SCREENSHOTS / "api-docs-redoc.png")
     assert outside == []
     await page.context.close()

@@ -144,11 +144,11 @@ async def test_a_token_wait_is_named_and_a_canceled_runs_spans_end(
     page.set_default_timeout(WAIT_MS)
     await log_in(page, api, f"/dashboard/runs/{run_id}")
     reason = page.locator("#waiting-reason")
-    await expect(reason).to_have_attribute("data-code", "TOKEN")
+    await expect(reason).to_have_attribute("data-code", "TOKEN", timeout=WAIT_MS)
     await expect(reason.locator(".waiting-message")).to_contain_text(
         f"Waiting for token {token_id}"
     )
-    await expect(reason).to_contain_text("Times out: ")
+    await expect(reason).to_contain_text("Times out: ", timeout=WAIT_MS)
     await expect(reason).to_contain_text(
         re.compile(r"Times out: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
     )
@@ -156,7 +156,9 @@ async def test_a_token_wait_is_named_and_a_canceled_runs_spans_end(
     await expect(wait_row.locator(f'a[data-token="{token_id}"]')).to_have_text(
         f"wait.for_token ({token_id})"
     )
-    await expect(page.locator("#attempts [data-attempt='1'] .status")).to_have_text("Suspended")
+    await expect(page.locator("#attempts [data-attempt='1'] .status")).to_have_text(
+        "Suspended", timeout=WAIT_MS
+    )
     await page.screenshot(path=SCREENSHOTS / "run-page-token-wait.png", full_page=True)
 
     assert (await api.api.post(f"/api/v2/runs/{run_id}/cancel")).status_code == 200
@@ -170,14 +172,16 @@ async def test_a_token_wait_is_named_and_a_canceled_runs_spans_end(
     assert wait["status"] == "CANCELED" and wait["tokenId"] == token_id
 
     await page.reload()
-    await expect(page.locator("#run-status .status")).to_have_attribute("data-status", "CANCELED")
-    await expect(page.locator("#waterfall .wf-row.wf-wait")).to_have_count(1)
-    await expect(page.locator("#waterfall .wf-open")).to_have_count(0)
+    await expect(page.locator("#run-status .status")).to_have_attribute(
+        "data-status", "CANCELED", timeout=WAIT_MS
+    )
+    await expect(page.locator("#waterfall .wf-row.wf-wait")).to_have_count(1, timeout=WAIT_MS)
+    await expect(page.locator("#waterfall .wf-open")).to_have_count(0, timeout=WAIT_MS)
     durations = page.locator("#waterfall .wf-row:not(.wf-head) .wf-duration")
     before = await durations.all_inner_texts()
     await page.wait_for_timeout(2500)
     await page.reload()
-    await expect(page.locator("#waterfall .wf-row.wf-wait")).to_have_count(1)
+    await expect(page.locator("#waterfall .wf-row.wf-wait")).to_have_count(1, timeout=WAIT_MS)
     assert await durations.all_inner_texts() == before  # nothing grows after the end
     await context.close()
 
@@ -191,14 +195,16 @@ async def test_the_error_card_shows_the_tasks_frames_first(browser: Browser, das
     page.set_default_timeout(WAIT_MS)
     await log_in(page, dash, f"/dashboard/runs/{run_id}")
     card = page.locator("#error-card")
-    await expect(card).to_be_visible()
+    await expect(card).to_be_visible(timeout=WAIT_MS)
     own = card.locator(".user-frames")
-    await expect(own).to_contain_text("observability_tasks.py")
-    await expect(own).to_contain_text('raise ValueError("boom")')
+    await expect(own).to_contain_text("observability_tasks.py", timeout=WAIT_MS)
+    await expect(own).to_contain_text('raise ValueError("boom")', timeout=WAIT_MS)
     assert "site-packages" not in await own.inner_text()
     assert "/durableruns/worker/" not in await own.inner_text()
-    await expect(card.locator(".full-stack summary")).to_contain_text("library and engine frame")
+    await expect(card.locator(".full-stack summary")).to_contain_text(
+        "library and engine frame", timeout=WAIT_MS
+    )
     details = page.locator("#details")
-    await expect(details).to_contain_text("Wall time")
-    await expect(details).to_contain_text("Compute time")
+    await expect(details).to_contain_text("Wall time", timeout=WAIT_MS)
+    await expect(details).to_contain_text("Compute time", timeout=WAIT_MS)
     await context.close()

@@ -76,17 +76,17 @@ async def test_the_runs_page_filters_by_part_of_a_task_id_and_root_runs(
     page.set_default_timeout(WAIT_MS)
     await log_in(page, dash, "/dashboard")
     await expect(row(page, child)).to_be_visible(timeout=WAIT_MS)
-    await expect(row(page, child).locator(".parent a")).to_have_text(parent)
-    await expect(row(page, parent).locator(".parent")).to_have_text("—")
+    await expect(row(page, child).locator(".parent a")).to_have_text(parent, timeout=WAIT_MS)
+    await expect(row(page, parent).locator(".parent")).to_have_text("—", timeout=WAIT_MS)
 
     await page.fill("input[name=task]", "parent-wa")  # part of "parent-waits"
     await expect(row(page, child)).to_have_count(0, timeout=WAIT_MS)
-    await expect(row(page, parent)).to_be_visible()
+    await expect(row(page, parent)).to_be_visible(timeout=WAIT_MS)
 
     await page.fill("input[name=task]", "")
     await expect(row(page, child)).to_be_visible(timeout=WAIT_MS)
     await page.check("input[name=root]")
     await expect(row(page, child)).to_have_count(0, timeout=WAIT_MS)
-    await expect(row(page, parent)).to_be_visible()
+    await expect(row(page, parent)).to_be_visible(timeout=WAIT_MS)
     assert "root=1" in page.url
     await context.close()

@@ -56,26 +56,30 @@ async def test_the_tasks_page_lists_tasks_and_its_test_form_triggers_a_run(
     await log_in(page, dash, "/dashboard/tasks")
     hello = page.locator('tr[data-task="hello-world"]')
     await expect(hello).to_be_visible(timeout=WAIT_MS)
-    await expect(page.locator('tr[data-task="wait-for-approval"]')).to_be_visible()
-    await expect(hello).to_contain_text(VERSION)
-    await expect(hello).to_contain_text("3 attempts")
-    await expect(hello.locator(f'.latest-runs a[href="/dashboard/runs/{earlier}"]')).to_be_visible()
-    await expect(page.locator('tr[data-task="every-minute"]')).to_contain_text("* * * * *")
+    await expect(page.locator('tr[data-task="wait-for-approval"]')).to_be_visible(timeout=WAIT_MS)
+    await expect(hello).to_contain_text(VERSION, timeout=WAIT_MS)
+    await expect(hello).to_contain_text("3 attempts", timeout=WAIT_MS)
+    await expect(hello.locator(f'.latest-runs a[href="/dashboard/runs/{earlier}"]')).to_be_visible(
+        timeout=WAIT_MS
+    )
+    await expect(page.locator('tr[data-task="every-minute"]')).to_contain_text(
+        "* * * * *", timeout=WAIT_MS
+    )
 
     await hello.locator(".test-button").click()
     form = page.locator("#test-form")
-    await expect(form).to_be_visible()
-    await expect(form.locator("#test-task")).to_have_text("hello-world")
+    await expect(form).to_be_visible(timeout=WAIT_MS)
+    await expect(form.locator("#test-task")).to_have_text("hello-world", timeout=WAIT_MS)
     prefilled = json.loads(await page.locator("#test-payload").input_value())
     assert prefilled == {"name": ""}  # from the task's payload schema
 
     # A payload that does not fit the schema: the facade's 422, shown in the form.
     await page.fill("#test-payload", "{}")
     await page.click("#test-submit")
-    await expect(form.locator("#test-error")).to_contain_text("name")
+    await expect(form.locator("#test-error")).to_contain_text("name", timeout=WAIT_MS)
     await page.fill("#test-payload", "{not json")
     await page.click("#test-submit")
-    await expect(form.locator("#test-error")).to_contain_text("not JSON")
+    await expect(form.locator("#test-error")).to_contain_text("not JSON", timeout=WAIT_MS)
 
     await page.fill("#test-payload", json.dumps({"name": "Tester"}))
     await page.fill("#test-tags", "from-the-form")
@@ -95,7 +99,7 @@ async def test_the_test_form_opens_from_the_address(browser: Browser, dash: Dash
     page.set_default_timeout(WAIT_MS)
     await log_in(page, dash, "/dashboard/tasks?test=wait-for-approval")
     await expect(page.locator("#test-form")).to_be_visible(timeout=WAIT_MS)
-    await expect(page.locator("#test-task")).to_have_text("wait-for-approval")
+    await expect(page.locator("#test-task")).to_have_text("wait-for-approval", timeout=WAIT_MS)
     await expect(page.locator("nav.topnav a", has_text="Tasks")).to_have_attribute(
         "href", "/dashboard/tasks"
     )

@@ -17,6 +17,7 @@ every workflow the scenario made (parents, children, batches) as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -269,6 +270,28 @@ async def _input_on(stack: Stack) -> list[str]:
     return [run_id]
 
 
+async def _hooks_canceled(stack: Stack) -> list[str]:
+    run_id = await stack.trigger("hooks-history", {"wait": 30})
+    await stack.wait_status(run_id, "WAITING")
+    await stack.http.post(f"/api/v2/runs/{run_id}/cancel")
+    await stack.wait_final(run_id)
+    await _workflow_closed(stack, run_id)
+    return [run_id]
+
+
+async def _workflow_closed(stack: Stack, run_id: str) -> None:
+    """After the final status: the hooks activity runs before the workflow closes."""
+    with contextlib.suppress(Exception):  # a canceled workflow's result raises
+        await stack.client.get_workflow_handle(run_id).result(follow_runs=False)
+
+
+async def _hooks_completed(stack: Stack) -> list[str]:
+    run_id = await stack.trigger("hooks-history", {})
+    await stack.wait_final(run_id)
+    await _workflow_closed(stack, run_id)
+    return [run_id]
+
+
 SCENARIOS: dict[str, Scenario] = {
     "hello-world": lambda s: _one(s, "hello-world", {"name": "Replay"}),
     "sleepy": lambda s: _one(s, "sleepy", {"seconds": 0.5}),
@@ -326,6 +349,10 @@ SCENARIOS: dict[str, Scenario] = {
     "input-before-listen": _input_before_listen,
     "input-timeout": lambda s: _one(s, "input-wait", {"timeout": "1s"}),
     "input-on": _input_on,
+    # Lifecycle hooks: the hooks activity after the final status, catch_error's delay:
+    "hooks-completed": _hooks_completed,
+    "hooks-canceled": _hooks_canceled,
+    "lean-hooks-completed": _hooks_completed,
 }
 LEAN = "lean-"
 """Scenarios of this prefix run on a stack whose worker does not announce attempts."""
@@ -334,9 +361,10 @@ MODULES = [
     "tests.helpers.tasks.stream_tasks",
     "tests.helpers.tasks.limit_tasks",
     "tests.helpers.tasks.input_tasks",
+    "tests.helpers.tasks.hook_history_tasks",
 ]
 """The tests' tasks, and the tasks of scenarios recorded since (streams, limits, input
-streams)."""
+streams, hooks)."""
 
 
 async def record(names: list[str]) -> None:

@@ -50,6 +50,7 @@ def test_there_is_a_history_for_every_example() -> None:
     ), "wait tokens: the token workflow and the runs waiting on it"
     assert "token-in-task" in scenarios, "tokens made, completed and read by task code"
     assert {"limits", "priority"} <= scenarios, "limit workflows, and runs holding limits"
+    assert {"hooks-completed", "hooks-canceled"} <= scenarios, "the hooks activity"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

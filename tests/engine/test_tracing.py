@@ -31,7 +31,11 @@ from durableruns.engine.converter import DATA_CONVERTER
 from durableruns.task_definitions import TaskRegistry
 from tests.helpers import ROOT, Stack, eventually, open_stack
 
-MODULES = ["tests.helpers.tasks.observability_tasks", "tests.helpers.tasks.input_tasks"]
+MODULES = [
+    "tests.helpers.tasks.observability_tasks",
+    "tests.helpers.tasks.input_tasks",
+    "tests.helpers.tasks.hook_history_tasks",
+]
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +162,23 @@ async def test_a_failed_attempt_is_an_error_span(
     attempts = [s for s in spans if s.name.startswith("attempt ")]
     assert sorted(s.name for s in attempts) == ["attempt 1", "attempt 2"]
     assert all(s.status.status_code is otel.StatusCode.ERROR for s in attempts)
+
+
+async def test_the_final_hooks_are_a_span_of_the_run(
+    traced: Stack, exporter: InMemorySpanExporter
+) -> None:
+    run_id = await traced.trigger("hooks-history", {})
+    final = await traced.wait_final(run_id)
+    assert final["status"] == "COMPLETED"
+    spans = await eventually(
+        lambda: asyncio.sleep(0, _spans_of(exporter, final["traceId"])),
+        lambda found: any(s.name == "run hooks-history" for s in found),
+        timeout=30,
+    )
+    hooks = _one(spans, "hooks COMPLETED")
+    assert _parent_of(hooks) == _one(spans, "run hooks-history").context.span_id  # type: ignore[union-attr]
+    assert hooks.attributes["durableruns.hooks_ran"] == 2  # type: ignore[index]
+    assert hooks.attributes["durableruns.hooks_failed"] == 0  # type: ignore[index]
 
 
 # --- one real OTLP export -----------------------------------------------------------------

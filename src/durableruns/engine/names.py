@@ -40,6 +40,8 @@ ATTEMPT_ACTIVITY = "durableruns.attempt"
 """One execution of a task's code (``worker/attempt_activity.py``)."""
 ATTEMPT_FAILURE_TYPE = "durableruns.AttemptFailure"
 """ApplicationError type the attempt activity uses to report a classified failure."""
+HOOKS_ACTIVITY = "durableruns.run_hooks"
+"""A run's once-per-run hooks after its final status (``worker/hooks_activity.py``)."""
 
 QUEUE_WORKFLOW = "durableruns.queue"
 ENQUEUE_ACTIVITY = "durableruns.enqueue"

@@ -17,7 +17,8 @@ On top of it, two interceptors of ours name the spans in Trigger.dev's terms:
   child's whole trace hangs below it), ``wait (in process)`` and ``step <name>`` (a
   point in time: the moment the step's result reached the run), ``input <stream>
   received`` (a value sent to an input stream) and ``input streams.input(…).once()``
-  (a value consumed in the process).
+  (a value consumed in the process), and ``hooks <status>`` (the run's
+  once-per-run hooks after its final status: how many ran and failed).
 
 Nothing is traced unless tracing is on: the standard ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or
 ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) is set — then spans are exported over OTLP/HTTP
@@ -44,8 +45,14 @@ from temporalio.contrib.opentelemetry import (
     create_tracer_provider,
 )
 
-from durableruns.engine.names import ATTEMPT_ACTIVITY, INPUT_CONSUMED_SIGNAL, INPUT_SENT_SIGNAL
+from durableruns.engine.names import (
+    ATTEMPT_ACTIVITY,
+    HOOKS_ACTIVITY,
+    INPUT_CONSUMED_SIGNAL,
+    INPUT_SENT_SIGNAL,
+)
 from durableruns.engine.run_metrics import closing_record
+from durableruns.hook_models import HooksInput, HooksOutput
 from durableruns.input_models import InputConsumed, InputSent
 from durableruns.models import (
     AttemptInput,
@@ -265,6 +272,8 @@ class _RunOutbound(tworker.WorkflowOutboundInterceptor):
 
     def start_activity(self, input: tworker.StartActivityInput) -> workflow.ActivityHandle[Any]:
         spans = self.spans
+        if input.activity == HOOKS_ACTIVITY and spans.run is not None and input.args:
+            return self._hooks(input, spans.run)
         if input.activity != ATTEMPT_ACTIVITY or spans.run is None or not input.args:
             return super().start_activity(input)
         attempt: AttemptInput = input.args[0]
@@ -299,6 +308,34 @@ class _RunOutbound(tworker.WorkflowOutboundInterceptor):
         with _attached(current.execution):
             handle = super().start_activity(input)
         handle.add_done_callback(lambda done: self._ended(number, done))
+        return handle
+
+    def _hooks(
+        self, input: tworker.StartActivityInput, run: otel.Span
+    ) -> workflow.ActivityHandle[Any]:
+        """A ``hooks <status>`` span around the run's final hooks."""
+        hooks: HooksInput = input.args[0]
+        span = otel.get_tracer(TRACER).start_span(
+            f"hooks {hooks.status.value}",
+            otel.set_span_in_context(run),
+            attributes=_run_attribute(),
+        )
+        with _attached(span):
+            handle = super().start_activity(input)
+
+        def ended(done: workflow.ActivityHandle[Any]) -> None:
+            failure = None if done.cancelled() else done.exception()
+            output = done.result() if failure is None and not done.cancelled() else None
+            if isinstance(output, HooksOutput):
+                span.set_attribute("durableruns.hooks_ran", output.ran)
+                span.set_attribute("durableruns.hooks_failed", output.failed)
+                if output.failed:
+                    span.set_status(otel.Status(otel.StatusCode.ERROR, "a hook failed"))
+            elif failure is not None:
+                span.set_status(otel.Status(otel.StatusCode.ERROR, f"{failure}"))
+            span.end()
+
+        handle.add_done_callback(ended)
         return handle
 
     def _ended(self, number: int, done: workflow.ActivityHandle[Any]) -> None:

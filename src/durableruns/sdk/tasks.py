@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from durableruns import hooks
 from durableruns.context import current_context
 from durableruns.in_task import (
     as_batch_item,
@@ -77,3 +78,17 @@ async def batch_trigger(task_id: str, items: Sequence[Any]) -> Any:
     """One run of ``task_id`` per item (payloads or BatchItems), up to 1,000; returns a
     BatchHandle with the run handles in item order."""
     return await batch.trigger(task_id, items)
+
+
+# Global lifecycle hooks, for every task a worker serves (``durableruns.hooks``):
+# ``tasks.on_failure(fn)``, ``tasks.middleware("db", fn)`` … from any module the worker
+# loads, typically the tasks package's ``init`` module.
+on_start_attempt = hooks.on_start_attempt
+on_success = hooks.on_success
+on_failure = hooks.on_failure
+on_complete = hooks.on_complete
+on_wait = hooks.on_wait
+on_resume = hooks.on_resume
+on_cancel = hooks.on_cancel
+catch_error = hooks.catch_error
+middleware = hooks.middleware

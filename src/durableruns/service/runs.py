@@ -597,8 +597,11 @@ class RunService:
 async def _record_from_state(
     run_input: RunInput, description: WorkflowExecutionDescription
 ) -> RunRecord:
-    """A running run's record from its memo, search attributes and input (``run_state.py``)."""
+    """A running run's record from its memo, search attributes and input (``run_state.py``);
+    the final record once the run ended and its workflow runs the task's final hooks."""
     memo = await description.memo()
+    if RECORD_MEMO in memo:
+        return RunRecord.model_validate(memo[RECORD_MEMO])
     attributes = description.typed_search_attributes
     return record_from_state(
         run_input,

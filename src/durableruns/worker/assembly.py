@@ -43,6 +43,7 @@ from durableruns.worker.alert_delivery import AlertSender, SmtpSettings
 from durableruns.worker.attempt_activity import DEFAULT_HEARTBEAT_EVERY_S, AttemptActivity
 from durableruns.worker.bulk_activities import bulk_act, bulk_page
 from durableruns.worker.health_probe import health_probe
+from durableruns.worker.hooks_activity import HooksActivity
 from durableruns.worker.isolation import ProcessPool, isolation_enabled, task_modules
 from durableruns.worker.queue_activities import closed_runs, enqueue, enqueue_limit
 from durableruns.worker.schedule_ticks import fire_tick
@@ -98,6 +99,7 @@ def build_workers(
         heartbeat_every_s=heartbeat_every_s,
         announce_attempts=announce_attempts,
     )
+    hooks = HooksActivity(registry, version, pool=pool)
     workers = [
         Worker(
             client,
@@ -134,7 +136,7 @@ def build_workers(
                 Worker(
                     client,
                     task_queue=task_queue(task_queue_prefix, task.id, queue_version),
-                    activities=[attempts.run_attempt],
+                    activities=[attempts.run_attempt, hooks.run_hooks],
                     # A beat the cancel watch asks for goes out at once (the regular beats
                     # are far apart: attempt_activity.heartbeat_cadence).
                     max_heartbeat_throttle_interval=timedelta(seconds=1),

@@ -30,6 +30,7 @@ from temporalio.exceptions import ApplicationError
 from durableruns.context import AttemptInfo, RunInfo, TaskContext, TaskInfo
 from durableruns.engine.names import ATTEMPT_ACTIVITY, ATTEMPT_FAILURE_TYPE
 from durableruns.engine.workflows.run import RunWorkflow
+from durableruns.hooks import WAIT_HOOK_TIMEOUT_S, final_hook_kinds
 from durableruns.limits import MAX_OUTPUT_BYTES, ValueTooLargeError, check_value
 from durableruns.logs import capture_task_output
 from durableruns.metadata import RunMetadata
@@ -50,8 +51,9 @@ from durableruns.task_definitions import Task, TaskRegistry
 from durableruns.worker import attempt_outcome as outcome
 from durableruns.worker.cancel_watch import CancelWatch
 from durableruns.worker.error_reports import report_failed_run
+from durableruns.worker.final_hooks import HooksRan
 from durableruns.worker.isolation import ProcessPool, TaskProcessError, attempt_spec, can_isolate
-from durableruns.worker.task_executor import Cancelled, Completed, Outcome, execute
+from durableruns.worker.task_executor import Cancelled, Completed, Execution, Outcome, execute
 from durableruns.worker.task_process import CANCEL_GRACE_S
 from durableruns.worker.task_runtime import DEFAULT_SHORT_WAIT_S, AttemptRuntime
 
@@ -126,6 +128,7 @@ class AttemptActivity:
                 started_at=started_at,
                 version=self._version,
                 continuation=input.continuation,
+                final_hooks=final_hook_kinds(task.hooks),
             )
             if self._announce:  # the run turns EXECUTING now (a signal, an upsert)
                 await handle.signal(RunWorkflow.attempt_started, started)
@@ -146,6 +149,11 @@ class AttemptActivity:
             input_cursors=state.input_cursors,
         )
         ctx = _context(task, input, started_at, self._version, runtime, state.metadata)
+        execution = Execution(
+            continuation=input.continuation,
+            resumed_from=input.resumed_from,
+            max_attempts=input.options.max_attempts,
+        )
         flusher = asyncio.create_task(_flush_forever(runtime))
         log_flusher = asyncio.create_task(runtime.flush_logs_forever())
         clock = time.monotonic()
@@ -158,7 +166,7 @@ class AttemptActivity:
                 info.activity_id,
                 _beat_now,
             ):
-                result = await self._execute(task, input, state.payload, ctx, runtime)
+                result = await self._execute(task, input, state.payload, ctx, runtime, execution)
         except ApplicationError as exc:
             failure = _report_failure(input, exc)
             if failure is not None and self._error_groups:
@@ -211,9 +219,10 @@ class AttemptActivity:
         payload: Any,
         ctx: TaskContext,
         runtime: AttemptRuntime,
+        execution: Execution,
     ) -> Any:
         """Run the code until it returns, fails, or suspends at waits (a Suspension)."""
-        code = asyncio.ensure_future(self._run_code(task, input, payload, ctx, runtime))
+        code = asyncio.ensure_future(self._run_code(task, input, payload, ctx, runtime, execution))
         suspended = asyncio.ensure_future(runtime.suspension())
         try:
             await asyncio.wait({code, suspended}, return_when=asyncio.FIRST_COMPLETED)
@@ -227,8 +236,10 @@ class AttemptActivity:
         if code.done():
             suspended.cancel()
             return code.result()
-        await _stop(code)
-        return Suspension(waits=suspended.result())
+        waits = suspended.result()
+        execution.suspending = waits[0] if waits else None  # on_wait runs before the stop
+        await _stop(code, extra_grace_s=WAIT_HOOK_TIMEOUT_S)
+        return Suspension(waits=waits)
 
     async def _run_code(
         self,
@@ -237,6 +248,7 @@ class AttemptActivity:
         payload: Any,
         ctx: TaskContext,
         runtime: AttemptRuntime,
+        execution: Execution,
     ) -> Any:
         """The code under what is left of its max duration; the output, or a failure."""
         max_duration = input.options.max_duration_s or task.max_duration
@@ -244,7 +256,7 @@ class AttemptActivity:
         try:
             async with asyncio.timeout(budget) as deadline:
                 runtime.run_clock(deadline)
-                result = await self._outcome(task, payload, ctx)
+                result = await self._outcome(task, payload, ctx, execution)
         except TimeoutError as exc:
             if deadline.expired():
                 raise outcome.timed_out(max_duration, task.retry) from exc
@@ -270,16 +282,22 @@ class AttemptActivity:
             raise outcome.failure(AttemptStatus.FAILED, error, task.retry, False) from exc
         return output
 
-    async def _outcome(self, task: Task[Any, Any], payload: Any, ctx: TaskContext) -> Outcome:
+    async def _outcome(
+        self, task: Task[Any, Any], payload: Any, ctx: TaskContext, execution: Execution
+    ) -> Outcome:
         """In a task process when there is a pool (and it can import the task), else here."""
         if self._pool is None or not can_isolate(task):
             capture_task_output(task_process=False)  # its logging and print: to its run
-            return await execute(task, payload, ctx)
+            return await execute(task, payload, ctx, execution)
+        spec = attempt_spec(task, payload, ctx, execution)
         try:
             async with self._pool.process() as process:
-                return await process.run(attempt_spec(task, payload, ctx), ctx.runtime)  # type: ignore[arg-type]
+                ended = await process.run(spec, ctx.runtime)  # type: ignore[arg-type]
         except TaskProcessError as exc:
             raise outcome.system_failure("TaskProcessStartFailed", str(exc), task.retry) from exc
+        if isinstance(ended, HooksRan):  # only ever an answer to a hooks spec
+            raise outcome.system_failure("UnexpectedHooks", "Hooks ran, not the code", task.retry)
+        return ended
 
 
 def _report_failure(input: AttemptInput, exc: ApplicationError) -> AttemptFailure | None:
@@ -303,12 +321,13 @@ async def _state(handle: WorkflowHandle[Any, Any], input: AttemptInput) -> Attem
     return state
 
 
-async def _stop(code: asyncio.Future[Any]) -> None:
+async def _stop(code: asyncio.Future[Any], extra_grace_s: float = 0.0) -> None:
     """Stop the task's code and wait for it to end (a task process is killed after its
-    grace period; code in this process that ignores the cancel is left behind)."""
+    grace period; code in this process that ignores the cancel is left behind).
+    ``extra_grace_s``: the ``on_wait`` hooks' bound, when it stops to suspend."""
     code.cancel()
     with contextlib.suppress(BaseException):
-        await asyncio.wait({code}, timeout=CANCEL_GRACE_S * 3)
+        await asyncio.wait({code}, timeout=CANCEL_GRACE_S * 3 + extra_grace_s)
     if code.done() and not code.cancelled():
         code.exception()  # retrieved: a late failure of stopped code is not news
 

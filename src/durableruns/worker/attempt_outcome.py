@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import traceback
+from datetime import datetime
 
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
@@ -34,10 +35,24 @@ A crash (a signal, out of memory) is retried only if the task says ``retry_on_cr
 
 
 def failure(
-    status: AttemptStatus, error: RunError, retry: RetryOptions, retryable: bool = True
+    status: AttemptStatus,
+    error: RunError,
+    retry: RetryOptions,
+    retryable: bool = True,
+    *,
+    retry_at: datetime | None = None,
+    retry_delay_ms: int | None = None,
 ) -> ApplicationError:
-    """The error the attempt activity raises for a classified failure."""
-    reported = AttemptFailure(status=status, error=error, retryable=retryable, retry=retry)
+    """The error the attempt activity raises for a classified failure (``retry_at`` /
+    ``retry_delay_ms``: what the task's ``catch_error`` asked for)."""
+    reported = AttemptFailure(
+        status=status,
+        error=error,
+        retryable=retryable,
+        retry=retry,
+        retry_at=retry_at,
+        retry_delay_ms=retry_delay_ms,
+    )
     return ApplicationError(
         f"{error.name}: {error.message}",
         reported.model_dump(mode="json"),
@@ -83,7 +98,16 @@ def failure_of(outcome: Failed, retry: RetryOptions) -> ApplicationError:
         )
     if status is AttemptStatus.CRASHED:
         retryable = retry.retry_on_crash
-    return failure(status, error, retry, retryable)
+    if outcome.skip_retrying:
+        retryable = False
+    return failure(
+        status,
+        error,
+        retry,
+        retryable,
+        retry_at=outcome.retry_at,
+        retry_delay_ms=outcome.retry_delay_ms,
+    )
 
 
 def timed_out(max_duration: float | None, retry: RetryOptions) -> ApplicationError:

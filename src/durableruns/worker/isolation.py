@@ -36,6 +36,7 @@ from durableruns.context import TaskContext
 from durableruns.task_definitions import Task, TaskRegistry
 from durableruns.worker import isolation_child as child
 from durableruns.worker.isolation_protocol import AttemptSpec
+from durableruns.worker.task_executor import Execution
 from durableruns.worker.task_process import TaskProcess, TaskProcessError
 
 ISOLATION_ENV = "DURABLERUNS_ISOLATION"
@@ -82,8 +83,11 @@ def task_modules(registry: TaskRegistry) -> list[str]:
     return sorted({t.fn.__module__ for t in registry if can_isolate(t)} - {"__main__"})
 
 
-def attempt_spec(task: Task[Any, Any], payload: Any, ctx: TaskContext) -> AttemptSpec:
-    """What a task process needs to run this attempt of ``task``."""
+def attempt_spec(
+    task: Task[Any, Any], payload: Any, ctx: TaskContext, execution: Execution | None = None
+) -> AttemptSpec:
+    """What a task process needs to run this execution of ``task``."""
+    execution = execution or Execution()
     return AttemptSpec(
         module=task.fn.__module__,
         task_id=task.id,
@@ -93,6 +97,9 @@ def attempt_spec(task: Task[Any, Any], payload: Any, ctx: TaskContext) -> Attemp
         attempt=ctx.attempt,
         version=ctx.version,
         metadata=ctx.metadata.current(),
+        continuation=execution.continuation,
+        resumed_from=execution.resumed_from,
+        max_attempts=execution.max_attempts,
     )
 
 

@@ -27,9 +27,16 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, cast
 
 from durableruns.context import TaskContext, TaskRuntime
+from durableruns.hooks import load_init_modules
 from durableruns.logs import capture_task_output
 from durableruns.metadata import RunMetadata
 from durableruns.task_definitions import Task
+from durableruns.worker.final_hooks import (
+    FinalHooksSpec,
+    HooksRan,
+    hooks_context,
+    run_final_hooks,
+)
 from durableruns.worker.isolation_protocol import (
     RUNTIME_METHODS,
     AttemptSpec,
@@ -37,6 +44,7 @@ from durableruns.worker.isolation_protocol import (
     CancelRuntimeCall,
     Channel,
     Finished,
+    HookEnded,
     LogLines,
     MetadataChanged,
     Ready,
@@ -45,7 +53,14 @@ from durableruns.worker.isolation_protocol import (
     StartAttempt,
     StreamChunks,
 )
-from durableruns.worker.task_executor import Cancelled, Failed, Outcome, describe_error, execute
+from durableruns.worker.task_executor import (
+    Cancelled,
+    Execution,
+    Failed,
+    Outcome,
+    describe_error,
+    execute,
+)
 
 TASK_PROCESS_ENV = "DURABLERUNS_TASK_PROCESS"
 """Set (to the pid) inside task processes, so task code can tell it is isolated."""
@@ -64,9 +79,10 @@ def serve(sock: socket.socket, preload: tuple[str, ...]) -> None:
     capture_task_output(task_process=True)
     for name in preload:
         with contextlib.suppress(Exception):  # reported by the attempt that needs it
+            load_init_modules(name)  # the tasks package's global hooks, before its tasks
             importlib.import_module(name)
     channel = Channel(sock)
-    starts: queue.SimpleQueue[tuple[AttemptSpec, _Mailbox]] = queue.SimpleQueue()
+    starts: queue.SimpleQueue[tuple[AttemptSpec | FinalHooksSpec, _Mailbox]] = queue.SimpleQueue()
     reader = threading.Thread(
         target=_read_forever, args=(channel, starts), name="durableruns-inbox", daemon=True
     )
@@ -74,12 +90,15 @@ def serve(sock: socket.socket, preload: tuple[str, ...]) -> None:
     channel.send(Ready(pid=os.getpid()))
     while True:
         spec, mailbox = starts.get()
+        if isinstance(spec, FinalHooksSpec):
+            channel.send(Finished(asyncio.run(_final_hooks(spec, channel))))
+            continue
         outcome = asyncio.run(_attempt(spec, mailbox, channel))
         channel.send(Finished(outcome))
 
 
 def _read_forever(
-    channel: Channel, starts: queue.SimpleQueue[tuple[AttemptSpec, _Mailbox]]
+    channel: Channel, starts: queue.SimpleQueue[tuple[AttemptSpec | FinalHooksSpec, _Mailbox]]
 ) -> None:
     """Route the worker's messages: a new attempt to the main thread, the rest to the
     attempt running now. The worker gone means we are done, whatever the code is doing."""
@@ -189,6 +208,11 @@ async def _attempt(spec: AttemptSpec, mailbox: _Mailbox, channel: Channel) -> Ou
     assert main is not None
     runtime = RuntimeProxy(channel)
     canceled = False
+    execution = Execution(
+        continuation=spec.continuation,
+        resumed_from=spec.resumed_from,
+        max_attempts=spec.max_attempts,
+    )
 
     def handle(message: object) -> None:
         nonlocal canceled
@@ -196,11 +220,13 @@ async def _attempt(spec: AttemptSpec, mailbox: _Mailbox, channel: Channel) -> Ou
             runtime.answer(message)
         elif isinstance(message, CancelAttempt) and not canceled:
             canceled = True
+            if message.waits:  # a suspension: its on_wait hooks run before the code stops
+                execution.suspending = message.waits[0]
             main.cancel()
 
     mailbox.attach(asyncio.get_running_loop(), handle)
     try:
-        return await _run(spec, runtime, channel)
+        return await _run(spec, runtime, channel, execution)
     except asyncio.CancelledError:
         if canceled:
             return Cancelled()
@@ -209,7 +235,9 @@ async def _attempt(spec: AttemptSpec, mailbox: _Mailbox, channel: Channel) -> Ou
         mailbox.close()
 
 
-async def _run(spec: AttemptSpec, runtime: RuntimeProxy, channel: Channel) -> Outcome:
+async def _run(
+    spec: AttemptSpec, runtime: RuntimeProxy, channel: Channel, execution: Execution
+) -> Outcome:
     try:
         task = find_task(spec.module, spec.task_id)
     except Exception as exc:
@@ -223,7 +251,17 @@ async def _run(spec: AttemptSpec, runtime: RuntimeProxy, channel: Channel) -> Ou
         runtime=cast(TaskRuntime, runtime),  # RuntimeProxy serves the protocol's calls
         log=lambda line: channel.send(LogLines((line,))),
     )
-    return await execute(task, spec.payload, ctx)
+    return await execute(task, spec.payload, ctx, execution)
+
+
+async def _final_hooks(spec: FinalHooksSpec, channel: Channel) -> HooksRan | Failed:
+    """Run a run's once-per-run hooks (``final_hooks``); their logs go to the run."""
+    try:
+        task = find_task(spec.module, spec.task_id)
+    except Exception as exc:
+        return Failed("setup", describe_error(exc, name="TaskNotFound"))
+    ctx = hooks_context(spec, lambda line: channel.send(LogLines((line,))))
+    return await run_final_hooks(task, spec, ctx, lambda key: channel.send(HookEnded(key)))
 
 
 _TASKS: dict[tuple[str, str], Task[Any, Any]] = {}
@@ -233,6 +271,7 @@ def find_task(module_name: str, task_id: str) -> Task[Any, Any]:
     """The task ``task_id`` defined at the top level of ``module_name`` (imported once)."""
     key = (module_name, task_id)
     if key not in _TASKS:
+        load_init_modules(module_name)
         module = importlib.import_module(module_name)
         found = [v for v in vars(module).values() if isinstance(v, Task) and v.id == task_id]
         if not found:

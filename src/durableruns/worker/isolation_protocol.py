@@ -18,6 +18,8 @@ from typing import Any
 
 from durableruns.context import AttemptInfo, RunInfo, TaskInfo, TaskRuntime
 from durableruns.log_models import LogLine
+from durableruns.models import WaitSpec
+from durableruns.worker.final_hooks import FinalHooksSpec, HooksRan
 from durableruns.worker.task_executor import Outcome
 
 _HEADER = struct.Struct("!Q")
@@ -43,6 +45,9 @@ class AttemptSpec:
     attempt: AttemptInfo
     version: str
     metadata: dict[str, Any] | None
+    continuation: int = 0
+    resumed_from: WaitSpec | None = None
+    max_attempts: int | None = None
 
 
 @dataclass(frozen=True)
@@ -54,15 +59,17 @@ class Ready:
 
 @dataclass(frozen=True)
 class StartAttempt:
-    """Worker → child: run this attempt."""
+    """Worker → child: run this attempt (or a run's once-per-run hooks)."""
 
-    spec: AttemptSpec
+    spec: AttemptSpec | FinalHooksSpec
 
 
 @dataclass(frozen=True)
 class CancelAttempt:
     """Worker → child: stop the task's code (the attempt was canceled, timed out, or
-    suspends at a wait)."""
+    suspends at ``waits``: its ``on_wait`` hooks run first)."""
+
+    waits: tuple[WaitSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,10 +121,17 @@ class MetadataChanged:
 
 
 @dataclass(frozen=True)
-class Finished:
-    """Child → worker: how the attempt ended; the process is free again."""
+class HookEnded:
+    """Child → worker: a final hook ended (``on_success:0`` …), not to be run again."""
 
-    outcome: Outcome
+    key: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """Child → worker: how the attempt (or the hooks) ended; the process is free again."""
+
+    outcome: Outcome | HooksRan
 
 
 _ErrorState = tuple[type[BaseException], tuple[Any, ...], dict[str, Any]]

@@ -25,15 +25,18 @@ from durableruns.context import TaskRuntime
 from durableruns.errors import (
     TaskProcessError as TaskProcessError,  # defined in errors.py (the one tree)
 )
+from durableruns.hooks import WAIT_HOOK_TIMEOUT_S
 from durableruns.log_models import LogLine
 from durableruns.models import RunError
 from durableruns.worker import isolation_protocol as protocol
+from durableruns.worker.final_hooks import FinalHooksSpec, HooksRan
 from durableruns.worker.isolation_protocol import (
     RUNTIME_METHODS,
     AttemptSpec,
     CancelAttempt,
     CancelRuntimeCall,
     Finished,
+    HookEnded,
     LogLines,
     MetadataChanged,
     Ready,
@@ -100,11 +103,15 @@ class TaskProcess:
             await self.kill()
             raise TaskProcessError(f"A task process did not start: {death.message}")
 
-    async def run(self, spec: AttemptSpec, runtime: ParentRuntime) -> Outcome:
-        """Run one attempt: serve the task's runtime calls and metadata until it ends.
+    async def run(
+        self, spec: AttemptSpec | FinalHooksSpec, runtime: ParentRuntime
+    ) -> Outcome | HooksRan:
+        """Run one attempt (or a run's final hooks): serve the task's runtime calls and
+        metadata until it ends.
 
         If the caller is canceled (the attempt was canceled, or hit its max duration),
-        the code is asked to stop and killed after :data:`CANCEL_GRACE_S`.
+        the code is asked to stop and killed after :data:`CANCEL_GRACE_S` (plus the
+        ``on_wait`` hooks' bound when it stops to suspend).
         """
         calls: dict[int, asyncio.Task[None]] = {}
         self._send(StartAttempt(spec))
@@ -127,6 +134,10 @@ class TaskProcess:
                     runtime.log_lines(message.lines)
                 elif isinstance(message, StreamChunks):
                     runtime.stream_chunks(message.key, message.chunks)
+                elif isinstance(message, HookEnded):
+                    hook_ended = getattr(runtime, "hook_ended", None)
+                    if hook_ended is not None:
+                        hook_ended(message.key)
         except asyncio.CancelledError:
             await self._stop(runtime)
             raise
@@ -134,7 +145,7 @@ class TaskProcess:
             for call in calls.values():
                 call.cancel()
 
-    def _finished(self, outcome: Outcome) -> Outcome:
+    def _finished(self, outcome: Outcome | HooksRan) -> Outcome | HooksRan:
         if isinstance(outcome, Failed) and outcome.kind == "oom":
             # Its heap (and any rlimit the code set) is suspect: never reuse it.
             self.reusable = False
@@ -163,10 +174,11 @@ class TaskProcess:
 
         Only a process that answered (it is between attempts again) may be reused.
         """
-        self._send(CancelAttempt())
+        waits = tuple(getattr(runtime, "suspending_waits", ()))
+        self._send(CancelAttempt(waits))
         stopped = False
         try:
-            async with asyncio.timeout(CANCEL_GRACE_S):
+            async with asyncio.timeout(CANCEL_GRACE_S + (WAIT_HOOK_TIMEOUT_S if waits else 0)):
                 while (message := await self._inbox.get()) is not None:
                     if isinstance(message, MetadataChanged):
                         runtime.metadata_changed(message.metadata)

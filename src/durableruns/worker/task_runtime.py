@@ -99,6 +99,8 @@ class AttemptRuntime:
         self._preparing = 0
         self._quiet_since = 0.0
         self._suspended = asyncio.Event()
+        self.suspending_waits: tuple[WaitSpec, ...] = ()
+        """The waits the execution is being stopped at (its ``on_wait`` hooks see them)."""
         self._settling: asyncio.Task[None] | None = None
         self._pending_metadata: dict[str, Any] | None = None
         self._pending_logs: list[LogLine] = []
@@ -265,10 +267,11 @@ class AttemptRuntime:
 
         Lines written while the code replays its recorded calls (before it makes the
         last recorded one) were kept by the execution that first ran that code: a
-        resumed run's log holds each line once.
+        resumed run's log holds each line once. A failed hook's line is new whenever
+        it comes (``on_resume`` runs before the code replays anything).
         """
         if self._next_position <= self._last_recorded:
-            return
+            lines = [line for line in lines if "hook" in line.attributes]
         for line in lines:
             if self._logs_kept > MAX_LOG_LINES:
                 return
@@ -407,7 +410,8 @@ class AttemptRuntime:
     async def suspension(self) -> tuple[WaitSpec, ...]:
         """Returns once the code is blocked on new waits: the waits to suspend on."""
         await self._suspended.wait()
-        return tuple(sorted(self._waits, key=lambda w: w.position))
+        self.suspending_waits = tuple(sorted(self._waits, key=lambda w: w.position))
+        return self.suspending_waits
 
     async def _suspend(self, wait: WaitSpec) -> NoReturn:
         """Block this call for good: the execution ends here and resumes by re-running."""

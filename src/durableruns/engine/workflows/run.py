@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.engine import search_attributes as sa
     from durableruns.engine.names import (
         ATTEMPT_ACTIVITY,
+        HOOKS_ACTIVITY,
         INPUT_CONSUMED_SIGNAL,
         INPUT_SENT_SIGNAL,
         INPUT_VALUES_QUERY,
@@ -73,6 +74,7 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.engine.workflows.run_slots import RunSlots, execution_priority
     from durableruns.engine.workflows.run_waits import RunWaits
     from durableruns.error_group_models import GROUPED_STATUSES, group_id_of
+    from durableruns.hook_models import HooksInput, HooksOutput, kinds_for
     from durableruns.input_models import InputConsumed, InputQuery, InputSent, InputValues
     from durableruns.log_models import LogBatch
     from durableruns.models import (
@@ -110,6 +112,14 @@ ATTEMPT_SERVER_TIMEOUT = timedelta(days=3650)
 itself, because time spent WAITING must not count towards it; liveness is the
 heartbeat's job."""
 
+HOOKS_PATCH = "run-final-hooks"
+"""``workflow.patched`` id of the hooks activity; asked only by runs whose task has
+once-per-run hooks, so a run without them pays no marker."""
+HOOKS_START_TO_CLOSE = timedelta(minutes=10)
+"""The hooks of one run (each bounded by the worker at ``hooks.HOOK_TIMEOUT_S``)."""
+HOOKS_SCHEDULE_TO_CLOSE = timedelta(minutes=30)
+"""How long a run waits for a worker of its version to run its hooks (then closes)."""
+
 Outcome = AttemptFailure | Suspension | None
 """How an execution ended: failed, suspended at waits, or (None) completed the run."""
 
@@ -135,6 +145,7 @@ class RunWorkflow:
         self._delay_moved = False
         self._waits_in_progress = 0
         self._streams = StreamTally()
+        self._final_hooks: tuple[str, ...] = ()
 
     @workflow.run
     async def run(self, input: RunInput) -> RunRecord:
@@ -147,10 +158,12 @@ class RunWorkflow:
         except asyncio.CancelledError:
             self._finish(RunStatus.CANCELED, RunError(name="Canceled", message="Run canceled"))
             await self._slots.give_back(input)
+            await self._run_final_hooks()
             if workflow.patched(CLOSE_STATUS_PATCH):
                 workflow.upsert_memo({RECORD_MEMO: self._fitted().model_dump(mode="json")})
                 raise  # the workflow closes Canceled, as the run did
             return self._fitted()
+        await self._run_final_hooks()
         run = self._fitted()
         if closes_failed(run.status) and workflow.patched(CLOSE_STATUS_PATCH):
             raise closing_error(run)  # the workflow closes Failed, as the run did
@@ -191,6 +204,7 @@ class RunWorkflow:
     def attempt_started(self, started: AttemptStarted) -> None:
         """An execution's worker is about to run the task's code."""
         run = self._record()
+        self._final_hooks = started.final_hooks or self._final_hooks
         if is_completed(run.status):
             return  # canceled meanwhile: the attempt is being canceled too
         self._started_attempts.add(started.attempt_number)
@@ -388,6 +402,8 @@ class RunWorkflow:
                 delay_ms = outcome.retry.delay_ms(number, random_unit)
             else:
                 delay_ms = outcome.retry.delay_ms_capped_before_random(number, random_unit)
+            # catch_error may have named the time (or delay) of the next attempt.
+            delay_ms = outcome.asked_delay_ms(workflow.now(), delay_ms)
             self._publish_state()  # the failed attempt, before the next one
             await workflow.sleep(timedelta(milliseconds=delay_ms))
 
@@ -411,15 +427,22 @@ class RunWorkflow:
         await self._take_slot(None)
         attempt.suspended_s += (workflow.now() - suspended_at).total_seconds()
         attempt.continuations = continuation
-        execution = self._start_execution(input, number, continuation, None)
+        resumed_from = suspension.waits[0] if suspension.waits else None
+        execution = self._start_execution(input, number, continuation, None, resumed_from)
         outcome = await self._outcome(execution, number)
         await self._slots.give_back(input)
         return outcome
 
     def _start_execution(
-        self, input: RunInput, number: int, continuation: int, start_by: datetime | None
+        self,
+        input: RunInput,
+        number: int,
+        continuation: int,
+        start_by: datetime | None,
+        resumed_from: WaitSpec | None = None,
     ) -> workflow.ActivityHandle[AttemptOutput]:
-        """An execution of attempt ``number``: its first (0) or a continuation."""
+        """An execution of attempt ``number``: its first (0) or a continuation (after
+        the wait ``resumed_from``, for the task's ``on_resume`` hooks)."""
         if continuation == 0:
             self._attempt_ids[number] = (
                 attempt_id(input.run_id, number)
@@ -444,6 +467,7 @@ class RunWorkflow:
                 elapsed_s=self._elapsed_s.get(number, 0.0),
                 logs_recorded=self._record().log_count,
                 streams=self._streams,
+                resumed_from=resumed_from,
             ),
             result_type=AttemptOutput,
             task_queue=self._execution_queue(input, continuation),
@@ -463,6 +487,41 @@ class RunWorkflow:
         if continuation:
             version = self._record().version or version
         return task_queue(input.task_queue_prefix, input.task_id, version)
+
+    async def _run_final_hooks(self) -> None:
+        """The task's once-per-run hooks (``on_success`` …), after the final status is
+        decided and published: a short activity in the task's process on the version that
+        ran the run, only when an execution said the task has hooks for this status. A
+        cancel arriving meanwhile does not stop them (the run has ended), and what they do
+        never changes the run: a failed hook is logged with the run by the worker."""
+        input = self._run_input()
+        if not set(kinds_for(self._record().status)) & set(self._final_hooks):
+            return
+        if not workflow.patched(HOOKS_PATCH):
+            return
+        run = self._fitted()
+        if input.record_in_memo:  # read without a query: the final record, while hooks run
+            workflow.upsert_memo({RECORD_MEMO: run.model_dump(mode="json")})
+        hooks = workflow.start_activity(
+            HOOKS_ACTIVITY,
+            HooksInput(run_id=input.run_id, task_id=input.task_id, status=run.status),
+            result_type=HooksOutput,
+            task_queue=task_queue(
+                input.task_queue_prefix, input.task_id, run.version or input.options.lock_to_version
+            ),
+            activity_id="hooks",
+            start_to_close_timeout=HOOKS_START_TO_CLOSE,
+            schedule_to_close_timeout=HOOKS_SCHEDULE_TO_CLOSE,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=3),
+        )
+        while not hooks.done():
+            try:
+                await asyncio.shield(hooks)
+            except asyncio.CancelledError:
+                continue  # a cancel after the final status: the hooks run on
+            except ActivityError:
+                return  # they could not run (no worker of the version in time)
 
     def _expire(self, ttl: float) -> None:
         self._record().expired_at = workflow.now()
@@ -549,6 +608,7 @@ class RunWorkflow:
         Histories of earlier workers carry no start in outcomes, so they replay as ever."""
         if started is None:
             return
+        self._final_hooks = started.final_hooks or self._final_hooks
         run = self._record()
         self._started_attempts.add(started.attempt_number)
         attempt = self._attempt_record(started.attempt_number)
