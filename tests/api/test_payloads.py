@@ -183,7 +183,7 @@ def test_the_output_check_the_engine_calls() -> None:
     assert limits.check_output("o" * (99 * MB // 10)) > 0
     with pytest.raises(limits.ValueTooLargeError) as refused:
         limits.check_output("o" * (101 * MB // 10))
-    assert refused.value.status == 413 and "10 MiB" in str(refused.value)
+    assert refused.value.http_status == 413 and "10 MiB" in str(refused.value)
     assert str(refused.value).startswith("output: ")
 
 

@@ -388,9 +388,13 @@ class RunService:
         if description.status is WorkflowExecutionStatus.RUNNING:
             run_input = await self._start_input(handle)
             if run_input.record_in_memo:  # read from Temporal alone: no query, no worker
-                return with_running_attempt(
-                    await _record_from_state(run_input, description), description
-                )
+                state = await _record_from_state(run_input, description)
+                if not is_completed(state.status) or state.finished_at is not None:
+                    return with_running_attempt(state, description)
+                # The run has ended but its workflow is still closing (giving back a queue
+                # slot): its output and error are only in the workflow until it closes.
+                ending = await query_record(self._client, handle, runs_queue(self._prefix))
+                return ending if ending is not None else state
             record = await query_record(self._client, handle, runs_queue(self._prefix))
             if record is not None:  # else no worker to answer: rebuild from history below
                 return with_running_attempt(record, description)
