@@ -1,6 +1,7 @@
-"""The dashboard's routes: ``/`` → ``/dashboard``, the runs, run, errors and schedules
-pages, login and logout, and the static files. Pages need a session (else they redirect
-to the login); what they show comes from the JSON API, fetched by the page itself.
+"""The dashboard's routes: ``/`` → ``/dashboard``, the runs, run, errors, schedules,
+tokens and concurrency pages, login and logout, and the static files. Pages need a
+session (else they redirect to the login); what they show comes from the JSON API,
+fetched by the page itself.
 """
 
 from __future__ import annotations
@@ -122,6 +123,16 @@ async def error_page(
     if not is_error_group_id(error_id):
         return not_found(settings, f"There is no error group with the id {error_id!r}.")
     return pages.render("error", title=error_id, chrome=_chrome(settings), error_id=error_id)
+
+
+@router.get(HOME + "/concurrency")
+async def concurrency_page(
+    request: Request, settings: SettingsDep, secret_key: SecretKeyDep
+) -> Response:
+    """Concurrency limits and queues with live counts: pause/resume, override/reset."""
+    if not session.has_session(request, secret_key):
+        return _to_login(request)
+    return pages.render("concurrency", title="Concurrency", chrome=_chrome(settings))
 
 
 @router.get(LOGIN)

@@ -1,7 +1,8 @@
 // Entry point: starts the page the server rendered (runs, one run, tasks, schedules, tokens,
-// errors, one error group, alerts).
+// errors, one error group, alerts, concurrency).
 
 import { startAlertsPage } from "./alerts.js";
+import { startConcurrencyPage } from "./concurrency.js";
 import { startErrorPage, startErrorsPage } from "./errors.js";
 import { startHealth } from "./health.js";
 import { startInputSend } from "./input-send.js";
@@ -28,3 +29,4 @@ if (page && page.dataset.page === "errors") startErrorsPage();
 if (page && page.dataset.page === "error") startErrorPage();
 if (page && page.dataset.page === "alerts") startAlertsPage();
 if (page && page.dataset.page === "tasks") startTasksPage();
+if (page && page.dataset.page === "concurrency") startConcurrencyPage();
