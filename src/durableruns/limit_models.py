@@ -74,6 +74,9 @@ class LimitRequest(Frozen):
     enqueued_at: datetime
     priority_s: float = 0
     spec: LimitSpec
+    expires_at: datetime | None = None
+    """The run's TTL: past it the limit takes it out of line and wakes it to expire (so
+    the run needs no timer of its own while it waits)."""
 
     @property
     def pool(self) -> str:

@@ -329,3 +329,14 @@ async def test_the_cli_lists_and_changes_limits(limits: Stack) -> None:
     raised = await asyncio.to_thread(cli, "override", "alt-three", "--total", "5")
     assert "total=5" in raised, raised
     assert "total=3" in await asyncio.to_thread(cli, "reset", "alt-three")
+
+
+async def test_a_queued_run_past_its_ttl_expires_and_leaves_the_line(limits: Stack) -> None:
+    blocker = await limits.trigger("shared-a", {"seconds": 6, "label": "blocker"})
+    await limits.wait_status(blocker, "EXECUTING", timeout=30)
+    doomed = await limits.trigger("shared-b", {"label": "doomed"}, ttl="2s")
+    expired = await limits.wait_final(doomed, timeout=30)
+    assert expired["status"] == "EXPIRED" and expired["attempts"] == []
+    path = "/api/v1/concurrency-limits/shared-one"
+    assert (await limits.http.get(path)).json()["queued"] == 0
+    assert (await limits.wait_final(blocker, timeout=30))["status"] == "COMPLETED"

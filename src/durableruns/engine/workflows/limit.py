@@ -25,6 +25,7 @@ between workers or facades can over-admit (nothing else ever grants a slot).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from datetime import datetime, timedelta
 
@@ -167,9 +168,12 @@ class LimitWorkflow:
 
     # --- granting ------------------------------------------------------------------
     async def _grant(self) -> None:
-        """Pick the runs that may start now and tell them (all signals at once)."""
-        granted = self._pick(workflow.now())
-        if not granted:
+        """Pick the runs that may start now and tell them (all signals at once); wake
+        the runs whose TTL passed in line, so they expire without a timer of their own."""
+        now = workflow.now()
+        expired = self._expire_waiting(now)
+        granted = self._pick(now)
+        if not granted and not expired:
             return
 
         async def notify(request: LimitRequest) -> None:
@@ -181,7 +185,23 @@ class LimitWorkflow:
                 self._state.holders.pop(request.run_id, None)
                 self._changed = True
 
-        await asyncio.gather(*(notify(r) for r in granted))
+        async def wake(request: LimitRequest) -> None:
+            with contextlib.suppress(Exception):  # gone: nothing to wake
+                await workflow.get_external_workflow_handle(request.run_id).signal(
+                    SLOT_GRANTED_SIGNAL
+                )
+
+        await asyncio.gather(*(notify(r) for r in granted), *(wake(r) for r in expired))
+
+    def _expire_waiting(self, now: datetime) -> list[LimitRequest]:
+        """Take out of line the runs whose TTL passed (they expire when woken: a run
+        checks its deadline after every ``slot_granted``)."""
+        state = self._state
+        expired = [w for w in state.waiting if w.expires_at is not None and w.expires_at <= now]
+        if expired:
+            gone = {w.run_id for w in expired}
+            state.waiting = [w for w in state.waiting if w.run_id not in gone]
+        return expired
 
     def _pick(self, now: datetime) -> list[LimitRequest]:
         """Grant slots: pools take turns, each its best-placed run, while the total
@@ -248,7 +268,8 @@ class LimitWorkflow:
 
     def _next_wake(self) -> timedelta | None:
         """Until the next reconcile (while runs hold slots), the rate window's next
-        opening (while runs wait) or the next key override's expiry; None when idle."""
+        opening (while runs wait), the next key override's expiry or the next TTL of a
+        run in line; None when idle."""
         state, now = self._state, workflow.now()
         wakes: list[timedelta] = []
         if state.holders:
@@ -261,6 +282,9 @@ class LimitWorkflow:
         if state.key_overrides:
             expires = min(o.expires_at for o in state.key_overrides.values())
             wakes.append(max(expires - now, MIN_WAKE))
+        deadlines = [w.expires_at for w in state.waiting if w.expires_at is not None]
+        if deadlines:
+            wakes.append(max(min(deadlines) - now, MIN_WAKE))
         return min(wakes, default=None)
 
     # --- reclaiming ----------------------------------------------------------------

@@ -89,7 +89,9 @@ class RunSlots:
         return await self._granted_by(input, deadline)
 
     async def _take_limits(self, input: RunInput, deadline: datetime | None) -> bool:
-        """One limit after another, in name order (``options.limits`` is sorted)."""
+        """One limit after another, in name order (``options.limits`` is sorted). The
+        run waits without a timer: a limit wakes a run whose ``deadline`` (its TTL)
+        passed in line, and the run then gives back what it took."""
         options = input.options
         for spec in options.limits:
             limit_id = limit_workflow_id(input.task_queue_prefix, spec.name)
@@ -103,6 +105,7 @@ class RunSlots:
                 enqueued_at=input.created_at,
                 priority_s=options.priority_s,
                 spec=spec,
+                expires_at=deadline,
             )
             try:
                 limit = workflow.get_external_workflow_handle_for(LimitWorkflow.run, limit_id)
@@ -113,7 +116,9 @@ class RunSlots:
                     args=[input.task_queue_prefix, request],
                     start_to_close_timeout=timedelta(seconds=10),
                 )
-            if not await self._granted_by(input, deadline):
+            await workflow.wait_condition(lambda: self.granted)
+            if deadline is not None and workflow.now() >= deadline:
+                await self.give_back(input)
                 return False
         self.granted = True
         return True
