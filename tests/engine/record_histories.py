@@ -108,6 +108,17 @@ async def _limits(stack: Stack) -> list[str]:
     return [*run_ids, *(limit_workflow_id(prefix, name) for name in names)]
 
 
+async def _limit_ttl_expired(stack: Stack) -> list[str]:
+    """A run whose TTL passes in a full limit's line: the limit wakes it, it expires."""
+    blocker = await stack.trigger("shared-a", {"seconds": 3})
+    await stack.wait_status(blocker, "EXECUTING", timeout=30)
+    doomed = await stack.trigger("shared-b", {}, ttl="1s")
+    for run_id in (doomed, blocker):
+        await stack.wait_final(run_id, timeout=30)
+    prefix = stack.settings.task_queue_prefix
+    return [doomed, blocker, limit_workflow_id(prefix, "shared-one")]
+
+
 async def _canceled_suspended(stack: Stack) -> list[str]:
     run_id = await stack.trigger("recursive", {"depth": 2})
     run = await stack.wait_status(run_id, "WAITING")
@@ -332,6 +343,9 @@ SCENARIOS: dict[str, Scenario] = {
     # Concurrency limits (limit workflows) and task-queue priority:
     "limits": _limits,
     "priority": lambda s: _one(s, "unlimited", {"label": "first"}, priority=90),
+    # Since a limit wakes its runs whose TTL passed in line (no timer in the run):
+    "limits-woken": _limits,
+    "limit-ttl-expired": _limit_ttl_expired,
     # Workers that do not announce attempt starts (announce_attempts off; LEAN below):
     # the start comes back with the outcome, the version with the final status.
     "lean-hello-world": lambda s: _one(s, "hello-world", {"name": "Lean"}),

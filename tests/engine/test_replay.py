@@ -49,7 +49,9 @@ def test_there_is_a_history_for_every_example() -> None:
         scenarios
     ), "wait tokens: the token workflow and the runs waiting on it"
     assert "token-in-task" in scenarios, "tokens made, completed and read by task code"
-    assert {"limits", "priority"} <= scenarios, "limit workflows, and runs holding limits"
+    assert {"limits", "priority", "limits-woken", "limit-ttl-expired"} <= scenarios, (
+        "limit workflows, and runs holding limits"
+    )
     assert {"hooks-completed", "hooks-canceled"} <= scenarios, "the hooks activity"
 
 

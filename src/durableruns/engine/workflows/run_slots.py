@@ -41,6 +41,8 @@ from durableruns.catalog_models import SlotRequest
 
 LIMITS_PATCH = "concurrency-limits"
 """Runs holding ``limits`` ask the limit workflows (recorded once, on such runs only)."""
+LIMIT_WAKES_PATCH = "limit-wakes-expired"
+"""Runs with a TTL wait for their limits without a timer: the limit wakes them."""
 PRIORITY_PATCH = "task-queue-priority"
 """Runs with a ``priority`` give it to their executions' tasks (such runs only)."""
 HIGHEST_PRIORITY_FROM_S = 3_600
@@ -93,6 +95,7 @@ class RunSlots:
         run waits without a timer: a limit wakes a run whose ``deadline`` (its TTL)
         passed in line, and the run then gives back what it took."""
         options = input.options
+        woken = deadline is not None and workflow.patched(LIMIT_WAKES_PATCH)
         for spec in options.limits:
             limit_id = limit_workflow_id(input.task_queue_prefix, spec.name)
             if limit_id in self._asked:
@@ -105,7 +108,7 @@ class RunSlots:
                 enqueued_at=input.created_at,
                 priority_s=options.priority_s,
                 spec=spec,
-                expires_at=deadline,
+                expires_at=deadline if woken else None,
             )
             try:
                 limit = workflow.get_external_workflow_handle_for(LimitWorkflow.run, limit_id)
@@ -116,6 +119,10 @@ class RunSlots:
                     args=[input.task_queue_prefix, request],
                     start_to_close_timeout=timedelta(seconds=10),
                 )
+            if deadline is not None and not woken:  # recorded before the limit woke runs
+                if not await self._granted_by(input, deadline):
+                    return False
+                continue
             await workflow.wait_condition(lambda: self.granted)
             if deadline is not None and workflow.now() >= deadline:
                 await self.give_back(input)
