@@ -154,9 +154,10 @@ async def test_pause_stops_new_starts_and_resume_lets_them_run(limits: Stack) ->
     try:
         run_id = await limits.trigger("one-slot", {"label": "after pause"})
         record = await eventually(
-            lambda: limits.retrieve(run_id), lambda r: r.get("waitingReason") is not None
+            lambda: limits.retrieve(run_id),
+            lambda r: (r.get("waitingReason") or {}).get("code") == "PAUSED",
         )
-        assert record["waitingReason"]["code"] == "PAUSED", record["waitingReason"]
+        assert "paused" in record["waitingReason"]["message"], record["waitingReason"]
         await never(lambda: limits.retrieve(run_id), lambda r: r["status"] != "QUEUED", 2.0)
         assert (await limits.http.get(path)).json()["queued"] == 1
     finally:

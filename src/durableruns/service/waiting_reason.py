@@ -153,8 +153,8 @@ async def _limit_slot(limits: LimitService, record: RunRecord) -> WaitingReason 
         line = [w for w in state.waiting if w.concurrency_key == options.concurrency_key]
         line.sort(key=lambda w: w.order)
         position = next((i + 1 for i, w in enumerate(line) if w.run_id == record.id), None)
-        if position is None:
-            return None
+        if position is None and not state.paused:
+            return None  # not in line (yet, or any more)
         return _at_limit(spec, state.paused, record, position, state, line)
     return None
 
@@ -163,7 +163,7 @@ def _at_limit(
     spec: LimitSpec,
     paused: bool,
     record: RunRecord,
-    position: int,
+    position: int | None,
     state: LimitState,
     line: list[LimitRequest],
 ) -> WaitingReason:
