@@ -13,7 +13,8 @@ recorded:
 * queries (not in history): counted by a client interceptor on every client this
   process uses (worker and facade);
 * heartbeats (not in history): the dev server's own count of
-  ``RecordActivityTaskHeartbeat`` requests (``service_requests`` in its ``/metrics``).
+  ``RecordActivityTaskHeartbeat`` requests (``service_requests`` of its frontend in
+  its ``/metrics``; the history service counts each once more).
 
 Scenarios, each ``--runs`` times, one run at a time: a no-op run; a run that waits on
 one child run (``trigger_and_wait``); one with one durable timer (``wait.for_``, 1 s,
@@ -215,11 +216,15 @@ async def history_tree(
 
 
 async def heartbeats_seen(metrics_url: str) -> float:
-    """The dev server's count of RecordActivityTaskHeartbeat requests so far."""
+    """The dev server's count of RecordActivityTaskHeartbeat requests so far (as its
+    frontend received them)."""
     async with httpx.AsyncClient() as http:
         text = (await http.get(metrics_url)).text
     total = 0.0
     for line in text.splitlines():
+        # The history service counts the same request again: the frontend's is the RPC.
+        if 'service_name="frontend"' not in line:
+            continue
         if (
             line.startswith("service_requests{")
             and 'operation="RecordActivityTaskHeartbeat"' in line
