@@ -124,6 +124,12 @@ class Settings(BaseSettings):
         """The environment's TTL for runs triggered without one: 10 minutes in dev."""
         return DEV_DEFAULT_TTL_S if self.environment == "dev" else None
 
+    @property
+    def served_namespaces(self) -> list[str]:
+        """The namespace of each served environment, this process's own first."""
+        others = [name for name in self.environments if name != self.environment]
+        return [self.namespace, *others]
+
     def for_environment(self, name: str) -> Settings:
         """These settings as seen from environment ``name`` (its namespace and key)."""
         if name == self.environment:

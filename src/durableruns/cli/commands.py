@@ -35,6 +35,7 @@ from durableruns.cli.remote import runs_app, trigger
 from durableruns.cli.report import report
 from durableruns.cli.scaffold import keep_state_out_of_git, next_steps, scaffold
 from durableruns.cli.serve import plain_worker, run_alone, say
+from durableruns.cli.setup import run_setup
 from durableruns.cli.status import status
 from durableruns.dev_config import (
     DEFAULT_TASK_MODULES,
@@ -245,6 +246,41 @@ def api(
         task_queue_prefix=task_queue_prefix,
     )
     asyncio.run(run_alone(settings, make_app=lambda client: create_app(settings, client=client)))
+
+
+@app.command()
+def setup(
+    temporal_address: Address = None,
+    namespace: Namespace = None,
+    profile: Profile = None,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    print_commands: Annotated[
+        bool,
+        typer.Option(
+            "--print-commands",
+            help="Print the Temporal Cloud (tcld) commands instead; connect to nothing",
+            show_default=False,
+        ),
+    ] = False,
+) -> None:
+    """Register the search attributes every served environment's namespace needs.
+
+    Idempotent: only missing ones are added. For Temporal Cloud (or with
+    --print-commands) it prints the tcld commands that do it.
+    """
+    settings = _settings(
+        temporal_address=temporal_address,
+        namespace=namespace,
+        temporal_profile=profile,
+        temporal_tls_ca=tls_ca,
+        temporal_tls_cert=tls_cert,
+        temporal_tls_key=tls_key,
+    )
+    status = asyncio.run(run_setup(settings, print_commands=print_commands))
+    if status:
+        raise typer.Exit(status)
 
 
 @app.command()

@@ -23,6 +23,7 @@ from durableruns.engine.workflows.batch import BatchWorkflow
 from durableruns.ids import derived_batch_id, derived_run_id, is_batch_id, new_batch_id
 from durableruns.models import RunOptions
 from durableruns.service.runs import EngineUnavailableError, RunService
+from durableruns.errors import engine_unavailable
 
 MAX_BATCH_ITEMS = 1000
 CONCURRENT_STARTS = 32
@@ -102,7 +103,7 @@ class BatchService:
             if existing is not None:
                 return existing, True
         except RPCError as exc:
-            raise EngineUnavailableError(f"Could not create the batch: {exc.message}") from exc
+            raise engine_unavailable("Could not create the batch", exc.message) from exc
         return record, False
 
     def item_run_id(self, batch_id: str, index: int) -> str:
