@@ -86,9 +86,15 @@ def task_modules(registry: TaskRegistry) -> list[str]:
 
 
 def attempt_spec(
-    task: Task[Any, Any], payload: Any, ctx: TaskContext, execution: Execution | None = None
+    task: Task[Any, Any],
+    payload: Any,
+    ctx: TaskContext,
+    execution: Execution | None = None,
+    *,
+    replay_until: int = -1,
 ) -> AttemptSpec:
-    """What a task process needs to run this execution of ``task``."""
+    """What a task process needs to run this execution of ``task``; ``replay_until`` is
+    the last position the run's journal holds (see AttemptSpec)."""
     execution = execution or Execution()
     return AttemptSpec(
         module=task.fn.__module__,
@@ -102,6 +108,7 @@ def attempt_spec(
         continuation=execution.continuation,
         resumed_from=execution.resumed_from,
         max_attempts=execution.max_attempts,
+        replay_until=replay_until,
     )
 
 

@@ -177,6 +177,9 @@ class RuntimeProxy:
         self._channel = channel
         self._calls: dict[int, asyncio.Future[Any]] = {}
         self._next_id = 0
+        self.replaying = False
+        """Whether the code is still replaying its recorded calls (set from the spec,
+        then from each reply: the worker's runtime counts the positions)."""
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
         """Every async method of the TaskRuntime protocol, answered by the worker's
@@ -195,6 +198,8 @@ class RuntimeProxy:
 
     def answer(self, reply: RuntimeReply) -> None:
         """Resolve the call ``reply`` answers (unless the code stopped waiting for it)."""
+        if reply.replaying is not None:
+            self.replaying = reply.replaying
         future = self._calls.get(reply.call_id)
         if future is None or future.done():
             return
@@ -258,12 +263,17 @@ async def _run(
         task = find_task(spec.module, spec.task_id)
     except Exception as exc:
         return Failed("setup", describe_error(exc, name="TaskNotFound"))
+    runtime.replaying = spec.replay_until >= 0
     ctx = TaskContext(
         task=spec.task,
         run=spec.run,
         attempt=spec.attempt,
         version=spec.version,
-        metadata=RunMetadata(spec.metadata, lambda m: channel.send(MetadataChanged(m))),
+        metadata=RunMetadata(
+            spec.metadata,
+            lambda m: channel.send(MetadataChanged(m)),
+            replaying=lambda: runtime.replaying,
+        ),
         runtime=cast(TaskRuntime, runtime),  # RuntimeProxy serves the protocol's calls
         log=lambda line: channel.send(LogLines((line,))),
     )
