@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     """PEM private key of the client certificate."""
     temporal_tls_server_name: str | None = None
     """The name the server certificate must carry, when it is not the address's host."""
+    engine_deadline_s: float = 20.0
+    """A facade request not answered after this long (Temporal not answering: a
+    partition, a paused server) gets 503 instead of hanging (api/deadline.py)."""
     drain_grace_s: float = 30.0
     """On SIGTERM a worker stops polling and gives running attempts this long to finish."""
     health_file: Path | None = None
