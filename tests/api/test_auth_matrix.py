@@ -2,8 +2,9 @@
 key, another environment's key and public access tokens of each scope, answers only
 what it should. The routes come from the document itself, so a new route is covered
 by default: unless it is listed below as open or as carrying its own capability, it
-must refuse every caller but a secret key of its environment. And no key or token
-ever reaches the facade's logs.
+must refuse every caller but a secret key of its environment, and a public token may
+use it only where the document says so (``x-durableruns-public-token``), within its
+scopes. And no key or token ever reaches the facade's logs.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import httpx
 import jwt
 import pytest
 
-from durableruns.api.deps import PUBLIC_TOKEN_ROUTES, TOKEN_COMPLETE_ROUTE
+from durableruns.api.scopes import PUBLIC_TOKEN_KEY
 from durableruns.api.tokens import signing_key
 from tests.helpers import SECRET_KEY, Stack
 
@@ -52,6 +53,8 @@ class Call:
     route: str
     url: str
     params: dict[str, str]
+    token_use: str | None = None
+    """What the document says a public access token may do here (None: nothing)."""
 
     def __str__(self) -> str:
         return f"{self.method.upper()} {self.route}"
@@ -99,14 +102,14 @@ def operations(stack: Stack, found: Resources) -> list[Call]:
         missing = [name for name in names if name not in values]
         assert not missing, f"{route}: give the matrix a value for {missing}"
         url = route.format(**values)
-        for method in methods:
+        for method, operation in methods.items():
             # Reads that would stream answer a snapshot; list filters name our own tag.
             params = (
                 {"offset": "-1", "tags": "matrix-mine", "tag": "matrix-mine"}
                 if method == "get"
                 else {}
             )
-            calls.append(Call(method, route, url, params))
+            calls.append(Call(method, route, url, params, operation.get(PUBLIC_TOKEN_KEY)))
     return calls
 
 
@@ -212,13 +215,12 @@ async def test_public_tokens_read_only_what_their_scopes_grant(
     tokens = {
         label: public_token(scopes) for label, scopes in {**SCOPED_ELSEWHERE, **SUPER}.items()
     }
-    token_routes = PUBLIC_TOKEN_ROUTES | {TOKEN_COMPLETE_ROUTE}
     wrong_answers = []
     for call in operations(stack, resources):
         if call.route in OPEN_ROUTES | CAPABILITY_ROUTES:
             continue
         for label, token in tokens.items():
-            if call.route in token_routes and label in SUPER:
+            if call.token_use is not None and label in SUPER:
                 continue  # granted: it would read (or stream) the real thing
             status = await _call(anyone, call, f"Bearer {token}")
             if status != 403:

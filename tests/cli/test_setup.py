@@ -19,10 +19,10 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from durableruns.api import create_app
-from durableruns.service import namespace_setup
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.engine.dev_server import environment_namespace_flags, temporal_binary
 from durableruns.engine.search_attributes import ALL
+from durableruns.service import namespace_setup
+from durableruns.service.dev_server import environment_namespace_flags, temporal_binary
 from durableruns.settings import Settings
 from tests.helpers import eventually
 from tests.helpers.processes import DURABLERUNS, ROOT, Proc, start

@@ -24,15 +24,15 @@ from temporalio.client import Client
 
 from durableruns.api import create_app
 from durableruns.engine import search_attributes as sa
-from durableruns.engine.dev_server import (
+from durableruns.service.dev_server import (
     DevServerProcess,
     dynamic_config_flags,
     environment_namespace_flags,
     temporal_binary,
 )
-from durableruns.engine.worker import running_worker
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
 from tests.helpers import SECRET_KEY, eventually
 from tests.helpers.processes import free_port
 from tests.helpers.stack import TEST_SHORT_WAIT_S

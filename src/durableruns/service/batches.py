@@ -20,10 +20,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from durableruns.batch_models import BatchInput, BatchRecord
 from durableruns.engine.names import BATCH_MEMO, runs_queue
 from durableruns.engine.workflows.batch import BatchWorkflow
+from durableruns.errors import engine_unavailable
 from durableruns.ids import derived_batch_id, derived_run_id, is_batch_id, new_batch_id
 from durableruns.models import RunOptions
 from durableruns.service.runs import EngineUnavailableError, RunService
-from durableruns.errors import engine_unavailable
 
 MAX_BATCH_ITEMS = 1000
 CONCURRENT_STARTS = 32

@@ -28,7 +28,8 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 
-from durableruns.engine.search_attributes import ALL, type_name
+from durableruns.engine.search_attributes import ALL
+from durableruns.engine.search_attributes import type_name as type_name
 
 REQUIRED = ALL
 """Every search attribute a namespace needs (``engine/search_attributes.py``)."""

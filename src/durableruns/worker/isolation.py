@@ -46,7 +46,7 @@ IDLE_TRIM_S = 10.0
 """Idle processes beyond the warm ones are ended after this long unused: a burst's
 processes do not outlive it (waiting runs hold none)."""
 """Idle processes kept after a burst: about the attempts a worker runs at once."""
-FORK_SERVER_GUARD = "durableruns.engine.fork_server_guard"
+FORK_SERVER_GUARD = "durableruns.worker.fork_server_guard"
 """Preloaded by the fork server only: it ignores SIGTERM/SIGINT meant for the worker."""
 READY_TIMEOUT_S = 60.0
 """A new process imports the task modules before it is ready; more means it is stuck."""
@@ -281,7 +281,7 @@ def _context(preload: tuple[str, ...]) -> ForkServerContext | SpawnContext:
     # Only the first pool's list counts (one fork server per worker process); modules
     # it lacks are imported by each task process as it starts.
     # The guard first: from then on the fork server ignores the stop signals a service
-    # manager sends to the worker's whole group (engine/fork_server_guard.py).
+    # manager sends to the worker's whole group (worker/fork_server_guard.py).
     context.set_forkserver_preload(
         [FORK_SERVER_GUARD, "__main__", child.__name__, *_main_script_imports(), *preload]
     )
