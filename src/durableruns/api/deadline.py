@@ -7,7 +7,8 @@ the outage lasts, and so would every client behind it. This ASGI middleware answ
 ``Retry-After``) to an API request that has not started its answer after
 ``Settings.engine_deadline_s``, and cancels its handler. Once an answer has started
 (a stream's headers) it is left alone, and so are requests that hold on purpose: live
-realtime long polls (``live=true``) wait up to their own hold for a change.
+realtime long polls (``live=true``) wait up to their own hold for a change, and a
+batch's item stream (up to 1,000 runs started in one request) takes what it takes.
 
 A trigger answered so may or may not have started its run (the request may have
 reached Temporal just before): retrying it with the same idempotency key gets the one
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -26,6 +28,9 @@ from urllib.parse import parse_qs
 ASGIApp = Callable[..., Any]
 GUARDED_PREFIXES = ("/api/", "/realtime/")
 """The API: the dashboard's pages and the probes (with their own bound) are not."""
+UNBOUNDED = re.compile(r"^/api/v3/batches/[^/]+/items$")
+"""A batch's item stream creates up to 1,000 runs in one request: long by nature, and
+safe to resend whole (each item's run id derives from the batch and its index)."""
 
 
 class EngineDeadline:
@@ -63,7 +68,8 @@ class EngineDeadline:
             await self._unavailable(send)
 
     def _guarded(self, scope: dict[str, Any]) -> bool:
-        if not str(scope.get("path", "")).startswith(GUARDED_PREFIXES):
+        path = str(scope.get("path", ""))
+        if not path.startswith(GUARDED_PREFIXES) or UNBOUNDED.match(path):
             return False
         raw = bytes(scope.get("query_string", b"")).decode(errors="replace")
         query: dict[str, list[str]] = parse_qs(raw)
