@@ -16,7 +16,7 @@ async def run_sweep(settings: Settings, *, grace_hours: float, dry_run: bool) ->
     if settings.payload_storage != "file":
         raise DurableRunsError(
             f"sweep-payloads sweeps the file storage; this one is {settings.payload_storage!r} "
-            "(for S3, expire objects with a bucket lifecycle rule: see the README)"
+            "(for S3, expire objects with a bucket lifecycle rule: see docs/runs-and-the-wire.md)"
         )
     directory = settings.payload_storage_dir or settings.state_dir / "payloads"
     client = await connect(settings)

@@ -11,7 +11,8 @@ systemd timer) on a machine that sees the payload directory.
 S3 storage is not swept here: temporalio's S3 driver keys name the workflow
 (``v0/ns/<ns>/wt/<type>/wi/<workflow id>/…``) but an attempt's output is keyed by its
 activity, so the documented way is a bucket lifecycle rule expiring objects some time
-after the namespace's retention plus the longest a run lives (README, "Payload sizes").
+after the namespace's retention plus the longest a run lives (docs/runs-and-the-wire.md,
+"Retention of stored payloads").
 """
 
 from __future__ import annotations
