@@ -58,6 +58,7 @@ workflow's private ``_NotStartedInTime``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -225,6 +226,39 @@ class EngineUnavailableError(DurableRunsError):
         """Only what failed: Temporal's own words (gRPC statuses, blob limits) stay in
         the facade's log."""
         return f"{str(self).partition(': ')[0]}: the run engine is unavailable, try again"
+
+
+class SearchAttributeMissingError(EngineUnavailableError):
+    """Temporal refused a run (or token) because its namespace lacks one of our search
+    attributes: a namespace nobody set up. Retrying cannot help; ``durableruns setup``
+    does, and the answer says so."""
+
+    should_retry = False
+
+    def __init__(self, message: str, attribute: str) -> None:
+        super().__init__(message)
+        self.attribute = attribute
+
+    def public_message(self) -> str:
+        """What failed, the attribute, and the command that registers it."""
+        action = str(self).partition(": ")[0]
+        return (
+            f"{action}: the namespace has no search attribute {self.attribute}; register "
+            "the search attributes with `durableruns setup`"
+        )
+
+
+MISSING_SEARCH_ATTRIBUTE = re.compile(r"no mapping defined for search attribute (\w+)")
+"""Temporal's words when a namespace lacks a search attribute a start sets."""
+
+
+def engine_unavailable(action: str, reason: str) -> EngineUnavailableError:
+    """The error for ``action`` failing at Temporal with ``reason``: a namespace lacking
+    a search attribute is told apart (SearchAttributeMissingError)."""
+    missing = MISSING_SEARCH_ATTRIBUTE.search(reason)
+    if missing:
+        return SearchAttributeMissingError(f"{action}: {reason}", missing[1])
+    return EngineUnavailableError(f"{action}: {reason}")
 
 
 class RunNotFoundError(DurableRunsError):

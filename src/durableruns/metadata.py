@@ -28,6 +28,13 @@ def check_metadata_size(metadata: dict[str, Any] | None, field: str = "metadata"
 class RunMetadata:
     """The running attempt's view of its run's metadata; every change is sent to the run.
 
+    Changes count once per position of the code: an execution that resumes after a
+    wait runs the code again from the top, replaying its recorded calls, and starts
+    from the run's metadata as the earlier execution left it, which already holds what
+    that code changed. While ``replaying()`` says so (the code has not yet passed the
+    last recorded call), a change is therefore skipped: ``increment`` before a wait
+    counts once however often the run resumes. Reads see the metadata as it is.
+
     Example::
 
         ctx.metadata.set("progress", 0.5).increment("processed", 10).append("log", "step 2")
@@ -37,9 +44,11 @@ class RunMetadata:
         self,
         initial: dict[str, Any] | None,
         on_change: Callable[[dict[str, Any]], None] | None = None,
+        replaying: Callable[[], bool] | None = None,
     ) -> None:
         self._data: dict[str, Any] = dict(initial or {})
         self._on_change = on_change
+        self._replaying = replaying
 
     def current(self) -> dict[str, Any]:
         """A copy of the metadata as it is now."""
@@ -88,6 +97,8 @@ class RunMetadata:
         return self._change(apply)
 
     def _change(self, apply: Callable[[dict[str, Any]], object]) -> RunMetadata:
+        if self._replaying is not None and self._replaying():
+            return self  # made by the execution that first ran this code
         candidate = json.loads(json.dumps(self._data))
         apply(candidate)
         try:

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     """PEM private key of the client certificate."""
     temporal_tls_server_name: str | None = None
     """The name the server certificate must carry, when it is not the address's host."""
+    engine_deadline_s: float = 20.0
+    """A facade request not answered after this long (Temporal not answering: a
+    partition, a paused server) gets 503 instead of hanging (api/deadline.py)."""
     drain_grace_s: float = 30.0
     """On SIGTERM a worker stops polling and gives running attempts this long to finish."""
     health_file: Path | None = None
@@ -123,6 +126,12 @@ class Settings(BaseSettings):
     def default_ttl_s(self) -> float | None:
         """The environment's TTL for runs triggered without one: 10 minutes in dev."""
         return DEV_DEFAULT_TTL_S if self.environment == "dev" else None
+
+    @property
+    def served_namespaces(self) -> list[str]:
+        """The namespace of each served environment, this process's own first."""
+        others = [name for name in self.environments if name != self.environment]
+        return [self.namespace, *others]
 
     def for_environment(self, name: str) -> Settings:
         """These settings as seen from environment ``name`` (its namespace and key)."""

@@ -76,9 +76,12 @@ def start(
     name: str | None = None,
     cwd: Path = ROOT,
     env: dict[str, str] | None = None,
+    own_group: bool = False,
 ) -> Proc:
     """``durableruns <command>`` on ``prefix``, with the given key shared by replicas
-    (None: the dev key kept in ``<log_dir>/state``)."""
+    (None: the dev key kept in ``<log_dir>/state``). ``own_group`` starts it in a
+    session (process group) of its own, as a service manager does, so a test can signal
+    the whole group without signalling itself."""
     port = free_port() if command in ("api", "dev") else None
     full = [DURABLERUNS, command, "--temporal-address", address]
     if command != "dev":
@@ -100,7 +103,12 @@ def start(
         variables["DURABLERUNS_SECRET_KEY"] = secret_key
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*full, *args], cwd=cwd, env=variables, stdout=out, stderr=subprocess.STDOUT
+            [*full, *args],
+            cwd=cwd,
+            env=variables,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=own_group,
         )
     return Proc(process=process, log=log, port=port)
 

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
+from durableruns.api.deadline import EngineDeadline
 from durableruns.api.deps import require_secret_key
 from durableruns.api.docs import install_docs
 from durableruns.api.environments import Environment
@@ -87,6 +88,7 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
     if client is not None:
         _bind_services(app, client, settings)
     install_error_handlers(app)
+    app.add_middleware(EngineDeadline, deadline_s=settings.engine_deadline_s)
     install_docs(app)
     app.include_router(health.router)  # probes: no key
     authed = [Depends(require_secret_key)]

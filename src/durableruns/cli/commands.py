@@ -35,7 +35,9 @@ from durableruns.cli.remote import runs_app, trigger
 from durableruns.cli.report import report
 from durableruns.cli.scaffold import keep_state_out_of_git, next_steps, scaffold
 from durableruns.cli.serve import plain_worker, run_alone, say
+from durableruns.cli.setup import run_setup
 from durableruns.cli.status import status
+from durableruns.cli.sweep import run_sweep
 from durableruns.dev_config import (
     DEFAULT_TASK_MODULES,
     ENV,
@@ -245,6 +247,71 @@ def api(
         task_queue_prefix=task_queue_prefix,
     )
     asyncio.run(run_alone(settings, make_app=lambda client: create_app(settings, client=client)))
+
+
+@app.command("sweep-payloads")
+def sweep_payloads(
+    temporal_address: Address = None,
+    namespace: Namespace = None,
+    profile: Profile = None,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    grace_hours: Annotated[
+        float, typer.Option(help="Keep what changed within this many hours")
+    ] = 1.0,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would go; delete nothing")
+    ] = False,
+) -> None:
+    """Delete stored payloads (file storage) whose run's history Temporal no longer has.
+
+    Run it on a schedule on a machine that sees the payload directory.
+    """
+    settings = _settings(
+        temporal_address=temporal_address,
+        namespace=namespace,
+        temporal_profile=profile,
+        temporal_tls_ca=tls_ca,
+        temporal_tls_cert=tls_cert,
+        temporal_tls_key=tls_key,
+    )
+    asyncio.run(run_sweep(settings, grace_hours=grace_hours, dry_run=dry_run))
+
+
+@app.command()
+def setup(
+    temporal_address: Address = None,
+    namespace: Namespace = None,
+    profile: Profile = None,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    print_commands: Annotated[
+        bool,
+        typer.Option(
+            "--print-commands",
+            help="Print the Temporal Cloud (tcld) commands instead; connect to nothing",
+            show_default=False,
+        ),
+    ] = False,
+) -> None:
+    """Register the search attributes every served environment's namespace needs.
+
+    Idempotent: only missing ones are added. For Temporal Cloud (or with
+    --print-commands) it prints the tcld commands that do it.
+    """
+    settings = _settings(
+        temporal_address=temporal_address,
+        namespace=namespace,
+        temporal_profile=profile,
+        temporal_tls_ca=tls_ca,
+        temporal_tls_cert=tls_cert,
+        temporal_tls_key=tls_key,
+    )
+    status = asyncio.run(run_setup(settings, print_commands=print_commands))
+    if status:
+        raise typer.Exit(status)
 
 
 @app.command()

@@ -21,7 +21,15 @@ from durableruns.api import create_app
 from durableruns.cli.code_errors import describe_code_error
 from durableruns.cli.narrator import Narrator
 from durableruns.cli.reload import reloading_worker
-from durableruns.cli.serve import Shutdown, WorkerSide, api_url, connect, say, serve
+from durableruns.cli.serve import (
+    Shutdown,
+    WorkerSide,
+    api_url,
+    connect,
+    require_search_attributes,
+    say,
+    serve,
+)
 from durableruns.dev_config import DEFAULT_TASK_MODULES, DevOptions
 from durableruns.engine.client import resolve_settings
 from durableruns.errors import DurableRunsError
@@ -76,6 +84,8 @@ async def run_dev(
             client = await shutdown.until(temporal.wait_ready(settings, timeout=CONNECT_TIMEOUT_S))
         if client is None:
             return
+        if command is None:  # someone else's Temporal: set up, or say how to
+            await require_search_attributes(settings, client, settings.served_namespaces)
         facade = create_app(settings, client=client)
         modules = options.tasks if reload else ()
         served = [registry]

@@ -30,6 +30,7 @@ from temporalio.worker import Worker
 
 from durableruns.errors import DurableRunsError
 from durableruns.process import exit_process
+from durableruns.service import namespace_setup
 from durableruns.service.dev_server import wait_for_temporal
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
@@ -119,11 +120,15 @@ async def run_alone(
     worker: WorkerSide | None = None,
     make_app: Callable[[Client], FastAPI] | None = None,
 ) -> None:
-    """``durableruns worker`` / ``api``: connect, serve until a signal, stop in order."""
+    """``durableruns worker`` / ``api``: connect, check the namespaces, serve until a
+    signal, stop in order. A worker serves its own namespace, the facade every
+    environment's."""
     shutdown = Shutdown.install()
     client = await shutdown.until(connect(settings))
     if client is None:
         return
+    namespaces = settings.served_namespaces if make_app else [settings.namespace]
+    await require_search_attributes(settings, client, namespaces)
     app = make_app(client) if make_app else None
 
     def ready() -> None:
@@ -165,6 +170,27 @@ async def serve(
         for done in waits[1:]:
             if done.done():
                 done.result()  # a facade that died raises here
+
+
+async def require_search_attributes(
+    settings: Settings, client: Client, namespaces: list[str]
+) -> None:
+    """Refuse to start where a served namespace lacks one of our search attributes:
+    every run would be refused there, so naming each and the command that registers
+    them (``durableruns setup``) beats a 503 on the first trigger. A namespace whose
+    attributes cannot be read (it does not exist: ``/readyz`` says so; or its operator
+    service is not ours to call) is only a warning."""
+    states = await namespace_setup.check(client, namespaces)
+    for state in states:
+        if state.unknown:
+            say(
+                f"Warning: could not check the search attributes of namespace "
+                f"{state.namespace} ({state.unknown})",
+                err=True,
+            )
+    broken = [state for state in states if state.missing or state.mistyped]
+    if broken:
+        raise DurableRunsError(namespace_setup.describe_problems(broken, settings.temporal_address))
 
 
 class ApiServer(uvicorn.Server):

@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from durableruns.batch_models import BatchInput, BatchRecord
 from durableruns.engine.names import BATCH_MEMO, runs_queue
 from durableruns.engine.workflows.batch import BatchWorkflow
+from durableruns.errors import engine_unavailable
 from durableruns.ids import derived_batch_id, derived_run_id, is_batch_id, new_batch_id
 from durableruns.models import RunOptions
 from durableruns.service.runs import EngineUnavailableError, RunService
@@ -102,7 +103,7 @@ class BatchService:
             if existing is not None:
                 return existing, True
         except RPCError as exc:
-            raise EngineUnavailableError(f"Could not create the batch: {exc.message}") from exc
+            raise engine_unavailable("Could not create the batch", exc.message) from exc
         return record, False
 
     def item_run_id(self, batch_id: str, index: int) -> str:

@@ -55,7 +55,7 @@ from durableruns.engine.workflows.run_close import record_from_failure
 from durableruns.errors import (  # defined in errors.py (the one tree)
     EngineUnavailableError as EngineUnavailableError,
 )
-from durableruns.errors import InvalidInputError, KeyExhaustedError
+from durableruns.errors import InvalidInputError, KeyExhaustedError, engine_unavailable
 from durableruns.errors import RunNotFoundError as RunNotFoundError
 from durableruns.errors import RunStateError as RunStateError
 from durableruns.ids import derived_run_id, is_run_id, new_run_id
@@ -297,7 +297,7 @@ class RunService:
             except RPCError as exc:
                 if exc.status in _CLOSED_RUN_STATUSES:
                     continue  # the run finished: the key's next run
-                raise EngineUnavailableError(f"Could not debounce the run: {exc.message}") from exc
+                raise engine_unavailable("Could not debounce the run", exc.message) from exc
             return Triggered(run_id)
         raise KeyExhaustedError(
             "options.debounce.key", f"this key made {MAX_KEY_GENERATIONS} runs already"
@@ -366,7 +366,7 @@ class RunService:
         except RPCError as exc:
             if is_size_refusal(exc):
                 raise UnrecordableValueError("payload") from exc
-            raise EngineUnavailableError(f"Could not start the run: {exc.message}") from exc
+            raise engine_unavailable("Could not start the run", exc.message) from exc
         return run_id
 
     # --- read ----------------------------------------------------------------------------

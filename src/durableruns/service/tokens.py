@@ -37,7 +37,7 @@ from durableruns.engine import search_attributes as sa
 from durableruns.engine.client import QUERY_TIMEOUT
 from durableruns.engine.names import TOKEN_WORKFLOW, runs_queue
 from durableruns.engine.workflows.token import TokenWorkflow
-from durableruns.errors import InvalidInputError
+from durableruns.errors import InvalidInputError, engine_unavailable
 from durableruns.ids import derived_token_id, is_token_id, new_token_id
 from durableruns.limits import check_text
 from durableruns.models import RunError
@@ -148,7 +148,7 @@ class TokenService:
         except WorkflowAlreadyStartedError:
             return await self.require(token.id), True
         except RPCError as exc:
-            raise EngineUnavailableError(f"Could not create the token: {exc.message}") from exc
+            raise engine_unavailable("Could not create the token", exc.message) from exc
         return TokenRecord.from_input(token), False
 
     # --- read ----------------------------------------------------------------------------

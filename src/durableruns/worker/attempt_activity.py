@@ -289,7 +289,8 @@ class AttemptActivity:
         if self._pool is None or not can_isolate(task):
             capture_task_output(task_process=False)  # its logging and print: to its run
             return await execute(task, payload, ctx, execution)
-        spec = attempt_spec(task, payload, ctx, execution)
+        runtime: AttemptRuntime = ctx.runtime  # type: ignore[assignment]
+        spec = attempt_spec(task, payload, ctx, execution, replay_until=runtime.last_recorded)
         try:
             async with self._pool.process() as process:
                 ended = await process.run(spec, ctx.runtime)  # type: ignore[arg-type]
@@ -359,7 +360,7 @@ def _context(
             id=input.attempt_id, number=input.attempt_number, started_at=started_at
         ),
         version=version,
-        metadata=RunMetadata(metadata, runtime.metadata_changed),
+        metadata=RunMetadata(metadata, runtime.metadata_changed, replaying=runtime.replaying),
         runtime=runtime,
         log=runtime.log_line,
     )

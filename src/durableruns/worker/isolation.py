@@ -46,6 +46,8 @@ IDLE_TRIM_S = 10.0
 """Idle processes beyond the warm ones are ended after this long unused: a burst's
 processes do not outlive it (waiting runs hold none)."""
 """Idle processes kept after a burst: about the attempts a worker runs at once."""
+FORK_SERVER_GUARD = "durableruns.worker.fork_server_guard"
+"""Preloaded by the fork server only: it ignores SIGTERM/SIGINT meant for the worker."""
 READY_TIMEOUT_S = 60.0
 """A new process imports the task modules before it is ready; more means it is stuck."""
 logger = logging.getLogger(__name__)
@@ -84,9 +86,15 @@ def task_modules(registry: TaskRegistry) -> list[str]:
 
 
 def attempt_spec(
-    task: Task[Any, Any], payload: Any, ctx: TaskContext, execution: Execution | None = None
+    task: Task[Any, Any],
+    payload: Any,
+    ctx: TaskContext,
+    execution: Execution | None = None,
+    *,
+    replay_until: int = -1,
 ) -> AttemptSpec:
-    """What a task process needs to run this execution of ``task``."""
+    """What a task process needs to run this execution of ``task``; ``replay_until`` is
+    the last position the run's journal holds (see AttemptSpec)."""
     execution = execution or Execution()
     return AttemptSpec(
         module=task.fn.__module__,
@@ -100,6 +108,7 @@ def attempt_spec(
         continuation=execution.continuation,
         resumed_from=execution.resumed_from,
         max_attempts=execution.max_attempts,
+        replay_until=replay_until,
     )
 
 
@@ -271,7 +280,11 @@ def _context(preload: tuple[str, ...]) -> ForkServerContext | SpawnContext:
     context = multiprocessing.get_context("forkserver")
     # Only the first pool's list counts (one fork server per worker process); modules
     # it lacks are imported by each task process as it starts.
-    context.set_forkserver_preload(["__main__", child.__name__, *_main_script_imports(), *preload])
+    # The guard first: from then on the fork server ignores the stop signals a service
+    # manager sends to the worker's whole group (worker/fork_server_guard.py).
+    context.set_forkserver_preload(
+        [FORK_SERVER_GUARD, "__main__", child.__name__, *_main_script_imports(), *preload]
+    )
     return context
 
 

@@ -72,9 +72,7 @@ _PROTOCOL_ERROR = object()
 # --- the process's main loop -----------------------------------------------------------
 def serve(sock: socket.socket, preload: tuple[str, ...]) -> None:
     """Entry point of a task process: import the task modules, then run attempts."""
-    # The worker decides when we stop: Ctrl-C on the dev stack reaches the whole process
-    # group, and must not turn a running attempt into a crash.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    leave_stop_signals_to_the_worker(new_session=True)
     os.environ[TASK_PROCESS_ENV] = str(os.getpid())
     capture_task_output(task_process=True)
     for name in preload:
@@ -95,6 +93,24 @@ def serve(sock: socket.socket, preload: tuple[str, ...]) -> None:
             continue
         outcome = asyncio.run(_attempt(spec, mailbox, channel))
         channel.send(Finished(outcome))
+
+
+def leave_stop_signals_to_the_worker(*, new_session: bool) -> None:
+    """Ignore SIGTERM and SIGINT; with ``new_session``, leave the worker's session too.
+
+    The worker decides when a task process stops (it drains, then closes the socket):
+    a stop signal sent to the worker's whole process group (Ctrl-C on the dev stack,
+    supervisord's ``stopasgroup``, honcho) or to every process of its cgroup (systemd's
+    default ``KillMode=control-group``) must not turn a running attempt into a crash.
+    A session of its own also keeps the terminal's job-control signals (Ctrl-Z, a
+    closed terminal's SIGHUP) away from it. SIGKILL, the forced stop and the OOM
+    killer's signal, still ends it, and its run CRASHED.
+    """
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
+    if new_session:
+        with contextlib.suppress(OSError):  # already a group leader: nothing to leave
+            os.setsid()
 
 
 def _read_forever(
@@ -161,6 +177,9 @@ class RuntimeProxy:
         self._channel = channel
         self._calls: dict[int, asyncio.Future[Any]] = {}
         self._next_id = 0
+        self.replaying = False
+        """Whether the code is still replaying its recorded calls (set from the spec,
+        then from each reply: the worker's runtime counts the positions)."""
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
         """Every async method of the TaskRuntime protocol, answered by the worker's
@@ -179,6 +198,8 @@ class RuntimeProxy:
 
     def answer(self, reply: RuntimeReply) -> None:
         """Resolve the call ``reply`` answers (unless the code stopped waiting for it)."""
+        if reply.replaying is not None:
+            self.replaying = reply.replaying
         future = self._calls.get(reply.call_id)
         if future is None or future.done():
             return
@@ -242,12 +263,17 @@ async def _run(
         task = find_task(spec.module, spec.task_id)
     except Exception as exc:
         return Failed("setup", describe_error(exc, name="TaskNotFound"))
+    runtime.replaying = spec.replay_until >= 0
     ctx = TaskContext(
         task=spec.task,
         run=spec.run,
         attempt=spec.attempt,
         version=spec.version,
-        metadata=RunMetadata(spec.metadata, lambda m: channel.send(MetadataChanged(m))),
+        metadata=RunMetadata(
+            spec.metadata,
+            lambda m: channel.send(MetadataChanged(m)),
+            replaying=lambda: runtime.replaying,
+        ),
         runtime=cast(TaskRuntime, runtime),  # RuntimeProxy serves the protocol's calls
         log=lambda line: channel.send(LogLines((line,))),
     )

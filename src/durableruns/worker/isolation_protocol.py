@@ -48,6 +48,10 @@ class AttemptSpec:
     continuation: int = 0
     resumed_from: WaitSpec | None = None
     max_attempts: int | None = None
+    replay_until: int = -1
+    """The last position the run's journal holds (-1: none): until the code has made
+    the call at it, it replays what an earlier execution did, and its metadata changes
+    are skipped (``metadata`` holds them already)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,10 @@ class RuntimeReply:
     call_id: int
     value: Any = None
     error: RemoteError | None = None
+    replaying: bool | None = None
+    """Whether the code is still replaying recorded calls once this one was served (the
+    worker's runtime counts positions): the task process skips metadata changes while
+    it is, as the worker does for code it runs itself."""
 
 
 @dataclass(frozen=True)

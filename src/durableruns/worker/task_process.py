@@ -64,6 +64,10 @@ class ParentRuntime(TaskRuntime, Protocol):
         """Keep log lines for the next flush."""
         ...
 
+    def replaying(self) -> bool:
+        """Whether the code has not yet passed its last recorded call."""
+        ...
+
 
 class TaskProcess:
     """One live task process and the worker's end of its socket."""
@@ -165,9 +169,10 @@ class TaskProcess:
                 raise AttributeError(f"The task runtime has no method {call.method!r}")
             value = await getattr(runtime, call.method)(*call.args, **call.kwargs)
         except Exception as exc:
-            self._send(RuntimeReply(call.call_id, error=RemoteError.of(exc)))
+            error = RemoteError.of(exc)
+            self._send(RuntimeReply(call.call_id, error=error, replaying=runtime.replaying()))
         else:
-            self._send(RuntimeReply(call.call_id, value=value))
+            self._send(RuntimeReply(call.call_id, value=value, replaying=runtime.replaying()))
 
     async def _stop(self, runtime: ParentRuntime) -> None:
         """Ask the code to stop; kill the process unless it has within the grace period.

@@ -254,6 +254,17 @@ class AttemptRuntime:
         except WorkflowUpdateFailedError as exc:
             raise InvalidInputError("tags", str(exc.cause or exc)) from exc
 
+    @property
+    def last_recorded(self) -> int:
+        """The last position the run's journal holds (-1: none): code re-running up to
+        the call at that position replays what an earlier execution did."""
+        return self._last_recorded
+
+    def replaying(self) -> bool:
+        """Whether the code has not yet passed its last recorded call: what it changes
+        now (metadata, log lines, stream chunks) an earlier execution already did."""
+        return self._next_position <= self._last_recorded
+
     def metadata_changed(self, metadata: dict[str, Any]) -> None:
         """Remember the latest metadata; it is sent by :meth:`flush`."""
         self._pending_metadata = metadata

@@ -97,3 +97,20 @@ async def short_naps(payload: dict[str, Any]) -> str:
     _count(payload["counter"], "ran")
     await wait.for_(seconds=payload.get("seconds", 0.1))
     return "short"
+
+
+@task(id="metadata-across-waits")
+async def metadata_across_waits(payload: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    """Changes its metadata outside any step, around two waits that suspend it: the code
+    before each wait runs again on each resume, its changes must count once."""
+    ctx.metadata.increment("count", 1).decrement("down").append("seen", "start")
+    ctx.metadata.set("temp", True).delete("temp").set("phase", "first wait")
+    await wait.for_(seconds=payload.get("seconds", 6))
+    # Read by the execution that resumed from the first wait (1), kept in the metadata:
+    # the later resume reads the run's metadata as it is then (2), and its set() here is
+    # skipped like every change before its last recorded call.
+    ctx.metadata.set("read after the first wait", ctx.metadata.get("count"))
+    ctx.metadata.increment("count", 1).append("seen", "middle").set("phase", "second wait")
+    await wait.for_(seconds=1)
+    ctx.metadata.set("phase", "done")
+    return ctx.metadata.current()
