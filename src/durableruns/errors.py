@@ -31,6 +31,7 @@ drawing complete). The facade answers each with the HTTP status in brackets.
     ├── UnknownQueueError          no deployed task uses this queue [404]
     ├── RunStateError              the run's state does not allow this [400]
     ├── EngineUnavailableError     Temporal could not be reached [503]
+    │   └── SearchAttributeMissingError  the namespace lacks a search attribute [503]
     ├── ExpiredTokenError          a well-signed public token past its expiry [401]
     ├── TaskProcessError           a task process could not be started
     ├── TemporalConfigError        the Temporal connection settings are unusable
