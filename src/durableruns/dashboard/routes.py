@@ -7,6 +7,7 @@ fetched by the page itself.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -39,30 +40,31 @@ async def favicon() -> Response:
     return pages.static_file("favicon.svg")
 
 
-@router.get(HOME)
-async def runs_page(request: Request, settings: SettingsDep, secret_key: SecretKeyDep) -> Response:
-    """The runs list."""
-    if not session.has_session(request, secret_key):
-        return _to_login(request)
-    return pages.render("runs", title="Runs", chrome=_chrome(settings))
+LIST_PAGES: dict[str, tuple[str, str, str]] = {
+    "": ("runs", "Runs", "The runs list."),
+    "/tasks": ("tasks", "Tasks", "The deployed tasks, their latest runs, and a Test form."),
+    "/tokens": ("tokens", "Wait tokens", "The wait tokens list."),
+    "/schedules": ("schedules", "Schedules", "Cron in words, next and last runs, active toggle."),
+    "/errors": ("errors", "Errors", "Error groups, most occurrences first, the last 24 hours."),
+    "/alerts": ("alerts", "Alerts", "Alerts: create one, see its deliveries and every try."),
+    "/concurrency": ("concurrency", "Concurrency", "Limits and queues with live counts."),
+}
+"""The dashboard's list pages, by path under ``/dashboard``: (template, title, summary).
+Each needs a session and renders its template; the page fetches its data itself."""
 
 
-@router.get(HOME + "/tasks")
-async def tasks_page(request: Request, settings: SettingsDep, secret_key: SecretKeyDep) -> Response:
-    """The deployed tasks, their latest runs, and a Test form that triggers one."""
-    if not session.has_session(request, secret_key):
-        return _to_login(request)
-    return pages.render("tasks", title="Tasks", chrome=_chrome(settings))
+def _list_page(template: str, title: str, summary: str) -> Callable[..., Awaitable[Response]]:
+    async def page(request: Request, settings: SettingsDep, secret_key: SecretKeyDep) -> Response:
+        if not session.has_session(request, secret_key):
+            return _to_login(request)
+        return pages.render(template, title=title, chrome=_chrome(settings))
+
+    page.__doc__ = summary
+    return page
 
 
-@router.get(HOME + "/tokens")
-async def tokens_page(
-    request: Request, settings: SettingsDep, secret_key: SecretKeyDep
-) -> Response:
-    """The wait tokens list."""
-    if not session.has_session(request, secret_key):
-        return _to_login(request)
-    return pages.render("tokens", title="Wait tokens", chrome=_chrome(settings))
+for _path, (_template, _title, _summary) in LIST_PAGES.items():
+    router.add_api_route(HOME + _path, _list_page(_template, _title, _summary), methods=["GET"])
 
 
 @router.get(HOME + "/runs/{run_id}")
@@ -80,36 +82,6 @@ async def run_page(
     return pages.render("run", title=run_id, chrome=_chrome(settings))
 
 
-@router.get(HOME + "/schedules")
-async def schedules_page(
-    request: Request, settings: SettingsDep, secret_key: SecretKeyDep
-) -> Response:
-    """The schedules list: cron in words, next and last runs, the active toggle."""
-    if not session.has_session(request, secret_key):
-        return _to_login(request)
-    return pages.render("schedules", title="Schedules", chrome=_chrome(settings))
-
-
-@router.get(HOME + "/errors")
-async def errors_page(
-    request: Request, settings: SettingsDep, secret_key: SecretKeyDep
-) -> Response:
-    """Error groups, most occurrences first, each with its last 24 hours."""
-    if not session.has_session(request, secret_key):
-        return _to_login(request)
-    return pages.render("errors", title="Errors", chrome=_chrome(settings))
-
-
-@router.get(HOME + "/alerts")
-async def alerts_page(
-    request: Request, settings: SettingsDep, secret_key: SecretKeyDep
-) -> Response:
-    """Alerts: create one, see each one's deliveries and every try."""
-    if not session.has_session(request, secret_key):
-        return _to_login(request)
-    return pages.render("alerts", title="Alerts", chrome=_chrome(settings))
-
-
 @router.get(HOME + "/errors/{error_id}")
 async def error_page(
     error_id: Annotated[str, Path()],
@@ -123,16 +95,6 @@ async def error_page(
     if not is_error_group_id(error_id):
         return not_found(settings, f"There is no error group with the id {error_id!r}.")
     return pages.render("error", title=error_id, chrome=_chrome(settings), error_id=error_id)
-
-
-@router.get(HOME + "/concurrency")
-async def concurrency_page(
-    request: Request, settings: SettingsDep, secret_key: SecretKeyDep
-) -> Response:
-    """Concurrency limits and queues with live counts: pause/resume, override/reset."""
-    if not session.has_session(request, secret_key):
-        return _to_login(request)
-    return pages.render("concurrency", title="Concurrency", chrome=_chrome(settings))
 
 
 @router.get(LOGIN)
