@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from durableruns.api import session
+import durableruns.api.session as session
 from durableruns.api.environments import Environment, authenticate
 from durableruns.api.errors import ApiHTTPError
 from durableruns.api.scopes import RUN_DENIED, public_token_use

@@ -14,7 +14,7 @@ from durableruns.in_task import (
     wait_for_runs,
 )
 from durableruns.results import TaskRunResult
-from durableruns.sdk import batch
+from durableruns.sdk.batch import trigger as trigger_batch
 from durableruns.sdk.client import request
 from durableruns.sdk.handles import RunHandle
 from durableruns.sdk.trigger_options import check_option_names, wire_options
@@ -77,7 +77,7 @@ async def batch_trigger_and_wait(items: Sequence[Any]) -> list[TaskRunResult[Any
 async def batch_trigger(task_id: str, items: Sequence[Any]) -> Any:
     """One run of ``task_id`` per item (payloads or BatchItems), up to 1,000; returns a
     BatchHandle with the run handles in item order."""
-    return await batch.trigger(task_id, items)
+    return await trigger_batch(task_id, items)
 
 
 # Global lifecycle hooks, for every task a worker serves (``durableruns.hooks``):
