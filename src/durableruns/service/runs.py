@@ -18,7 +18,7 @@ past its ``maxDelay``, refuses, and the key moves to the next generation — Tem
 serializes the Updates, so two racing triggers never make two runs. A reset of an
 idempotency key moves it to the next generation too (``service/key_resets.py``).
 
-Why one module of ~500 lines: every way of starting, reading and changing a run goes
+Why one module of ~650 lines: every way of starting, reading and changing a run goes
 through this one service (keyed triggers included), so the facade, the dashboard, the
 schedule ticks and task code share one trigger path.
 """
