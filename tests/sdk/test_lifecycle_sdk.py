@@ -65,7 +65,7 @@ async def test_unknown_trigger_options_are_refused_before_any_request(sdk_stack:
 async def test_the_sdk_needs_a_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
     from durableruns.sdk import client
 
-    monkeypatch.setattr(client, "_config", client._Config())
+    monkeypatch.setattr(client, "_default", client.Client())
     monkeypatch.delenv("DURABLERUNS_SECRET_KEY", raising=False)
     monkeypatch.delenv("TRIGGER_SECRET_KEY", raising=False)
     with pytest.raises(DurableRunsError, match="secret key"):

@@ -10,7 +10,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from durableruns.engine.names import TOKEN_WAITER_ACTIVITY
 from durableruns.engine.workflows.token import TokenWorkflow
 from durableruns.models import RunError
-from durableruns.wait_tokens import TokenCompletion, TokenWaiter, WaiterAnswer
+from durableruns.wait_tokens import TokenCompletion, TokenRecord, TokenWaiter, WaiterAnswer
 
 
 @activity.defn(name=TOKEN_WAITER_ACTIVITY)
@@ -20,7 +20,7 @@ async def token_waiter(waiter: TokenWaiter) -> WaiterAnswer:
     the token signals the run later."""
     # Untyped handle, typed Update: mypy (2.4) loses TokenWorkflow.run's type here
     # depending on the order it checks the package's modules in.
-    handle = activity.client().get_workflow_handle(waiter.token_id)
+    handle = activity.client().get_workflow_handle(waiter.token_id, result_type=TokenRecord)
     try:
         record = await handle.execute_update(TokenWorkflow.add_waiter, waiter.run_id)
         return WaiterAnswer(completion=record.completion)
