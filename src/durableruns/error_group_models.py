@@ -2,7 +2,8 @@
 ignored (for a while, or until N more occurrences or a rate), unignored.
 
 The error-groups workflow (one per environment) holds an :class:`ErrorGroups` and
-applies :func:`record_occurrence` to each failed run its run workflow reports, and
+applies :func:`record_occurrence` to each failed attempt its workers report (a retried
+one and the one that ends its run alike), and
 :func:`resolve` / :func:`ignore` / :func:`unresolve` to what users ask. Pure functions
 of their inputs (time included), so the workflow stays deterministic and the rules are
 tested without a server. Like :mod:`durableruns.models` these live in Temporal history:
@@ -56,7 +57,8 @@ class ErrorGroupEvent(StrEnum):
 
 
 class ErrorOccurrence(Frozen):
-    """A failed run, as its run workflow reports it (one signal per failed run)."""
+    """A failed attempt, as the worker that ran it reports it (batched:
+    ``worker/error_reports.py``)."""
 
     group_id: str
     fingerprint: str
@@ -73,6 +75,18 @@ class ErrorOccurrence(Frozen):
     tags: tuple[str, ...] = ()
     """The run's tags and queue: what alerts filter by."""
     queue: str | None = None
+    retried: bool = False
+    """The attempt failed and its run retries: counted in its group like any other,
+    but not a failed run (no ``run.failed`` alert). False in reports from before
+    retried attempts were reported (each was a run's final failure)."""
+    attempt: int | None = None
+    """The attempt's number, when known."""
+
+
+class OccurrenceBatch(Frozen):
+    """Failed attempts one worker reports in one signal, oldest first."""
+
+    occurrences: tuple[ErrorOccurrence, ...]
 
 
 class IgnoreRule(Frozen):
@@ -150,7 +164,9 @@ class ErrorGroups(BaseModel):
 
     groups: dict[str, ErrorGroup] = {}
     occurrences: int = 0
-    """Failed runs reported in this environment, ever."""
+    """Failed attempts reported in this environment, ever (retried ones included)."""
+    failed_runs: int = 0
+    """Of those, the ones that ended their run."""
 
 
 def group_id_of(task_id: str, error: RunError) -> str:
@@ -167,8 +183,11 @@ def occurrence_of(
     at: datetime,
     tags: tuple[str, ...] = (),
     queue: str | None = None,
+    retried: bool = False,
+    attempt: int | None = None,
 ) -> ErrorOccurrence:
-    """The occurrence a failed run reports for its group."""
+    """The occurrence a failed attempt reports for its group (``retried``: its run
+    goes on to another attempt)."""
     fp = fingerprint(task_id, error.name, error.message, error.stack_trace)
     lines = error.message.strip().splitlines()
     return ErrorOccurrence(
@@ -184,12 +203,17 @@ def occurrence_of(
         at=at,
         tags=tags,
         queue=queue,
+        retried=retried,
+        attempt=attempt,
     )
 
 
 def record_occurrence(state: ErrorGroups, occ: ErrorOccurrence) -> ErrorGroupEvent | None:
-    """Count ``occ`` in its group; the event it caused, if any."""
+    """Count ``occ`` in its group; the event it caused, if any. A retried attempt's
+    failure counts like a run's final one: it is the same error, seen once more, and
+    it can make its group new, regress or unignore it."""
     state.occurrences += 1
+    state.failed_runs += 0 if occ.retried else 1
     group = state.groups.get(occ.group_id)
     event: ErrorGroupEvent | None = None
     if group is None:

@@ -1,7 +1,7 @@
 """``/api/v1/errors`` against a real worker: failed runs group by fingerprint, counts
 and status live in the error-groups workflow, ``filter[errorGroup]`` lists a group's
-runs, resolve → regression, ignore until N, bad input, and what a run pays for it
-(successful runs: nothing; failed: one signal)."""
+runs, resolve → regression, ignore until N, retried attempts counted too, bad input, and
+what a run pays for it (successful runs: nothing; failed: one signal)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,13 @@ from durableruns.worker.assembly import running_worker
 from tests.helpers import Stack, eventually, open_stack
 from tests.helpers.tasks import error_tasks
 
-REGISTRY = [error_tasks.err_lookup, error_tasks.err_divide, error_tasks.err_ok]
+REGISTRY = [
+    error_tasks.err_lookup,
+    error_tasks.err_divide,
+    error_tasks.err_ok,
+    error_tasks.err_flaky,
+    error_tasks.err_thrice,
+]
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +182,51 @@ async def test_grouping_adds_nothing_to_a_runs_history_and_one_signal_per_failed
     assert [sorted(u) for u in upserts if "TriggerErrorGroup" in u] == [
         ["TriggerDurationMs", "TriggerErrorGroup", "TriggerStatus"]
     ]
+
+
+async def _monitor_signals(stack: Stack, client: Client) -> int:
+    handle = client.get_workflow_handle(monitor_id(stack.settings.task_queue_prefix))
+    signaled = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    return sum(1 for e in (await handle.fetch_history()).events if e.event_type == signaled)
+
+
+async def test_retried_attempts_count_in_their_group_and_a_recovered_run_is_not_failed(
+    errors_stack: Stack, client: Client
+) -> None:
+    """Fails twice, then succeeds: two occurrences in the group (each failed attempt
+    counts), the run COMPLETED and in none of the failed runs' lists. Both retried
+    reports wait on the worker for company and go out in one signal."""
+    before = await _monitor_signals(errors_stack, client)
+    run = await errors_stack.wait_final(await errors_stack.trigger("err-flaky", None))
+    assert run["status"] == "COMPLETED" and run["output"] == 3, run
+    group = await _group_of(errors_stack, "err-flaky", 2)
+    assert group["errorType"] == "FlakyBackendError"
+    assert group["errorMessage"] == "backend busy on attempt <n>"
+    assert sum(group["sparkline"]) == 2
+    detail = (await errors_stack.http.get(f"/api/v1/errors/{group['id']}")).json()
+    assert detail["sampleRunId"] == run["id"] and detail["affectedVersions"] == ["20261128.1"]
+    # The group's runs are the runs it made FAIL (their search attribute): none here.
+    listed = await errors_stack.http.get(f"/api/v1/runs?filter[errorGroup]={group['id']}")
+    assert listed.json()["data"] == []
+    failed = await errors_stack.run_ids_where("TriggerStatus = 'FAILED'")
+    assert run["id"] not in failed
+    assert await _monitor_signals(errors_stack, client) <= before + 2
+
+
+async def test_a_run_that_fails_every_attempt_counts_each_and_one_failed_run(
+    errors_stack: Stack,
+) -> None:
+    """Three failed attempts: three occurrences; the run is listed in its group once."""
+    run = await _fail(errors_stack, "err-thrice", None)
+    assert run["attemptCount"] == 3, run
+    group = await _group_of(errors_stack, "err-thrice", 3)
+    assert sum(group["sparkline"]) == 3
+
+    async def listed() -> list[str]:
+        page = await errors_stack.http.get(f"/api/v1/runs?filter[errorGroup]={group['id']}")
+        return [r["id"] for r in page.json()["data"]]
+
+    assert await eventually(listed, lambda ids: ids == [run["id"]]) == [run["id"]]
 
 
 @pytest.mark.parametrize(

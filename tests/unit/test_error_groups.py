@@ -133,6 +133,18 @@ def test_a_first_occurrence_is_new_then_counts() -> None:
     )
 
 
+def test_a_retried_attempt_counts_like_a_final_failure_but_is_no_failed_run() -> None:
+    state = ErrorGroups()
+    retried = _occ().model_copy(update={"retried": True, "attempt": 1})
+    assert record_occurrence(state, retried) is ErrorGroupEvent.NEW  # new all the same
+    assert record_occurrence(state, _occ().model_copy(update={"retried": True})) is None
+    assert record_occurrence(state, _occ()) is None  # the run's last attempt
+    assert state.groups["error_0000000000000001"].count == 3
+    assert (state.occurrences, state.failed_runs) == (3, 1)
+    resolve(state.groups["error_0000000000000001"], T0, None)
+    assert record_occurrence(state, retried) is ErrorGroupEvent.REGRESSED
+
+
 def test_a_resolved_group_that_recurs_regresses() -> None:
     state = ErrorGroups()
     record_occurrence(state, _occ())

@@ -42,6 +42,7 @@ from durableruns.task_definitions import TaskRegistry
 from durableruns.worker.alert_delivery import AlertSender, SmtpSettings
 from durableruns.worker.attempt_activity import DEFAULT_HEARTBEAT_EVERY_S, AttemptActivity
 from durableruns.worker.bulk_activities import bulk_act, bulk_page
+from durableruns.worker.error_reports import ErrorReporter
 from durableruns.worker.health_probe import health_probe
 from durableruns.worker.hooks_activity import HooksActivity
 from durableruns.worker.isolation import ProcessPool, isolation_enabled, task_modules
@@ -76,7 +77,7 @@ def build_workers(
     max_concurrent_attempts: int = 100,
     drain_grace: timedelta = timedelta(),
     api_url: str | None = None,
-    error_groups: bool = True,
+    error_reports: ErrorReporter | None = None,
     smtp: SmtpSettings | None = None,
     heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
     announce_attempts: bool = True,
@@ -85,8 +86,9 @@ def build_workers(
     ``pool``'s task processes when given. On shutdown the task workers stop polling and
     give running attempts ``drain_grace`` to finish, then hand the rest back (they
     resume on another worker, not counted as failed attempts). ``api_url`` is where the
-    facade is, for the callback URLs of tokens task code creates. ``error_groups`` off:
-    failed runs are not reported to the error groups (for measuring what it costs).
+    facade is, for the callback URLs of tokens task code creates. ``error_reports``: where
+    failed attempts are reported for their error groups (None: nowhere, for measuring
+    what it costs).
     ``smtp`` is where alert emails go out (None: email alerts fail their tries)."""
     attempts = AttemptActivity(
         registry,
@@ -95,7 +97,7 @@ def build_workers(
         pool=pool,
         short_wait_s=short_wait_s,
         api_url=api_url,
-        error_groups=error_groups,
+        error_reports=error_reports,
         heartbeat_every_s=heartbeat_every_s,
         announce_attempts=announce_attempts,
     )
@@ -178,7 +180,8 @@ async def running_worker(
     the run-workflow worker stops last.
     ``metrics_port`` (0: a free one) serves ``/metrics``. ``heartbeat_every_s``: how
     often a running attempt heartbeats at most (each beat is a Temporal Cloud action).
-    ``announce_attempts``: ``Settings.announce_attempts``.
+    ``announce_attempts``: ``Settings.announce_attempts``. ``error_groups`` off: failed
+    attempts are not reported to the error groups (for measuring what it costs).
     """
     async with contextlib.AsyncExitStack() as stack:
         if metrics_port is not None:
@@ -189,6 +192,12 @@ async def running_worker(
             pool = await stack.enter_async_context(ProcessPool(preload=task_modules(registry)))
         # Before any worker polls: a run that fails signals this workflow.
         await start_error_groups(client, task_queue_prefix=task_queue_prefix)
+        reports = None
+        if error_groups:
+            reports = ErrorReporter(client, task_queue_prefix=task_queue_prefix, version=version)
+            # Pushed before the workers enter, so it runs after they drained: the
+            # retried attempts' reports still lingering go out.
+            stack.push_async_callback(reports.close)
         workers = build_workers(
             client,
             registry,
@@ -199,7 +208,7 @@ async def running_worker(
             max_concurrent_attempts=max_concurrent_attempts,
             drain_grace=drain_grace,
             api_url=api_url,
-            error_groups=error_groups,
+            error_reports=reports,
             smtp=smtp,
             heartbeat_every_s=heartbeat_every_s,
             announce_attempts=announce_attempts,

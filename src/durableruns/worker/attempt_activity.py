@@ -50,7 +50,7 @@ from durableruns.status import AttemptStatus
 from durableruns.task_definitions import Task, TaskRegistry
 from durableruns.worker import attempt_outcome as outcome
 from durableruns.worker.cancel_watch import CancelWatch
-from durableruns.worker.error_reports import report_failed_run
+from durableruns.worker.error_reports import ErrorReporter
 from durableruns.worker.final_hooks import HooksRan
 from durableruns.worker.isolation import ProcessPool, TaskProcessError, attempt_spec, can_isolate
 from durableruns.worker.task_executor import Cancelled, Completed, Execution, Outcome, execute
@@ -85,12 +85,12 @@ class AttemptActivity:
         pool: ProcessPool | None = None,
         short_wait_s: float = DEFAULT_SHORT_WAIT_S,
         api_url: str | None = None,
-        error_groups: bool = True,
+        error_reports: ErrorReporter | None = None,
         heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
         announce_attempts: bool = True,
     ) -> None:
         self._registry = registry
-        self._error_groups = error_groups
+        self._error_reports = error_reports
         self._announce = announce_attempts
         self._heartbeat_every_s = heartbeat_every_s
         self._cancel_watch = CancelWatch()
@@ -169,10 +169,8 @@ class AttemptActivity:
                 result = await self._execute(task, input, state.payload, ctx, runtime, execution)
         except ApplicationError as exc:
             failure = _report_failure(input, exc)
-            if failure is not None and self._error_groups:
-                await report_failed_run(
-                    client, input, failure, task_queue_prefix=self._prefix, version=self._version
-                )
+            if failure is not None and self._error_reports is not None:
+                await self._error_reports.report(input, failure)  # retried ones too
             raise outcome.with_start(exc, started) from exc.__cause__
         finally:
             for loop in (heartbeats, flusher, log_flusher):

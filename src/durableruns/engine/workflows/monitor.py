@@ -2,11 +2,13 @@
 ``durableruns-monitor:<prefix>``, holding the environment's error groups (status,
 first and last seen, counts over time, versions, sample run) and its alerts.
 
-Fed by the worker that ran a failed run's last attempt, one signal-with-start each
-(:data:`OCCURRED_SIGNAL`); a successful run never touches it, and a run's own history
-gains nothing (its group id rides on its FAILED search-attribute upsert). Each
-occurrence is counted in its group, then matched against the alerts (``run.failed``,
-and ``error_group.*`` when the group is new, regressed or unignored); a match that
+Fed by the workers that ran failed attempts, in batches (:data:`OCCURRENCES_SIGNAL`,
+a signal-with-start: ``worker/error_reports.py``); a successful run never touches it,
+and a run's own history gains nothing (its group id rides on its FAILED
+search-attribute upsert). Each occurrence — a retried attempt's failure or a run's
+final one — is counted in its group, then matched against the alerts (``run.failed``
+for a final failure only, and ``error_group.*`` when the group is new, regressed or
+unignored); a match that
 passes the throttle becomes a message, sent by an alert-delivery workflow of its own
 (``alert_delivery.py``, abandoned on continue-as-new, so it finishes regardless),
 which reports each try back (``DELIVERY_ATTEMPTED_SIGNAL``). While an alert watches a
@@ -57,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         ERROR_GROUP_UPDATE,
         ERROR_GROUPS_QUERY,
         ERROR_OCCURRED_SIGNAL,
+        ERRORS_OCCURRED_SIGNAL,
         HEALTH_PROBE_ACTIVITY,
         MONITOR_MEMO,
         MONITOR_WORKFLOW,
@@ -73,6 +76,7 @@ with workflow.unsafe.imports_passed_through():
         ErrorGroups,
         ErrorOccurrence,
         IgnoreRule,
+        OccurrenceBatch,
         ignore,
         record_occurrence,
         resolve,
@@ -81,13 +85,15 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.models import Frozen
 
 OCCURRED_SIGNAL = ERROR_OCCURRED_SIGNAL
+OCCURRENCES_SIGNAL = ERRORS_OCCURRED_SIGNAL
 CHANGE_UPDATE = ERROR_GROUP_UPDATE
 GROUPS_QUERY = ERROR_GROUPS_QUERY
 UNKNOWN_GROUP_TYPE = "durableruns.UnknownErrorGroup"
 """ApplicationError type of a change naming a group this environment does not have."""
 MAX_HISTORY_EVENTS = 8_000
 """Continue-as-new past this many events (Temporal warns at 10,240): about 2,000
-failed runs per history, each one signal plus its share of workflow tasks."""
+reports per history (each a signal of one or more failed attempts) plus their share of
+workflow tasks."""
 PUBLISH_EVERY = timedelta(seconds=10)
 """How often, at most, the state is copied into the memo (for reads with no worker)."""
 RECENT_EVENTS = 200
@@ -262,12 +268,26 @@ class MonitorWorkflow:
     # --- error groups ------------------------------------------------------------------
     @workflow.signal(name=OCCURRED_SIGNAL)
     def occurred(self, occurrence: ErrorOccurrence) -> None:
-        """A run failed: count it in its group, and tell the alerts."""
+        """A run failed (one report, as workers sent them before batches)."""
+        self._record(occurrence)
+
+    @workflow.signal(name=OCCURRENCES_SIGNAL)
+    def occurred_many(self, batch: OccurrenceBatch) -> None:
+        """Attempts failed (retried ones and runs' last ones): count each, in order.
+        A new handler changes no command of a history recorded before it (such a
+        history never holds this signal), so it needs no ``workflow.patched``."""
+        for occurrence in batch.occurrences:
+            self._record(occurrence)
+
+    def _record(self, occurrence: ErrorOccurrence) -> None:
+        """Count ``occurrence`` in its group, and tell the alerts: ``run.failed`` only
+        when it ended its run (a message per retried attempt would be noise)."""
         event = record_occurrence(self._state, occurrence)
         self._dirty = True
-        self._notify(
-            Notice(event=AlertEvent.RUN_FAILED, subject=_run(occurrence), at=occurrence.at)
-        )
+        if not occurrence.retried:
+            self._notify(
+                Notice(event=AlertEvent.RUN_FAILED, subject=_run(occurrence), at=occurrence.at)
+            )
         if event is None:
             return
         self._state.seq += 1
