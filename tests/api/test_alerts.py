@@ -1,7 +1,8 @@
 """``/api/v1/alerts`` against real receivers the tests start: a signed webhook, Slack's
 shape and email (aiosmtpd) on run.failed and error_group.new; durable, retried
-deliveries whose tries are recorded; a storm throttled into a handful of messages that
-carry the count; secrets never answered back; bad input named."""
+deliveries whose tries are recorded; run.failed for a run's final failure only; a storm
+of 500 real failing runs throttled into a handful of messages that carry the count;
+secrets never answered back; bad input named."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
@@ -28,7 +30,7 @@ from durableruns.sdk import alerts as sdk_alerts
 from durableruns.task_definitions import TaskRegistry
 from durableruns.worker.alert_delivery import SmtpSettings
 from durableruns.worker.assembly import running_worker
-from tests.helpers import SECRET_KEY, eventually, new_settings
+from tests.helpers import SECRET_KEY, eventually, new_settings, open_stack
 from tests.helpers.receivers import Receiver, http_receiver, smtp_receiver
 from tests.helpers.tasks import error_tasks, queue_tasks
 
@@ -75,7 +77,9 @@ def smtp() -> Iterator[tuple[int, list[Any]]]:
 async def alert_stack(client: Client, smtp: tuple[int, list[Any]]) -> AsyncIterator[AlertStack]:
     port, mails = smtp
     settings = new_settings(smtp_host="127.0.0.1", smtp_port=port)
-    registry = TaskRegistry([error_tasks.err_lookup, error_tasks.err_divide])
+    registry = TaskRegistry(
+        [error_tasks.err_lookup, error_tasks.err_divide, error_tasks.err_thrice]
+    )
     async with (
         running_worker(
             client,
@@ -229,12 +233,72 @@ async def test_email_is_sent_as_text_and_html(alert_stack: AlertStack) -> None:
     assert mail["Message-ID"] == f"<{records[0]['id']}@durableruns>"
 
 
+async def test_run_failed_is_sent_for_a_runs_final_failure_only(alert_stack: AlertStack) -> None:
+    """Three failed attempts, one run.failed message: the retried attempts count in
+    their error group but are no failed run (a message each would be noise)."""
+    tag = _tag()
+    async with http_receiver() as receiver:
+        await alert_stack.create(
+            name="final only",
+            events=["run.failed"],
+            channel={"type": "webhook", "url": receiver.url, "secret": SECRET},
+            filter={"tags": [tag]},
+            throttleSeconds=1,
+        )
+        run_id = await alert_stack.trigger_failure("err-thrice", tags=[tag])
+        got = await _received(receiver, 1)
+        assert got[0].json["subject"]["id"] == run_id
+        await asyncio.sleep(3)  # past the throttle window: a digest would be sent by now
+        assert [r.json["count"] for r in receiver.received] == [1]
+
+
+@pytest.mark.timeout(240)
+async def test_a_storm_of_500_failing_runs_sends_a_handful_of_messages(client: Client) -> None:
+    """500 real failing runs (one attempt each, a no-op that raises), triggered over
+    HTTP 50 at a time, a webhook on run.failed with a 20 s throttle window: at most 10
+    messages, signed, whose counts add up to 500; the group counts 500; and the
+    worker's reports coalesce (fewer signals to the monitor than failed runs)."""
+    registry = TaskRegistry([error_tasks.err_storm])
+    async with (
+        open_stack(client, registry, isolation=False, announce_attempts=False) as stack,
+        http_receiver() as receiver,
+    ):
+        created = await stack.http.post(
+            "/api/v1/alerts",
+            json={
+                "name": "storm",
+                "events": ["run.failed"],
+                "channel": {"type": "webhook", "url": receiver.url, "secret": SECRET},
+                "throttleSeconds": 20,
+            },
+        )
+        assert created.status_code == 200, created.text
+        for start in range(0, 500, 50):
+            await asyncio.gather(*(stack.trigger("err-storm", i) for i in range(start, start + 50)))
+
+        async def total() -> int:
+            return sum(r.json["count"] for r in receiver.received)
+
+        await eventually(total, lambda n: n == 500, timeout=180, interval=0.5)
+        counts = [r.json["count"] for r in receiver.received]
+        assert len(counts) <= 10 and counts[0] == 1, counts
+        assert all(r.signed_with(SECRET) for r in receiver.received)
+        assert len({r.json["id"] for r in receiver.received}) == len(counts)
+        groups = (await stack.http.get("/api/v1/errors")).json()["data"]
+        assert [g["count"] for g in groups] == [500]
+        monitor = client.get_workflow_handle(monitor_id(stack.settings.task_queue_prefix))
+        signaled = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+        history = await monitor.fetch_history()
+        assert sum(1 for e in history.events if e.event_type == signaled) < 500
+
+
 async def test_a_storm_sends_a_handful_of_messages_that_carry_the_count(
     alert_stack: AlertStack,
 ) -> None:
     """500 failures reported within seconds, a 4 s throttle window: a handful of
-    messages whose counts add up to 500 (the failures are sent to the monitor as the
-    workers send them, straight, so the storm takes seconds rather than minutes)."""
+    messages whose counts add up to 500 (the failures are sent to the monitor straight,
+    one legacy single-report signal each, so this takes seconds; the test above makes
+    them from real failing runs)."""
     tag = _tag()
     async with http_receiver() as receiver:
         await alert_stack.create(
