@@ -168,7 +168,7 @@ def execution(i: HealthInputs) -> Finding:
         else "Look at the failed runs: GET /api/v1/runs?filter[status]=FAILED"
     )
     attribution = (
-        {"dim": "errorGroup", "key": top.id, "share": top.count, "of": "failed runs"}
+        {"dim": "errorGroup", "key": top.id, "share": top.count, "of": "failed attempts"}
         if top
         else None
     )

@@ -21,6 +21,7 @@ import contextlib
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,7 +29,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER
-from durableruns.engine.names import limit_workflow_id, queue_workflow_id
+from durableruns.engine.names import limit_workflow_id, monitor_id, queue_workflow_id
+from durableruns.engine.workflows.monitor import OCCURRED_SIGNAL
+from durableruns.error_group_models import ErrorOccurrence
 from durableruns.process import exit_process
 from durableruns.service.catalog import catalog_id
 from durableruns.service.dev_server import (
@@ -36,6 +39,7 @@ from durableruns.service.dev_server import (
     environment_namespace_flags,
     temporal_binary,
 )
+from durableruns.service.error_groups import ErrorGroupService
 from durableruns.task_definitions import TaskRegistry
 from tests.helpers import STACK_MODULES, Stack, eventually, open_stack
 
@@ -303,6 +307,45 @@ async def _hooks_completed(stack: Stack) -> list[str]:
     return [run_id]
 
 
+async def _monitor(stack: Stack) -> list[str]:
+    """The environment's monitor workflow: batched reports (a recovered run's two
+    retried attempts; a failed run's retried and final ones), a report on the single
+    signal workers sent before batches, and an alert whose matches start deliveries
+    (to a port that refuses: the deliveries are abandoned children, not waited on)."""
+    prefix = stack.settings.task_queue_prefix
+    created = await stack.http.post(
+        "/api/v1/alerts",
+        json={
+            "name": "replay",
+            "events": ["run.failed", "error_group.new"],
+            "channel": {"type": "webhook", "url": "http://127.0.0.1:9/h", "secret": "whsec-replay"},
+            "throttleSeconds": 1,
+        },
+    )
+    assert created.status_code == 200, created.text
+    await _one(stack, "flaky", {"fail_times": 2})
+    await _one(stack, "always-fails", {})
+    legacy = ErrorOccurrence(
+        group_id="error_00000000000000aa",
+        fingerprint="00000000000000aa",
+        task_id="always-fails",
+        error_type="BoomError",
+        message="boom",
+        run_id="run_legacy",
+        at=datetime.now(UTC),
+    )
+    await stack.client.get_workflow_handle(monitor_id(prefix)).signal(OCCURRED_SIGNAL, legacy)
+    service = ErrorGroupService(stack.client, task_queue_prefix=prefix)
+
+    async def occurrences() -> int:
+        await asyncio.sleep(0.6)  # past the service's read cache
+        return (await service.state()).occurrences
+
+    await eventually(occurrences, lambda n: n >= 5, timeout=30)
+    await asyncio.sleep(2)  # a throttle window closes: a digest
+    return [monitor_id(prefix)]
+
+
 SCENARIOS: dict[str, Scenario] = {
     "hello-world": lambda s: _one(s, "hello-world", {"name": "Replay"}),
     "sleepy": lambda s: _one(s, "sleepy", {"seconds": 0.5}),
@@ -367,6 +410,8 @@ SCENARIOS: dict[str, Scenario] = {
     "hooks-completed": _hooks_completed,
     "hooks-canceled": _hooks_canceled,
     "lean-hooks-completed": _hooks_completed,
+    # The monitor workflow (error groups, alerts), since every failed attempt is reported:
+    "monitor": _monitor,
 }
 LEAN = "lean-"
 """Scenarios of this prefix run on a stack whose worker does not announce attempts."""

@@ -19,6 +19,7 @@ from durableruns.engine.converter import DATA_CONVERTER
 from durableruns.engine.workflows.batch import BatchWorkflow
 from durableruns.engine.workflows.catalog import CatalogWorkflow
 from durableruns.engine.workflows.limit import LimitWorkflow
+from durableruns.engine.workflows.monitor import MonitorWorkflow
 from durableruns.engine.workflows.queue import QueueWorkflow
 from durableruns.engine.workflows.run import RunWorkflow
 from durableruns.engine.workflows.token import TokenWorkflow
@@ -53,6 +54,7 @@ def test_there_is_a_history_for_every_example() -> None:
         "limit workflows, and runs holding limits"
     )
     assert {"hooks-completed", "hooks-canceled"} <= scenarios, "the hooks activity"
+    assert "monitor" in scenarios, "the monitor workflow: batched reports, alerts"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
@@ -65,6 +67,7 @@ async def test_recorded_history_replays(path: Path) -> None:
             QueueWorkflow,
             TokenWorkflow,
             LimitWorkflow,
+            MonitorWorkflow,
         ],
         data_converter=DATA_CONVERTER,
     )
