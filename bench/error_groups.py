@@ -3,13 +3,18 @@ to the error groups on and off (alternating rounds, one dev server, one in-proce
 worker without task processes); then the errors list's response time at 100 groups x
 1,000 runs each.
 
-    .venv/bin/python bench/error_groups.py --runs 200 --rounds 2
+    .venv/bin/python bench/error_groups.py --runs 200 --rounds 2 [--attempts 3]
 
-With grouping, a failed run pays one signal-with-start from the worker (and its group
-id rides on the FAILED upsert, which happens either way). The list reads the
-error-groups workflow's state with one query; the 100,000 occurrences are recorded
-into that state with the workflow's own pure rule (``record_occurrence``) and the
-workflow is started from it, since counting 100,000 signals is not what is measured.
+With grouping, every failed attempt is reported (``worker/error_reports.py``): a run's
+final failure in a signal-with-start sent before its attempt ends (reports that arrive
+while one is under way go out together in the next), a retried attempt's with the next
+one this worker sends or after a 2 s linger. ``--attempts N`` makes every run fail N
+attempts (N-1 retried), and each grouped round prints the monitor's signals per failed
+run and the occurrences it counted. The group id rides on the FAILED upsert, which
+happens either way. The list reads the monitor workflow's state with one query; the
+100,000 occurrences are recorded into that state with the workflow's own pure rule
+(``record_occurrence``) and the workflow is started from it, since counting 100,000
+signals is not what is measured.
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ import contextlib
 import statistics
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
@@ -40,24 +47,43 @@ from durableruns.error_group_models import ErrorOccurrence, record_occurrence
 from durableruns.models import RunOptions
 from durableruns.process import exit_process
 from durableruns.service.dev_server import dynamic_config_flags, temporal_binary
+from durableruns.service.error_groups import ErrorGroupService
 from durableruns.service.runs import RunService
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry, task
 from durableruns.worker.assembly import running_worker
+from durableruns.worker.error_reports import LINGER_S
 
 SECRET_KEY = "tr_dev_bench_secret_key"
 
 
-@task(id="bench-fails", retry={"max_attempts": 1})
+@task(
+    id="bench-fails",
+    retry={"max_attempts": 1, "min_timeout_ms": 50, "max_timeout_ms": 200, "randomize": False},
+)
 async def fails(payload: Any) -> None:
     """Fails at once, with a varying value in the message (one group)."""
     raise ValueError(f"bench failure {payload}")
 
 
-async def _burst(client: Client, runs: int, concurrency: int, grouped: bool) -> float:
-    """Runs per second of ``runs`` failing runs, ``concurrency`` in flight."""
+class Burst(NamedTuple):
+    """One round: failed runs per second; with grouping, the monitor's signals and the
+    occurrences it counted (None without)."""
+
+    rate: float
+    runs: int
+    signals: int | None
+    occurrences: int | None
+
+
+async def _burst(
+    client: Client, runs: int, concurrency: int, grouped: bool, attempts: int
+) -> Burst:
+    """``runs`` failing runs (``attempts`` failed attempts each), ``concurrency`` in
+    flight, after 5 warm-up runs."""
     prefix = f"bench-eg-{uuid.uuid4().hex[:6]}"
     registry = TaskRegistry([fails])
+    options = RunOptions(max_attempts=attempts)
     async with running_worker(
         client,
         registry,
@@ -67,19 +93,38 @@ async def _burst(client: Client, runs: int, concurrency: int, grouped: bool) -> 
         error_groups=grouped,
     ):
         service = RunService(client, task_queue_prefix=prefix)
-        todo = iter(range(runs))
 
-        async def slot() -> None:
-            for i in todo:
-                triggered = await service.trigger("bench-fails", i, RunOptions())
-                with contextlib.suppress(WorkflowFailureError):  # it fails, as it should
-                    await client.get_workflow_handle(triggered.run_id).result()
+        async def drain(todo: Iterator[int], slots: int) -> None:
+            async def slot() -> None:
+                for i in todo:
+                    triggered = await service.trigger("bench-fails", i, options)
+                    with contextlib.suppress(WorkflowFailureError):  # it fails, as it should
+                        await client.get_workflow_handle(triggered.run_id).result()
 
-        await asyncio.gather(*(slot() for _ in range(5)))  # warm-up
-        todo = iter(range(runs))
+            await asyncio.gather(*(slot() for _ in range(slots)))
+
+        await drain(iter(range(5)), 5)  # warm-up
         started = time.perf_counter()
-        await asyncio.gather(*(slot() for _ in range(concurrency)))
-        return runs / (time.perf_counter() - started)
+        await drain(iter(range(runs)), concurrency)
+        rate = runs / (time.perf_counter() - started)
+        occurrences = None
+        if grouped:
+            await asyncio.sleep(LINGER_S + 1)  # the last retried reports go out
+            groups = ErrorGroupService(client, task_queue_prefix=prefix)
+            occurrences = (await groups.state()).occurrences
+    signals = await _monitor_signals(client, prefix) if grouped else None
+    return Burst(rate, runs + 5, signals, occurrences)
+
+
+async def _monitor_signals(client: Client, prefix: str) -> int:
+    """Signals the prefix's monitor received, over its continue-as-new chain."""
+    signaled = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    total = 0
+    async for execution in client.list_workflows(f"WorkflowId = '{monitor_id(prefix)}'"):
+        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+        history = await handle.fetch_history()
+        total += sum(1 for e in history.events if e.event_type == signaled)
+    return total
 
 
 async def _list_latency(client: Client, groups: int, per_group: int, calls: int) -> list[float]:
@@ -142,9 +187,21 @@ async def main(args: argparse.Namespace) -> None:
         for round_ in range(args.rounds):
             order = ("grouped", "ungrouped") if round_ % 2 == 0 else ("ungrouped", "grouped")
             for name in order:
-                rate = await _burst(env.client, args.runs, args.concurrency, name == "grouped")
-                rates[name].append(rate)
-                print(f"  round {round_ + 1} {name:9s} {rate:6.1f} failed runs/s", flush=True)
+                burst = await _burst(
+                    env.client, args.runs, args.concurrency, name == "grouped", args.attempts
+                )
+                rates[name].append(burst.rate)
+                cost = ""
+                if burst.signals is not None:
+                    cost = (
+                        f"; {burst.signals} monitor signals for {burst.runs} failed runs "
+                        f"({burst.signals / burst.runs:.2f} per run), "
+                        f"{burst.occurrences} occurrences counted"
+                    )
+                print(
+                    f"  round {round_ + 1} {name:9s} {burst.rate:6.1f} failed runs/s{cost}",
+                    flush=True,
+                )
         took = await _list_latency(env.client, args.groups, args.per_group, args.calls)
     finally:
         await env.shutdown()
@@ -152,7 +209,9 @@ async def main(args: argparse.Namespace) -> None:
         load = f.read().split()[:3]
     print(
         f"bench/error_groups.py --runs {args.runs} --rounds {args.rounds} "
-        f"--concurrency {args.concurrency}; {datetime.now(UTC):%Y-%m-%d %H:%M}Z; "
+        f"--concurrency {args.concurrency} --attempts {args.attempts} "
+        f"--groups {args.groups} --per-group {args.per_group}; "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M}Z; "
         f"load {' '.join(load)}"
     )
     ratios = [g / u for g, u in zip(rates["grouped"], rates["ungrouped"], strict=True)]
@@ -173,6 +232,7 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--attempts", type=int, default=1, help="failed attempts per run")
     parser.add_argument("--groups", type=int, default=100)
     parser.add_argument("--per-group", type=int, default=1000)
     parser.add_argument("--calls", type=int, default=20)
