@@ -65,6 +65,8 @@ class TimelineSpan(WireModel):
     """A child run's id."""
     token_id: str | None = None
     """A wait on one wait token: the token's id."""
+    position: int | None = None
+    """A step: its position in the run's journal (what a rerun's ``fromStep`` names)."""
 
 
 class RunTimeline(WireModel):

@@ -1,5 +1,5 @@
 """The dashboard's routes: ``/`` → ``/dashboard``, the runs, run, errors, schedules,
-tokens and concurrency pages, login and logout, and the static files. Pages need a
+tokens, concurrency and bulk action pages, login and logout, and the static files. Pages need a
 session (else they redirect to the login); what they show comes from the JSON API,
 fetched by the page itself.
 """
@@ -18,7 +18,7 @@ import durableruns.api.session as session
 from durableruns.api.deps import SecretKeyDep, SettingsDep
 from durableruns.dashboard import pages
 from durableruns.error_fingerprint import is_error_group_id
-from durableruns.ids import is_run_id
+from durableruns.ids import is_bulk_action_id, is_run_id
 from durableruns.settings import Settings
 
 router = APIRouter(include_in_schema=False)
@@ -48,6 +48,7 @@ LIST_PAGES: dict[str, tuple[str, str, str]] = {
     "/errors": ("errors", "Errors", "Error groups, most occurrences first, the last 24 hours."),
     "/alerts": ("alerts", "Alerts", "Alerts: create one, see its deliveries and every try."),
     "/concurrency": ("concurrency", "Concurrency", "Limits and queues with live counts."),
+    "/bulk-actions": ("bulk_actions", "Bulk actions", "Bulk replays and cancels, newest first."),
 }
 """The dashboard's list pages, by path under ``/dashboard``: (template, title, summary).
 Each needs a session and renders its template; the page fetches its data itself."""
@@ -95,6 +96,21 @@ async def error_page(
     if not is_error_group_id(error_id):
         return not_found(settings, f"There is no error group with the id {error_id!r}.")
     return pages.render("error", title=error_id, chrome=_chrome(settings), error_id=error_id)
+
+
+@router.get(HOME + "/bulk-actions/{bulk_id}")
+async def bulk_action_page(
+    bulk_id: Annotated[str, Path()],
+    request: Request,
+    settings: SettingsDep,
+    secret_key: SecretKeyDep,
+) -> Response:
+    """One bulk action: its status, counts, the runs it made, and Abort while it runs."""
+    if not session.has_session(request, secret_key):
+        return _to_login(request)
+    if not is_bulk_action_id(bulk_id):
+        return not_found(settings, f"There is no bulk action with the id {bulk_id!r}.")
+    return pages.render("bulk_action", title=bulk_id, chrome=_chrome(settings), bulk_id=bulk_id)
 
 
 @router.get(LOGIN)

@@ -289,7 +289,7 @@ async def _signaled(b: _Builder, run: TimelineSpan, event: HistoryEvent, at: dat
         [step] = await b.client.data_converter.decode(attrs.input.payloads, [StepRecord])
         b.add(
             kind="step", name=step.call, parent=b.running.id, start=at, end=at,
-            attempt=b.running.attempt,
+            attempt=b.running.attempt, position=step.position,
         )  # fmt: skip
         return
     [wait] = await b.client.data_converter.decode(attrs.input.payloads, [WaitSpec])

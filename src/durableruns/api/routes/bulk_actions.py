@@ -52,6 +52,10 @@ class BulkActionFilter(WireModel):
     from_: datetime | float | None = Field(default=None, alias="from")
     to: datetime | float | None = None
     period: str | None = None
+    root_only: bool | None = None
+    """durableruns extension: only runs with no parent (the dashboard's "root runs only")."""
+    error_group: Many = None
+    """durableruns extension: failed runs of these error groups (the errors page's runs)."""
 
 
 class CreateBulkActionRequest(WireModel):
@@ -152,6 +156,8 @@ def _run_filter(f: BulkActionFilter) -> RunFilter:
         batch_ids=_many(f.batch, "filter.batch"),
         schedule_ids=_many(f.schedule, "filter.schedule"),
         bulk_action_ids=_many(f.bulk_action, "filter.bulkAction"),
+        error_groups=_many(f.error_group, "filter.errorGroup"),
+        root_only=bool(f.root_only),
         queues=tuple(_queue(q) for q in _queues(f.queue)),
         is_test=f.is_test,
         created_from=created_from,

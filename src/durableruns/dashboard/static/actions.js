@@ -1,5 +1,6 @@
 // The run page's actions, each through the facade's JSON API: cancel, replay (same or
-// edited payload) and reschedule. Each one reports its outcome, with the server's own
+// edited payload), rerun from a step (same or edited payload; steps.js asks for it with a
+// "rerun-from-step" event) and reschedule. Each one reports its outcome, with the server's own
 // message when it refuses, and links to the run it created or changed.
 
 import { api, runPath } from "./api.js";
@@ -10,7 +11,7 @@ const FLASH_KEY = "durableruns.flash";
 
 export function setupActions({ runId, getRun, reload }) {
   const path = (action, version = "v1") => `/api/${version}/runs/${encodeURIComponent(runId)}/${action}`;
-  const actionButtons = () => document.querySelectorAll("#actions button, .panel button[type=submit]");
+  const actionButtons = () => document.querySelectorAll("#actions button, .panel button[type=submit], .rerun-step button");
 
   async function attempt(fn) {
     for (const button of actionButtons()) button.disabled = true;
@@ -35,28 +36,47 @@ export function setupActions({ runId, getRun, reload }) {
     outcome("ok", "Cancel requested: ", runLink(runId), ` is ${run ? run.status : "being canceled"}.`);
   }));
 
-  // Replay with the same payload, or with the editor's.
+  // Replay with the same payload, or with the editor's; the editor also reruns from a
+  // step with an edited payload (it then holds the step in its dataset).
+  let editorStep = null;
   $("replay").addEventListener("click", () => attempt(() => replay(undefined)));
-  $("edit-replay").addEventListener("click", () => {
-    const run = getRun();
-    $("replay-payload").value = JSON.stringify(run && run.payload !== undefined ? run.payload : null, null, 2);
-    show($("replay-editor"), true);
-    validateEditor();
-    $("replay-payload").focus();
-  });
+  $("edit-replay").addEventListener("click", () => openEditor(null));
   $("replay-close").addEventListener("click", () => show($("replay-editor"), false));
   $("replay-payload").addEventListener("input", validateEditor);
   $("replay-editor").addEventListener("submit", (event) => {
     event.preventDefault();
     const text = $("replay-payload").value;
     if (!validateEditor()) return;
-    attempt(() => replay({ payload: text, payloadType: "application/json" }));
+    const body = { payload: text, payloadType: "application/json" };
+    if (editorStep) body.fromStep = editorStep.position;
+    attempt(() => replay(body, editorStep));
   });
 
-  async function replay(body) {
+  function openEditor(step) {
+    editorStep = step;
+    const run = getRun();
+    fill($("replay-editor-title"), step
+      ? `Rerun from step #${step.position} ${step.call} with a new payload`
+      : "Replay with a new payload");
+    fill($("replay-submit"), step ? "Rerun from this step with this payload" : "Replay with this payload");
+    $("replay-payload").value = JSON.stringify(run && run.payload !== undefined ? run.payload : null, null, 2);
+    show($("replay-editor"), true);
+    validateEditor();
+    $("replay-payload").focus();
+  }
+
+  // Rerun from a step: the Steps card's buttons ({ position, call, edit }).
+  document.addEventListener("rerun-from-step", ({ detail: step }) => {
+    if (step.edit) return openEditor(step);
+    attempt(() => replay({ fromStep: step.position }, step));
+  });
+
+  async function replay(body, step = null) {
     const created = await api(path("replay"), { method: "POST", body });
-    outcome("ok", "Replay started: ", runLink(created.id), " (opening it…)");
-    sessionStorage.setItem(FLASH_KEY, JSON.stringify({ runId: created.id, replayOf: runId }));
+    outcome("ok", step ? "Rerun started: " : "Replay started: ", runLink(created.id), " (opening it…)");
+    const flash = { runId: created.id, replayOf: runId };
+    if (step) Object.assign(flash, { fromPosition: step.position, fromCall: step.call });
+    sessionStorage.setItem(FLASH_KEY, JSON.stringify(flash));
     location.assign(runPath(created.id));
   }
 
@@ -115,7 +135,10 @@ export function showFlash(runId) {
     flash = null;
   }
   sessionStorage.removeItem(FLASH_KEY);
-  if (flash && flash.runId === runId) {
+  if (flash && flash.runId === runId && flash.fromPosition !== undefined) {
+    outcome("ok", "Rerun of ", runLink(flash.replayOf), " from step #", String(flash.fromPosition), " ",
+      h("code", {}, flash.fromCall || ""), " started: this is the new run ", h("span", { class: "mono" }, runId), ".");
+  } else if (flash && flash.runId === runId) {
     outcome("ok", "Replay of ", runLink(flash.replayOf), " started: this is the new run ", h("span", { class: "mono" }, runId), ".");
   }
 }

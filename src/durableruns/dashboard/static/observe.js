@@ -73,6 +73,7 @@ async function loadTimeline(run) {
     return;
   }
   fill($("waterfall"), waterfall(body.data || [], run, body.truncated));
+  document.dispatchEvent(new CustomEvent("timeline-loaded", { detail: { run, spans: body.data || [] } }));
 }
 
 function waterfall(spans, run, truncated) {

@@ -184,6 +184,9 @@ function details(run) {
     ["Delayed until", time(run.delayedUntil)],
     ["Batch", run.batchId ? h("a", { class: "mono", href: runsPath({ batch: run.batchId }) }, run.batchId) : muted("—")],
     ["Replayed from", run.replayedFrom ? runLink(run.replayedFrom) : muted("—")],
+    ...(run.replayedFromStep !== undefined && run.replayedFromStep !== null
+      ? [["Rerun from step", h("span", { class: "rerun-from" }, `#${run.replayedFromStep} of `,
+        runLink(run.replayedFrom))]] : []),
     ["Schedule", scheduleView(run.schedule)],
     ["Triggered by", `${run.triggerFunction || "trigger"} · depth ${run.depth || 0}`],
     ["Test run", run.isTest ? "yes" : "no"],

@@ -7,11 +7,12 @@ import { api, ApiError, runPath, runsPath } from "./api.js";
 import { fill, formatDuration, h, muted, runLink, show, statusBadge, tagList, time }
   from "./dom.js";
 import { FINAL_STATUSES, STATUSES } from "./status.js";
+import { selectCell, setupBulkSelection, syncSelection } from "./bulk-select.js";
 
 const PAGE_SIZE = 25;
 const REFRESH_MS = 2000;
 const RUN_ID = /^run_[0-9a-z]{26}$/;
-const TEXT_FILTERS = ["task", "tag", "batch", "schedule", "from", "to"];
+const TEXT_FILTERS = ["task", "tag", "batch", "schedule", "bulkAction", "from", "to"];
 
 const $ = (id) => document.getElementById(id);
 const rows = new Map(); // run id -> { tr, signature }
@@ -30,6 +31,7 @@ export function startRunsPage() {
   $("older").addEventListener("click", () => page("after", $("older").dataset.cursor));
   $("newer").addEventListener("click", () => page("before", $("newer").dataset.cursor));
   $("search").addEventListener("submit", search);
+  setupBulkSelection({ currentFilter: bulkFilter });
   loadTaskIds();
   refresh();
   setInterval(() => { if (!document.hidden && !loading) refresh(); }, REFRESH_MS);
@@ -98,7 +100,7 @@ function listQuery() {
   const statuses = params.getAll("status");
   if (statuses.length) query.set("filter[status]", statuses.join(","));
   const keys = { tag: "filter[tag]", batch: "filter[batch]", schedule: "filter[schedule]",
-    errorGroup: "filter[errorGroup]" };
+    errorGroup: "filter[errorGroup]", bulkAction: "filter[bulkAction]" };
   if (params.get("task")) query.set("filter[taskIdentifier]", matchingTasks(params.get("task")));
   if (params.get("root") === "1") query.set("filter[rootOnly]", "true");
   for (const [name, key] of Object.entries(keys)) if (params.get(name)) query.set(key, params.get(name));
@@ -109,6 +111,26 @@ function listQuery() {
   if (params.get("after")) query.set("page[after]", params.get("after"));
   else if (params.get("before")) query.set("page[before]", params.get("before"));
   return query;
+}
+
+// The page's query string -> a bulk action's filter (POST /api/v1/bulk-actions): the
+// same runs the list shows, on every page.
+function bulkFilter() {
+  const params = new URLSearchParams(location.search);
+  const filter = {};
+  const list = (value) => value.split(",").map((v) => v.trim()).filter(Boolean);
+  const statuses = params.getAll("status");
+  if (statuses.length) filter.status = statuses;
+  if (params.get("task")) filter.taskIdentifier = list(matchingTasks(params.get("task")));
+  const keys = { tag: "tag", batch: "batch", schedule: "schedule", errorGroup: "errorGroup",
+    bulkAction: "bulkAction" };
+  for (const [name, key] of Object.entries(keys)) if (params.get(name)) filter[key] = params.get(name);
+  for (const name of ["from", "to"]) {
+    const ms = params.get(name) ? new Date(params.get(name)).getTime() : NaN;
+    if (!Number.isNaN(ms)) filter[name] = ms;
+  }
+  if (params.get("root") === "1") filter.rootOnly = true;
+  return filter;
 }
 
 async function refresh() {
@@ -145,6 +167,7 @@ function render(items, pagination) {
   });
   for (const id of [...rows.keys()]) if (!seen.has(id)) rows.delete(id);
   $("runs-body").replaceChildren(...trs);
+  syncSelection();
   show($("empty"), items.length === 0);
   setCursor($("older"), pagination.next);
   setCursor($("newer"), pagination.previous);
@@ -157,6 +180,7 @@ function setCursor(button, cursor) {
 
 function buildRow(run) {
   const tr = h("tr", { "data-run-id": run.id, "data-status": run.status, class: "run-row" },
+    selectCell(run.id),
     h("td", {}, runLink(run.id)),
     h("td", { class: "task" }, run.taskIdentifier),
     h("td", {}, statusBadge(run.status)),
@@ -166,7 +190,7 @@ function buildRow(run) {
     h("td", {}, tagList(run.tags, (tag) => runsPath({ tag }))),
     h("td", { class: "mono small" }, run.version || muted("—")));
   tr.addEventListener("click", (event) => {
-    if (!event.target.closest("a")) location.assign(runPath(run.id));
+    if (!event.target.closest("a, td.select")) location.assign(runPath(run.id));
   });
   return tr;
 }
