@@ -3,8 +3,8 @@
 on its first page, then started again; every failed run is replayed exactly once and the
 counts are right.
 
-The issue asks for 500 runs; ``RUNS`` is 300 so the test (create, fail, replay, replay
-runs failing again, on a shared 2-core machine) stays within a few minutes.
+500 runs, as the issue asks: create, fail, replay, the replays failing again — about
+2 minutes on a shared 2-core machine (a ``chaos`` test: ``-m chaos`` selects it; CI runs it).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tests.helpers import eventually
 from tests.helpers.processes import Proc, start
 
 KEY = "tr_dev_bulk_durability_key"
-RUNS = 300
+RUNS = 500
 TASKS = ["--tasks", "tests.helpers.tasks.support_tasks"]
 
 
@@ -67,6 +67,7 @@ async def _action(http: httpx.AsyncClient, action_id: str) -> dict[str, Any]:
     return body
 
 
+@pytest.mark.chaos
 @pytest.mark.timeout(600)  # ~2-4 min on a loaded 2-core machine
 async def test_a_bulk_replay_survives_killing_its_facade_and_worker_midway(
     client: Client, tmp_path: Path
