@@ -1,17 +1,19 @@
 """Bulk replay against replaying the same runs one by one over HTTP (issue 23).
 
-N runs (default 1,000; at most 1,000 ids per bulk action) of a no-op task are made and
-finished first. Then, in alternating order per round: one bulk action replays all N
-(``POST /api/v1/bulk-actions`` with ``runIds``, polled until COMPLETED), and the same N
-are replayed one by one (``POST /api/v1/runs/{id}/replay``, 32 in flight). Reports
-replays/s until every replay run exists, and until every replay finished, and the ratio
-bulk / one-by-one. The bulk action acts on 10 runs at once by design (it must not flood
-the queues), so it is expected to be slower at creating runs than 32 callers in parallel.
+N runs (default 1,000; at most 1,000 ids per bulk action and per batch) of a no-op task
+are made and finished first. Then, in an order rotated per round: one bulk action
+replays all N (``POST /api/v1/bulk-actions`` with ``runIds``, polled until COMPLETED);
+the same N are replayed one by one (``POST /api/v1/runs/{id}/replay``, 32 in flight);
+and N runs of the same task with the same payload are triggered one by one
+(``POST /api/v1/tasks/{id}/trigger``, 32 in flight). Reports runs/s until every new run
+exists, and until every one finished, and the ratios bulk / one-by-one. The bulk action
+acts on 10 runs at once by design (it must not flood the queues), so it is expected to
+be slower at creating runs than 32 callers in parallel.
 
 One in-memory dev server, one worker and the facade (uvicorn on a free port) in this
 process.
 
-Run: ``PYTHONPATH=. .venv/bin/python bench/bulk_replay.py [--runs 1000] [--rounds 2]``.
+Run: ``PYTHONPATH=. .venv/bin/python bench/bulk_replay.py [--runs 1000] [--rounds 3]``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from temporalio.testing import WorkflowEnvironment
 from bench.control import _finish_all, serving
 from durableruns import task
 from durableruns.api import create_app
+from durableruns.bulk_models import MAX_RUN_IDS
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER
 from durableruns.process import exit_process
@@ -94,6 +97,31 @@ async def one_by_one(
     return created, time.perf_counter() - started
 
 
+async def triggered_one_by_one(
+    http: httpx.AsyncClient, client: Client, count: int
+) -> tuple[float, float]:
+    """The same runs (task, payload) triggered one by one, as a caller without bulk would."""
+    started = time.perf_counter()
+    gate = asyncio.Semaphore(IN_FLIGHT)
+
+    async def trigger(_: int) -> str:
+        async with gate:
+            response = await http.post(
+                "/api/v1/tasks/bench-replayed/trigger", json={"payload": None}
+            )
+            new_id: str = response.json()["id"]
+            return new_id
+
+    made = await asyncio.gather(*(trigger(i) for i in range(count)))
+    created = time.perf_counter() - started
+    await _finish_all(client, list(made))
+    return created, time.perf_counter() - started
+
+
+KINDS = ("bulk", "replay", "trigger")
+"""bulk: one bulk action; replay / trigger: one HTTP call per run."""
+
+
 async def main(args: argparse.Namespace) -> int:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
@@ -114,36 +142,46 @@ async def main(args: argparse.Namespace) -> int:
         ):
             for round_no in range(1, args.rounds + 1):
                 sources = await _sources(http, env.client, args.runs)
-                order = ("bulk", "single") if round_no % 2 else ("single", "bulk")
+                shift = (round_no - 1) % len(KINDS)
+                order = KINDS[shift:] + KINDS[:shift]
                 row: dict[str, float] = {}
                 for kind in order:
-                    created, done = (
-                        await bulk(http, env.client, sources, prefix)
-                        if kind == "bulk"
-                        else await one_by_one(http, env.client, sources)
-                    )
+                    if kind == "bulk":
+                        created, done = await bulk(http, env.client, sources, prefix)
+                    elif kind == "replay":
+                        created, done = await one_by_one(http, env.client, sources)
+                    else:
+                        created, done = await triggered_one_by_one(http, env.client, args.runs)
                     row[f"{kind}_create_per_s"] = args.runs / created
                     row[f"{kind}_done_per_s"] = args.runs / done
                 rows.append(row)
                 print(f"round {round_no}: {row}")
     finally:
         await env.shutdown()
+    with open("/proc/loadavg") as f:
+        print(f"load average (1, 5, 15 min): {' '.join(f.read().split()[:3])}")
     for key in ("create", "done"):
-        ratio = statistics.median(r[f"bulk_{key}_per_s"] / r[f"single_{key}_per_s"] for r in rows)
         bulk_rate = statistics.median(r[f"bulk_{key}_per_s"] for r in rows)
-        single_rate = statistics.median(r[f"single_{key}_per_s"] for r in rows)
-        print(
-            f"{args.runs} replays, {key:>6}: bulk {bulk_rate:6.1f}/s, one by one "
-            f"{single_rate:6.1f}/s, ratio bulk/one-by-one {ratio:.2f}x"
-        )
+        for baseline in ("replay", "trigger"):
+            rate = statistics.median(r[f"{baseline}_{key}_per_s"] for r in rows)
+            ratio = statistics.median(
+                r[f"bulk_{key}_per_s"] / r[f"{baseline}_{key}_per_s"] for r in rows
+            )
+            print(
+                f"{args.runs} runs, {key:>6}: bulk replay {bulk_rate:6.1f}/s, {baseline} one by "
+                f"one over HTTP {rate:6.1f}/s, ratio bulk/one-by-one {ratio:.2f}x"
+            )
     return 0
 
 
 def run() -> NoReturn:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=2)
-    exit_process(asyncio.run(main(parser.parse_args())))
+    parser.add_argument("--runs", type=int, default=MAX_RUN_IDS)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if not 1 <= args.runs <= MAX_RUN_IDS:
+        parser.error(f"--runs: 1 to {MAX_RUN_IDS} (one bulk action's ids), got {args.runs}")
+    exit_process(asyncio.run(main(args)))
 
 
 if __name__ == "__main__":
