@@ -43,7 +43,7 @@ from typing import Any, NoReturn, TypeVar
 from proc_tree import CpuMark, Sampler, WorkerProcess, breakdown, describe_cpu, load
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from wait_history import Timeline, max_overlap, parts_summary, percentile, timeline
+from wait_history import Resume, Timeline, max_overlap, parts_summary, percentile, timeline
 
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER
@@ -60,6 +60,8 @@ MAX_NOOP_EVENTS = 17
 RSS_BUDGET_MB = 300.0
 COMPLETE_WITHIN_S = 30.0
 RESUME_P50_TARGET_MS = 100.0
+LOADED_RESUME_P50_TARGET_MS = 150.0
+"""Issue 28: a resume's p50 with 1,000 runs waiting (the probes of part [1])."""
 T = TypeVar("T")
 
 
@@ -156,22 +158,10 @@ async def resume_latency(bench: Bench) -> None:
     args = bench.args
     say(
         f"\n[3] Resume latency (idle stack; DURABLERUNS_SHORT_WAIT_S={args.short_wait_s}, "
-        f"waits of {args.latency_wait_s} s): TIMER_FIRED -> the next attempt_started's started_at"
+        f"waits of {args.latency_wait_s} s): TIMER_FIRED -> the continuation's started_at"
     )
-    singles: list[float] = []
-    code_top: list[float] = []
-    resumes = []
     scratch = Path(tempfile.mkdtemp(prefix="bench-waits-"))
-    for i in range(args.latency_runs):
-        trace = scratch / f"single-{i}"
-        payload = {"count": 1, "seconds": args.latency_wait_s, "trace": str(trace)}
-        line = await bench.finished(await bench.trigger("bench-waits-sequence", payload), 60)
-        if not line.resumes or line.resumes[0].total_ms is None:
-            raise BenchError(f"single-wait run {line.run_id} has no timer/resume in its history")
-        singles.append(line.resumes[0].total_ms)
-        code_top.append((_trace(trace)[1] - line.resumes[0].fired) * 1000)
-        resumes.append(line.resumes[0])
-        await asyncio.sleep(args.latency_gap_s)
+    singles, code_top, resumes, line = await single_resumes(bench, args.latency_runs, scratch)
     p50, p95 = percentile(singles, 50), percentile(singles, 95)
     verdict = "meets" if p50 <= RESUME_P50_TARGET_MS else "MISSES"
     say(
@@ -231,6 +221,31 @@ async def resume_latency(bench: Bench) -> None:
         "slope_ms_per_wait": slope,
         "code_top_ms": top_ms,
     }
+
+
+async def single_resumes(
+    bench: Bench, n: int, scratch: Path
+) -> tuple[list[float], list[float], list[Resume], Timeline]:
+    """``n`` runs of one short wait, one at a time: each resume's latency (timer fired ->
+    the continuation's start), the same to the task function's first line, the resumes
+    and the last run's timeline."""
+    args = bench.args
+    singles: list[float] = []
+    code_top: list[float] = []
+    resumes: list[Resume] = []
+    line: Timeline | None = None
+    for i in range(n):
+        trace = scratch / f"single-{i}"
+        payload = {"count": 1, "seconds": args.latency_wait_s, "trace": str(trace)}
+        line = await bench.finished(await bench.trigger("bench-waits-sequence", payload), 60)
+        if not line.resumes or line.resumes[0].total_ms is None:
+            raise BenchError(f"single-wait run {line.run_id} has no timer/resume in its history")
+        singles.append(line.resumes[0].total_ms)
+        code_top.append((_trace(trace)[1] - line.resumes[0].fired) * 1000)
+        resumes.append(line.resumes[0])
+        await asyncio.sleep(args.latency_gap_s)
+    assert line is not None, "n >= 1"
+    return singles, code_top, resumes, line
 
 
 def _trace(path: Path) -> list[float]:
@@ -294,6 +309,30 @@ async def waiting_runs(bench: Bench) -> None:
         f"seen in the tree"
     )
     say("  the tree, while all wait:\n" + "\n".join(f"    {line}" for line in per_process))
+    loaded: dict[str, float] = {}
+    if args.loaded_probes:
+        scratch = Path(tempfile.mkdtemp(prefix="bench-waits-loaded-"))
+        probes, probe_tops, probe_resumes, _ = await single_resumes(
+            bench, args.loaded_probes, scratch
+        )
+        probed_until = time.time()
+        waiting_now = await bench.count(f"{task} AND TriggerStatus = 'WAITING'")
+        verdict = "meets" if percentile(probes, 50) <= LOADED_RESUME_P50_TARGET_MS else "MISSES"
+        loaded = {
+            "n": len(probes),
+            "p50_ms": percentile(probes, 50),
+            "p95_ms": percentile(probes, 95),
+            "code_top_p50_ms": percentile(probe_tops, 50),
+            "still_waiting_after": waiting_now,
+            "probed_until": probed_until,
+        }
+        say(
+            f"  resume while they wait: {len(probes)} single-wait runs one at a time, "
+            f"p50 {loaded['p50_ms']:.1f} ms, p95 {loaded['p95_ms']:.1f} ms ({verdict} the "
+            f"target p50 <= {LOADED_RESUME_P50_TARGET_MS:.0f} ms); to the function's first "
+            f"line p50 {loaded['code_top_p50_ms']:.1f} ms; {waiting_now}/{n} still WAITING "
+            f"after the probes\n    parts: {parts_summary(probe_resumes)}"
+        )
     await bench.until_count(
         f"{task} AND ExecutionStatus = 'Completed'", n, args.wait_s + 600, "COMPLETED"
     )
@@ -355,6 +394,7 @@ async def waiting_runs(bench: Bench) -> None:
         "all_completed_after_last_trigger_s": done_at - last,
         "max_waiting_at_once": overlap,
         "retried_runs": len(retried),
+        "resume_while_waiting": loaded,
         "resume_under_load_p50_ms": percentile(storm, 50),
         "resume_under_load_p95_ms": percentile(storm, 95),
         "cpu_trigger_to_all_waiting": burst_cpu,
@@ -448,6 +488,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add = parser.add_argument
     add("--runs", type=int, default=1000, help="[1] runs that wait")
     add("--wait-s", type=float, default=60.0, help="[1] each run's wait.for_ (quote 60)")
+    add(
+        "--loaded-probes",
+        type=int,
+        default=20,
+        help="[1] single-wait runs timed one at a time while all --runs wait (0: none)",
+    )
     add("--parents", type=int, default=300, help="[2] parents (each waits on one child)")
     add("--latency-runs", type=int, default=30, help="[3] single-wait runs, one at a time")
     add("--latency-gap-s", type=float, default=0.2, help="[3] pause between them")

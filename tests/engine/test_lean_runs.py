@@ -12,6 +12,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from durableruns.engine import search_attributes as sa
+from durableruns.service.run_changes import RunChanges
+from durableruns.service.runs import RunService
+from durableruns.status import RunStatus
 from durableruns.task_definitions import TaskRegistry
 from durableruns.worker.assembly import running_worker
 from tests.helpers import STACK_MODULES, Stack, eventually, open_stack
@@ -124,3 +127,24 @@ async def test_a_run_started_on_the_lean_path_finishes_on_the_announcing_one(
             run = await stack.wait_final(run_id, timeout=60)
     assert run["status"] == "COMPLETED" and run["output"] == "rested"
     assert run["attemptCount"] == 1 and run["attempts"][0]["startedAt"]
+
+
+async def test_a_watched_lean_run_turns_executing_in_its_realtime_feed(client: Client) -> None:
+    """No history event marks a lean attempt's start: the feed re-reads the run from the
+    moment the attempt is scheduled until it shows started."""
+    async with lean_stack(client) as stack:
+        changes = RunChanges(RunService(client, task_queue_prefix=stack.settings.task_queue_prefix))
+        run_id = await stack.trigger("sleepy", {"seconds": 3})
+        async with changes.watch(run_id) as feed:
+            executing = await feed.wait_for(lambda r: r.status is RunStatus.EXECUTING, 20)
+            assert executing is not None and executing.attempts[0].started_at is not None
+            done = await feed.wait_for(lambda r: r.status is RunStatus.COMPLETED, 30)
+        assert done is not None
+        description = await client.get_workflow_handle(run_id).describe()
+        signals = [
+            e
+            for e in (await client.get_workflow_handle(run_id).fetch_history()).events
+            if e.event_type == E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+        ]
+    assert not signals, "the feed saw the start without an announce"
+    assert description.typed_search_attributes.get(sa.TRIGGER_STATUS) == "COMPLETED"

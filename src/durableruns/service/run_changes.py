@@ -10,6 +10,13 @@ does nothing costs one held request per long-poll expiry, whatever its number of
 subscribers. The follower exists only while at least one subscriber watches the run
 (plus a short linger) and stops at a final status.
 
+One change is not in the history when it happens: an attempt's start (a worker that
+does not announce starts, the default, tells its run only with the outcome; Temporal
+writes ``ActivityTaskStarted`` only then too). So while a page has scheduled an attempt
+that the record does not show started yet, the follower also re-reads the run (a
+``describe``, not a Temporal Cloud action) at a growing interval until it shows
+EXECUTING: subscribers see the start within 0.1 to 2 s, as a list never would.
+
 The realtime routes (``api.run_feed``) consume these feeds; they never speak Temporal.
 """
 
@@ -20,13 +27,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
+from durableruns.engine.names import ATTEMPT_ACTIVITY
 from durableruns.ids import is_run_id
 from durableruns.models import RunRecord
 from durableruns.service.history_watch import ERROR_BACKOFF_S, WorkflowGone, workflow_changes
 from durableruns.service.runs import RunService
-from durableruns.status import is_completed
+from durableruns.status import RunStatus, is_completed
 
 LINGER = 2.0
 """Seconds a feed outlives its last watcher: the official client's long polls come one
@@ -36,7 +45,34 @@ FIRST_READ_TIMEOUT = 10.0
 """How long :meth:`RunFeed.current` waits for the follower's first read before reading
 the run itself (which raises if the engine is unavailable)."""
 
+START_POLL_FIRST_S = 0.1
+START_POLL_MAX_S = 2.0
+"""The re-read interval while a scheduled attempt is not known to have started: it
+starts short (a worker picks an attempt up in milliseconds) and doubles up to this (a
+run whose task no worker serves is re-read every 2 s while someone watches it)."""
+
+SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+ATTEMPT_ENDS = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
+}
+
 log = logging.getLogger(__name__)
+
+
+def schedules_attempt(events: Sequence[HistoryEvent]) -> bool:
+    """Whether ``events`` schedule an attempt execution and do not also see it end."""
+    pending: set[int] = set()
+    for event in events:
+        if event.event_type == SCHEDULED:
+            kind = event.activity_task_scheduled_event_attributes.activity_type.name
+            if kind == ATTEMPT_ACTIVITY:
+                pending.add(event.event_id)
+        elif (field := ATTEMPT_ENDS.get(event.event_type)) is not None:
+            pending.discard(getattr(event, field).scheduled_event_id)
+    return bool(pending)
 
 
 class RunFeed:
@@ -51,6 +87,7 @@ class RunFeed:
         self._changed = asyncio.Condition()
         self._watchers = 0
         self._follower: asyncio.Task[None] | None = None
+        self._start_watch: asyncio.Task[None] | None = None
 
     def offer(self, record: RunRecord) -> None:
         """Seed the feed with a record the caller has just read (saves a first read)."""
@@ -100,15 +137,38 @@ class RunFeed:
     async def _follow(self) -> None:
         try:
             async for events in workflow_changes(self._service.client, self.run_id):
+                self._stop_start_watch()
                 await self._read(events)
                 if self.record is not None and is_completed(self.record.status):
                     return  # a final run never changes again
+                if schedules_attempt(events) and not self._shows_start():
+                    self._start_watch = asyncio.create_task(
+                        self._until_started(), name=f"run-start:{self.run_id}"
+                    )
         except WorkflowGone:
             return
         finally:
+            self._stop_start_watch()
             self._follower = None
             async with self._changed:
                 self._changed.notify_all()  # wakes current() of a run that does not exist
+
+    def _shows_start(self) -> bool:
+        record = self.record
+        return record is None or record.status is RunStatus.EXECUTING or is_completed(record.status)
+
+    def _stop_start_watch(self) -> None:
+        if self._start_watch is not None:
+            self._start_watch.cancel()
+            self._start_watch = None
+
+    async def _until_started(self) -> None:
+        """Re-read the run until its scheduled attempt shows started (see the module doc)."""
+        gap = START_POLL_FIRST_S
+        while not self._shows_start():
+            await asyncio.sleep(gap)
+            await self._read(())
+            gap = min(gap * 2, START_POLL_MAX_S)
 
     async def _read(self, events: Sequence[HistoryEvent]) -> None:
         while True:
