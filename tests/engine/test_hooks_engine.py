@@ -9,6 +9,7 @@ outside the task process."""
 from __future__ import annotations
 
 import importlib
+import time
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -251,3 +252,31 @@ async def test_final_hooks_run_once_on_a_worker_that_does_not_announce_attempts(
     finally:
         GLOBAL_HOOKS.clear()
     assert values(counts, "failure") == ["ValueError"] and count(counts, "complete") == 1
+
+
+async def test_on_cancel_of_a_running_run_on_a_worker_that_does_not_announce_attempts(
+    client: Client, counts: Path
+) -> None:
+    """Lean attempts: a run canceled while its code runs waits (bounded) for the
+    execution's answer, which brings the start: the attempt ends CANCELED with its
+    start, and on_cancel / on_complete run."""
+    registry = TaskRegistry.from_modules(MODULES)
+    _register_global_hooks()
+    try:
+        async with open_stack(client, registry, announce_attempts=False) as lean:
+            run_id = await lean.trigger("hooks-cancel", {"dir": str(counts), "wait": False})
+            await eventually(lambda: _async(count(counts, "running")), lambda n: n == 1, timeout=30)
+            clock = time.monotonic()
+            await lean.http.post(f"/api/v2/runs/{run_id}/cancel")
+            await _closed(lean, run_id)
+            took = time.monotonic() - clock
+            run = await lean.retrieve(run_id)
+    finally:
+        GLOBAL_HOOKS.clear()
+    assert run["status"] == "CANCELED"
+    [attempt] = run["attempts"]
+    assert attempt["status"] == "CANCELED" and attempt["startedAt"], attempt
+    assert values(counts, "cancel") == ["True"], "signal is set for on_cancel"
+    assert values(counts, "complete") == ["Canceled"]
+    # The answer came (the wait's bound is 5 s), not the timer: cancel reached the code.
+    assert took < 5, took

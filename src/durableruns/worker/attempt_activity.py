@@ -41,6 +41,7 @@ from durableruns.models import (
     AttemptStarted,
     AttemptState,
     RetryOptions,
+    RunError,
     Suspension,
 )
 from durableruns.service.runs import RunService
@@ -67,6 +68,8 @@ FLUSH_EVERY_S = 0.5
 worker_log = logging.getLogger("durableruns.worker")
 """One line per attempt outcome, with the run id (the errors themselves are in the run)."""
 worker_log.setLevel(logging.INFO)
+CANCELED_ERROR = RunError(name="Canceled", message="Run canceled")
+"""What a lean worker reports for an execution its run canceled."""
 
 
 class AttemptActivity:
@@ -165,8 +168,17 @@ class AttemptActivity:
                 info.workflow_run_id or "",
                 info.activity_id,
                 _beat_now,
+                cancel_requests=not self._announce,
             ):
                 result = await self._execute(task, input, state.payload, ctx, runtime, execution)
+        except asyncio.CancelledError:
+            if self._announce or not _cancel_requested():
+                raise
+            # The run waits for this answer to learn the start it was never told of
+            # (Temporal drops the details of a canceled activity): a CANCELED failure.
+            worker_log.info(outcome.outcome_line(input.run_id, input.attempt_number, "CANCELED"))
+            canceled = outcome.failure(AttemptStatus.CANCELED, CANCELED_ERROR, task.retry, False)
+            raise outcome.with_start(canceled, started) from None
         except ApplicationError as exc:
             failure = _report_failure(input, exc)
             if failure is not None and self._error_reports is not None:
@@ -297,6 +309,12 @@ class AttemptActivity:
         if isinstance(ended, HooksRan):  # only ever an answer to a hooks spec
             raise outcome.system_failure("UnexpectedHooks", "Hooks ran, not the code", task.retry)
         return ended
+
+
+def _cancel_requested() -> bool:
+    """Whether the execution was canceled because its run asked (not a shutdown)."""
+    details = activity.cancellation_details()
+    return details is not None and details.cancel_requested
 
 
 def _report_failure(input: AttemptInput, exc: ApplicationError) -> AttemptFailure | None:

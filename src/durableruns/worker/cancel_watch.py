@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import HistoryEventFilterType
+from temporalio.api.enums.v1 import EventType, HistoryEventFilterType
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -42,6 +42,12 @@ LONG_POLL_TIMEOUT = timedelta(seconds=70)
 """Client deadline of one held request: above the server's own long-poll expiry."""
 ERROR_BACKOFF_S = 1.0
 CLOSE_EVENT_ONLY = HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
+ALL_EVENTS = HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT
+"""Read by executions of lean workers: their run waits for a canceled execution's
+outcome, so the cancel request, not the close, is what they watch for (each new event
+of the run answers the held request: a few more reads, no action)."""
+SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+CANCEL_REQUESTED = EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +67,15 @@ class CancelWatch:
         run_id: str,
         activity_id: str,
         on_cancel: Callable[[], None],
+        *,
+        cancel_requests: bool = False,
     ) -> AsyncIterator[None]:
         """Calls ``on_cancel`` once if the workflow execution running ``activity_id``
-        closes (or is gone) while the block runs."""
+        closes (or is gone) while the block runs; with ``cancel_requests``, also once
+        the run asks to cancel ``activity_id`` (a run that does not know the execution's
+        start waits for its outcome before it closes)."""
         watcher = asyncio.create_task(
-            self._watch(client, workflow_id, run_id, activity_id, on_cancel)
+            self._watch(client, workflow_id, run_id, activity_id, on_cancel, cancel_requests)
         )
         try:
             yield
@@ -80,26 +90,33 @@ class CancelWatch:
         run_id: str,
         activity_id: str,
         on_cancel: Callable[[], None],
+        cancel_requests: bool,
     ) -> None:
         await asyncio.sleep(WATCH_AFTER_S)
-        await self._until_canceled(client, workflow_id, run_id, activity_id)
+        await self._until_canceled(client, workflow_id, run_id, activity_id, cancel_requests)
         on_cancel()
 
     async def _until_canceled(
-        self, client: Client, workflow_id: str, run_id: str, activity_id: str
+        self,
+        client: Client,
+        workflow_id: str,
+        run_id: str,
+        activity_id: str,
+        cancel_requests: bool = False,
     ) -> None:
         """Returns once the workflow execution closed (a canceled run closes in the same
         workflow task that cancels its attempt) or is gone: the heartbeat then answers
         "not found", which cancels the code. Only the close event is asked for, so a
         long history is never read."""
         token = b""
+        scheduled: int | None = None  # the event id of activity_id's scheduling
         while True:
             request = GetWorkflowExecutionHistoryRequest(
                 namespace=client.namespace,
                 execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
                 next_page_token=token,
                 wait_new_event=True,
-                history_event_filter_type=CLOSE_EVENT_ONLY,
+                history_event_filter_type=ALL_EVENTS if cancel_requests else CLOSE_EVENT_ONLY,
                 skip_archival=True,
             )
             self.polls += 1
@@ -114,6 +131,14 @@ class CancelWatch:
                     log.warning("watching run %s for cancel: %s", workflow_id, exc.message)
                     await asyncio.sleep(ERROR_BACKOFF_S)
                 continue
-            if any(event.event_type in CLOSE_EVENTS for event in response.history.events):
-                return
+            for event in response.history.events:
+                if event.event_type in CLOSE_EVENTS:
+                    return
+                if event.event_type == SCHEDULED:
+                    if event.activity_task_scheduled_event_attributes.activity_id == activity_id:
+                        scheduled = event.event_id
+                elif event.event_type == CANCEL_REQUESTED:
+                    attributes = event.activity_task_cancel_requested_event_attributes
+                    if attributes.scheduled_event_id == scheduled:
+                        return
             token = response.next_page_token

@@ -39,6 +39,7 @@ answered from the same journal.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -111,6 +112,17 @@ ATTEMPT_SERVER_TIMEOUT = timedelta(days=3650)
 """The server-side cap of an execution. ``max_duration`` is enforced by the attempt
 itself, because time spent WAITING must not count towards it; liveness is the
 heartbeat's job."""
+
+CANCELED_OUTCOME_PATCH = "canceled-execution-outcome"
+"""``workflow.patched`` id of waiting, when the run is canceled, for the outcome of an
+execution whose start the run does not know (workers with ``announce_attempts`` off,
+or a cancel before the start): the outcome brings the start and the task's once-per-run
+hooks, so the attempt ends CANCELED and ``on_cancel`` runs. Asked only on that path,
+so other runs pay no marker; runs canceled before it closed without waiting."""
+CANCELED_OUTCOME_WAIT = timedelta(seconds=5)
+"""How long a canceled run waits for that outcome: the worker stops the code within
+about a second (``task_process.CANCEL_GRACE_S``); a lost worker must not hold the
+cancel for the heartbeat timeout (its attempt then stays unrecorded, as before)."""
 
 HOOKS_PATCH = "run-final-hooks"
 """``workflow.patched`` id of the hooks activity; asked only by runs whose task has
@@ -476,7 +488,9 @@ class RunWorkflow:
             schedule_to_start_timeout=(start_by - workflow.now()) if start_by else None,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=RetryPolicy(maximum_attempts=1),
-            cancellation_type=workflow.ActivityCancellationType.TRY_CANCEL,
+            # Its outcome after a cancel reaches the run (``_cancel_execution``); the
+            # type is the SDK's own, not in the scheduling command: histories replay.
+            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             priority=execution_priority(input.options),
         )
 
@@ -545,7 +559,10 @@ class RunWorkflow:
         """Await an execution: None when the run completed, its suspension, or why it failed."""
         self._outstanding = number
         try:
-            result = await execution
+            # Not ``await execution``: a cancel of the run must not cancel the execution
+            # by itself (``_cancel_execution`` does, then may wait for its outcome).
+            await workflow.wait([execution])
+            result = execution.result()
         except ActivityError as err:
             cause = err.cause
             if isinstance(cause, ActivityTimeoutError) and (
@@ -560,7 +577,7 @@ class RunWorkflow:
             self._end_attempt(number, failure.status, failure.error)
             return failure
         except asyncio.CancelledError:
-            self._end_attempt(number, AttemptStatus.CANCELED, None)
+            await self._cancel_execution(execution, number)
             raise
         finally:
             self._outstanding = None
@@ -571,6 +588,30 @@ class RunWorkflow:
         self._record().output = result.output
         self._finish(RunStatus.COMPLETED)
         return None
+
+    async def _cancel_execution(
+        self, execution: workflow.ActivityHandle[AttemptOutput], number: int
+    ) -> None:
+        """The run is canceled while ``execution`` is outstanding: cancel it and end its
+        attempt CANCELED.
+
+        When the run does not know the execution's start (its worker does not announce
+        starts, or it had not started), the execution's outcome tells: executions are
+        scheduled with ``WAIT_CANCELLATION_COMPLETED``, so their outcome reaches the run;
+        a lean worker answers the cancel with the start (``AttemptFailure.started``), an
+        execution that never started is canceled by the server at once. The wait is
+        bounded by :data:`CANCELED_OUTCOME_WAIT` (a timer, only on this path). Runs that
+        know the start, and runs canceled before :data:`CANCELED_OUTCOME_PATCH`, go on at
+        once, with the commands they always made."""
+        execution.cancel()
+        # One turn of the loop: the execution's task sends its cancel command before any
+        # command of the run's (the order of the histories recorded when the run awaited it).
+        await asyncio.sleep(0)
+        if number not in self._started_attempts and workflow.patched(CANCELED_OUTCOME_PATCH):
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(execution.done, timeout=CANCELED_OUTCOME_WAIT)
+            self._note_start(reported_start(execution))
+        self._end_attempt(number, AttemptStatus.CANCELED, None)
 
     # --- state ---------------------------------------------------------------------------
     def _record(self) -> RunRecord:
@@ -731,6 +772,19 @@ def started_by_first_engine(input: RunInput) -> bool:
     """Whether the first engine started this run: its options have no
     ``concurrency_limit`` field (that engine predates queues; every later run has it)."""
     return "concurrency_limit" not in input.options.model_fields_set
+
+
+def reported_start(execution: workflow.ActivityHandle[AttemptOutput]) -> AttemptStarted | None:
+    """The start a finished execution reported with its outcome (None: it has not
+    finished, never started, or its worker did not say)."""
+    if not execution.done() or execution.cancelled():
+        return None
+    err = execution.exception()
+    if err is None:
+        return execution.result().started
+    if isinstance(err, ActivityError):
+        return failure_from_activity_error(err).started
+    return None
 
 
 class _NotStartedInTime(Exception):
