@@ -141,6 +141,18 @@ async def _canceled_executing(stack: Stack) -> list[str]:
     return [run_id]
 
 
+async def _canceled_mid_attempt(stack: Stack) -> list[str]:
+    """Canceled while its code runs, after the run waits for a canceled execution's
+    outcome (``CANCELED_OUTCOME_PATCH``): the attempt's start, then the hooks."""
+    run_id = await stack.trigger("hooks-history-runs", {"seconds": 30})
+    await stack.wait_status(run_id, "EXECUTING")
+    await asyncio.sleep(1.0)  # past the cancel watch's first half second
+    await stack.http.post(f"/api/v2/runs/{run_id}/cancel")
+    await stack.wait_final(run_id)
+    await _workflow_closed(stack, run_id)
+    return [run_id]
+
+
 async def _debounced(stack: Stack) -> list[str]:
     options = {"debounce": {"key": uuid.uuid4().hex, "delay": "1s", "mode": "trailing"}}
     run_ids = [await stack.trigger("hello-world", {"name": n}, **options) for n in "ab"]
@@ -395,6 +407,7 @@ SCENARIOS: dict[str, Scenario] = {
     "lean-pipeline": lambda s: _one(s, "pipeline", {"name": "L", "seconds": 0.1}),
     "lean-always-fails": lambda s: _one(s, "always-fails", {}),
     "lean-canceled": _canceled_executing,
+    "lean-canceled-mid-attempt": _canceled_mid_attempt,
     # Runs that keep their changing state in the memo (RunInput.record_in_memo):
     "memo-pipeline": lambda s: _one(s, "pipeline", {"name": "M", "seconds": 0.1}),
     "memo-flaky": lambda s: _one(s, "flaky", {"fail_times": 2}),

@@ -9,8 +9,8 @@ outside the task process."""
 from __future__ import annotations
 
 import importlib
-import time
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any

@@ -6,18 +6,29 @@ mid-run (a run started on the old path finishes on the new one, and back)."""
 from __future__ import annotations
 
 import contextlib
+import signal
+import time
 from collections.abc import AsyncIterator
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from durableruns.engine import search_attributes as sa
+from durableruns.engine.workflows.run import CANCELED_OUTCOME_WAIT
 from durableruns.service.run_changes import RunChanges
 from durableruns.service.runs import RunService
 from durableruns.status import RunStatus
 from durableruns.task_definitions import TaskRegistry
 from durableruns.worker.assembly import running_worker
-from tests.helpers import STACK_MODULES, Stack, eventually, open_stack
+from tests.helpers import (
+    STACK_MODULES,
+    Stack,
+    eventually,
+    open_stack,
+    stop_process,
+    worker_process,
+)
 
 E = EventType
 REGISTRY = TaskRegistry.from_modules(STACK_MODULES)
@@ -148,3 +159,42 @@ async def test_a_watched_lean_run_turns_executing_in_its_realtime_feed(client: C
         ]
     assert not signals, "the feed saw the start without an announce"
     assert description.typed_search_attributes.get(sa.TRIGGER_STATUS) == "COMPLETED"
+
+
+async def test_a_lean_run_canceled_with_its_worker_gone_closes_within_the_bounded_wait(
+    client: Client, temporal_env: WorkflowEnvironment
+) -> None:
+    """A canceled run waits for the outcome of an execution whose start it does not
+    know, but a SIGKILLed worker never answers: the run closes CANCELED after the
+    bounded wait (not the 50 s heartbeat timeout). A run no worker ever picked up is
+    canceled at once (the server cancels an execution that never started)."""
+    modules = ["tests.helpers.tasks.worker_gone_tasks"]
+    registry = TaskRegistry.from_modules(modules)
+    async with open_stack(client, registry, with_worker=False) as stack:
+        prefix = stack.settings.task_queue_prefix
+        lean = {"DURABLERUNS_ANNOUNCE_ATTEMPTS": "false"}
+        process = worker_process(temporal_env, prefix, modules, env=lean)
+        resources = contextlib.AsyncExitStack()
+        try:
+            await eventually(stack.service_catalog, lambda c: bool(c.versions), timeout=30)
+            running = await stack.trigger("marks-then-runs", {})
+            await stack.wait_status(running, "EXECUTING", timeout=60)
+            stop_process(process, signal.SIGKILL)
+            # Workflows only (this worker has not the task): the run's side goes on.
+            await resources.enter_async_context(worker(stack, announce=True))
+            clock = time.monotonic()
+            await stack.http.post(f"/api/v2/runs/{running}/cancel")
+            run = await stack.wait_final(running, timeout=30)
+            took = time.monotonic() - clock
+            assert run["status"] == "CANCELED"
+            assert took < CANCELED_OUTCOME_WAIT.total_seconds() + 10, took
+            queued = await stack.trigger("marks-then-runs", {})
+            await stack.wait_status(queued, "QUEUED", timeout=30)
+            clock = time.monotonic()
+            await stack.http.post(f"/api/v2/runs/{queued}/cancel")
+            run = await stack.wait_final(queued, timeout=30)
+            assert run["status"] == "CANCELED" and run["attempts"] == []
+            assert time.monotonic() - clock < CANCELED_OUTCOME_WAIT.total_seconds(), "no wait"
+        finally:
+            await resources.aclose()
+            stop_process(process)

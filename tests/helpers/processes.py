@@ -120,8 +120,10 @@ def worker_process(
     version: str = "20261128.1",
     *,
     stderr: bool = False,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """``durableruns worker`` in its own process, serving ``modules`` under ``prefix``."""
+    """``durableruns worker`` in its own process, serving ``modules`` under ``prefix``
+    (``env``: more settings, e.g. ``DURABLERUNS_ANNOUNCE_ATTEMPTS``)."""
     address = temporal_env.client.service_client.config.target_host
     command = [str(Path(sys.executable).parent / "durableruns"), "worker"]
     command += ["--temporal-address", address, "--task-queue-prefix", prefix, "--version", version]
@@ -134,6 +136,7 @@ def worker_process(
             **os.environ,
             "PYTHONPATH": str(ROOT),
             "DURABLERUNS_SHORT_WAIT_S": str(TEST_SHORT_WAIT_S),
+            **(env or {}),
         },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE if stderr else None,

@@ -4,6 +4,7 @@ log: the histories record the run's commands, not what the hooks did."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from durableruns import TaskContext, task, wait
@@ -32,3 +33,10 @@ async def hooks_history(payload: dict[str, Any], ctx: TaskContext) -> str:
     if ctx.attempt.number == 1:
         raise ValueError("first attempt fails")
     return "ok"
+
+
+@task(id="hooks-history-runs", on_complete=_note, on_cancel=_note)
+async def hooks_history_runs(payload: dict[str, Any], ctx: TaskContext) -> str:
+    """Runs (no wait) for ``seconds``: canceled while it runs (``lean-canceled-mid-attempt``)."""
+    await asyncio.sleep(float(payload.get("seconds", 30)))
+    return "ran"
