@@ -66,6 +66,18 @@ async def stack(client: Client) -> AsyncIterator[Stack]:
         yield opened
 
 
+@pytest.fixture(params=[True, False], ids=["announce", "lean"])
+async def either_stack(request: pytest.FixtureRequest, stack: Stack) -> AsyncIterator[Stack]:
+    """The session stack (its worker announces attempt starts), then a stack of its own
+    whose worker does not (``announce_attempts`` off): for promises both must keep."""
+    if request.param:
+        yield stack
+        return
+    registry = TaskRegistry.from_modules(STACK_MODULES)
+    async with open_stack(stack.client, registry, announce_attempts=False) as lean:
+        yield lean
+
+
 @pytest.fixture
 async def sdk_stack(stack: Stack) -> Stack:
     """The session stack, with the SDK pointed at it (other tests may repoint it)."""

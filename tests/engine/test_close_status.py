@@ -40,7 +40,8 @@ async def test_the_workflow_closes_as_the_run_ended(
         assert failure.message.startswith(f"Run {status}: {run['error']['name']}")
 
 
-async def test_a_canceled_run_closes_canceled_and_keeps_its_record(stack: Stack) -> None:
+async def test_a_canceled_run_closes_canceled_and_keeps_its_record(either_stack: Stack) -> None:
+    stack = either_stack
     run_id = await stack.trigger("sleepy", {"seconds": 30})
     await stack.wait_status(run_id, "EXECUTING")
     await stack.http.post(f"/api/v2/runs/{run_id}/cancel")
