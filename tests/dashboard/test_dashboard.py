@@ -18,13 +18,20 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Dialog, expect
 from temporalio.client import Client
 
-from durableruns.api import create_app, session
+from durableruns.api import session
 from durableruns.dashboard.routes import safe_next
 from durableruns.status import RunStatus
 from durableruns.task_definitions import TaskRegistry
-from durableruns.worker.assembly import running_worker
 from tests.helpers import SECRET_KEY, new_settings
-from tests.helpers.browser import SCREENSHOTS, Dash, Tab, chromium, log_in, row, serving
+from tests.helpers.browser import (
+    SCREENSHOTS,
+    Dash,
+    Tab,
+    chromium,
+    dashboard_stack,
+    log_in,
+    row,
+)
 
 TEMPORAL_UI = "http://temporal-ui.example:8233"
 XSS = "<img src=x onerror=alert(1)>"
@@ -37,13 +44,8 @@ WAIT_MS = 15_000
 async def dash(client: Client) -> AsyncIterator[Dash]:
     settings = new_settings(temporal_ui_url=TEMPORAL_UI + "/")
     registry = TaskRegistry.from_modules(["activities"])
-    prefix = settings.task_queue_prefix
-    async with (
-        running_worker(client, registry, task_queue_prefix=prefix, version="20261128.1"),
-        serving(create_app(settings, client=client)) as url,
-        httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {SECRET_KEY}"}) as api,
-    ):
-        yield Dash(url=url, api=api)
+    async with dashboard_stack(client, registry, settings) as dash:
+        yield dash
 
 
 @pytest.fixture

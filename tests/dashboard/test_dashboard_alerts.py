@@ -7,16 +7,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from playwright.async_api import Browser, expect
 from temporalio.client import Client
 
-from durableruns.api import create_app
 from durableruns.task_definitions import TaskRegistry
-from durableruns.worker.assembly import running_worker
-from tests.helpers import SECRET_KEY, new_settings
-from tests.helpers.browser import SCREENSHOTS, Dash, chromium, log_in, serving
+from tests.helpers import new_settings
+from tests.helpers.browser import SCREENSHOTS, Dash, dashboard_stack, log_in
 from tests.helpers.receivers import http_receiver
 from tests.helpers.tasks import error_tasks
 
@@ -28,20 +25,8 @@ SECRET = "dashboard-secret-123"
 async def dash(client: Client) -> AsyncIterator[Dash]:
     settings = new_settings()
     registry = TaskRegistry([error_tasks.err_divide])
-    async with (
-        running_worker(
-            client, registry, task_queue_prefix=settings.task_queue_prefix, version="20261128.1"
-        ),
-        serving(create_app(settings, client=client)) as url,
-        httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {SECRET_KEY}"}) as api,
-    ):
-        yield Dash(url=url, api=api)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as opened:
-        yield opened
+    async with dashboard_stack(client, registry, settings) as dash:
+        yield dash
 
 
 async def test_an_alert_made_in_the_form_delivers_and_the_home_page_shows_health(

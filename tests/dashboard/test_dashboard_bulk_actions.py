@@ -22,7 +22,7 @@ from durableruns.bulk_models import MAX_RUN_IDS
 from durableruns.task_definitions import TaskRegistry
 from durableruns.worker.assembly import running_worker
 from tests.helpers import SECRET_KEY, eventually, new_settings
-from tests.helpers.browser import Dash, chromium, log_in, row, serving
+from tests.helpers.browser import Dash, dashboard_stack, log_in, row, serving
 from tests.helpers.stack import TEST_SHORT_WAIT_S
 
 WAIT_MS = 30_000
@@ -39,24 +39,8 @@ BULK_PAGE = re.compile(r"/dashboard/bulk-actions/bulk_\w+$")
 async def dash(client: Client) -> AsyncIterator[Dash]:
     settings = new_settings()
     registry = TaskRegistry.from_modules(MODULES)
-    async with (
-        running_worker(
-            client,
-            registry,
-            task_queue_prefix=settings.task_queue_prefix,
-            version="20261128.1",
-            short_wait_s=TEST_SHORT_WAIT_S,
-        ),
-        serving(create_app(settings, client=client)) as url,
-        httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {SECRET_KEY}"}) as api,
-    ):
-        yield Dash(url=url, api=api)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as opened:
-        yield opened
+    async with dashboard_stack(client, registry, settings, short_wait_s=TEST_SHORT_WAIT_S) as dash:
+        yield dash
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Dialog, expect
 from temporalio.client import Client
 
-from durableruns.api import create_app
 from durableruns.task_definitions import TaskRegistry
-from durableruns.worker.assembly import running_worker
-from tests.helpers import SECRET_KEY, eventually, new_settings
-from tests.helpers.browser import SCREENSHOTS, Dash, chromium, log_in, serving
+from tests.helpers import eventually, new_settings
+from tests.helpers.browser import SCREENSHOTS, Dash, dashboard_stack, log_in
 
 WAIT_MS = 15_000
 
@@ -23,19 +20,8 @@ WAIT_MS = 15_000
 async def dash(client: Client) -> AsyncIterator[Dash]:
     settings = new_settings()
     registry = TaskRegistry.from_modules(["tests.helpers.tasks.limit_tasks"])
-    prefix = settings.task_queue_prefix
-    async with (
-        running_worker(client, registry, task_queue_prefix=prefix, version="20261128.1"),
-        serving(create_app(settings, client=client)) as url,
-        httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {SECRET_KEY}"}) as api,
-    ):
-        yield Dash(url=url, api=api)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as opened:
-        yield opened
+    async with dashboard_stack(client, registry, settings) as dash:
+        yield dash
 
 
 async def test_the_concurrency_page_shows_counts_and_pauses_overrides_resets(

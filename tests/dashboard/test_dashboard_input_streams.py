@@ -6,16 +6,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from playwright.async_api import Browser, expect
 from temporalio.client import Client
 
-from durableruns.api import create_app
 from durableruns.task_definitions import TaskRegistry
-from durableruns.worker.assembly import running_worker
-from tests.helpers import SECRET_KEY, eventually, new_settings
-from tests.helpers.browser import SCREENSHOTS, Dash, chromium, log_in, serving
+from tests.helpers import eventually, new_settings
+from tests.helpers.browser import SCREENSHOTS, Dash, chromium, dashboard_stack, log_in
 
 WAIT_MS = 15_000
 
@@ -24,13 +21,8 @@ WAIT_MS = 15_000
 async def dash(client: Client) -> AsyncIterator[Dash]:
     settings = new_settings()
     registry = TaskRegistry.from_modules(["workflows", "activities"])
-    prefix = settings.task_queue_prefix
-    async with (
-        running_worker(client, registry, task_queue_prefix=prefix, version="20261128.1"),
-        serving(create_app(settings, client=client)) as url,
-        httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {SECRET_KEY}"}) as api,
-    ):
-        yield Dash(url=url, api=api)
+    async with dashboard_stack(client, registry, settings) as dash:
+        yield dash
 
 
 async def test_a_value_sent_from_the_run_page_resumes_a_run_waiting_on_the_stream(

@@ -12,16 +12,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from playwright.async_api import Browser, expect
 from temporalio.client import Client
 
-from durableruns.api import create_app
 from durableruns.task_definitions import TaskRegistry
-from durableruns.worker.assembly import running_worker
-from tests.helpers import SECRET_KEY, eventually, new_settings
-from tests.helpers.browser import SCREENSHOTS, Dash, chromium, log_in, serving
+from tests.helpers import eventually, new_settings
+from tests.helpers.browser import SCREENSHOTS, Dash, dashboard_stack, log_in
 
 WAIT_MS = 15_000
 
@@ -31,22 +28,8 @@ async def dash(client: Client) -> AsyncIterator[Dash]:
     """A facade on a socket and a worker of the observability tasks."""
     settings = new_settings()
     registry = TaskRegistry.from_modules(["tests.helpers.tasks.observability_tasks"])
-    prefix = settings.task_queue_prefix
-    app = create_app(settings, client=client)
-    async with (
-        running_worker(
-            client, registry, task_queue_prefix=prefix, version="20261128.1", short_wait_s=0.5
-        ),
-        serving(app) as url,
-        httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {SECRET_KEY}"}) as api,
-    ):
-        yield Dash(url=url, api=api)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as opened:
-        yield opened
+    async with dashboard_stack(client, registry, settings, short_wait_s=0.5) as dash:
+        yield dash
 
 
 async def _final(dash: Dash, run_id: str) -> dict[str, Any]:

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from playwright.async_api import Browser, expect
 from temporalio.client import Client
 
-from durableruns.api import create_app
 from durableruns.task_definitions import TaskRegistry
-from durableruns.worker.assembly import running_worker
-from tests.helpers import SECRET_KEY, eventually, new_settings
-from tests.helpers.browser import Dash, chromium, log_in, row, serving
+from tests.helpers import eventually, new_settings
+from tests.helpers.browser import Dash, dashboard_stack, log_in, row
 
 WAIT_MS = 20_000
 
@@ -24,19 +21,8 @@ WAIT_MS = 20_000
 async def dash(client: Client) -> AsyncIterator[Dash]:
     settings = new_settings()
     registry = TaskRegistry.from_modules(["workflows", "activities"])
-    prefix = settings.task_queue_prefix
-    async with (
-        running_worker(client, registry, task_queue_prefix=prefix, version="20261128.1"),
-        serving(create_app(settings, client=client)) as url,
-        httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {SECRET_KEY}"}) as api,
-    ):
-        yield Dash(url=url, api=api)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as opened:
-        yield opened
+    async with dashboard_stack(client, registry, settings) as dash:
+        yield dash
 
 
 @pytest.fixture(scope="module")

@@ -7,17 +7,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Dialog, expect
 from temporalio.client import Client
 
-from durableruns.api import create_app
 from durableruns.engine.workflows.schedule_tick import temporal_schedule_id
 from durableruns.task_definitions import TaskRegistry
-from durableruns.worker.assembly import running_worker
-from tests.helpers import SECRET_KEY, eventually, new_settings
-from tests.helpers.browser import SCREENSHOTS, Dash, chromium, log_in, serving
+from tests.helpers import eventually, new_settings
+from tests.helpers.browser import SCREENSHOTS, Dash, dashboard_stack, log_in
 from tests.helpers.tasks import schedule_tasks
 
 WAIT_MS = 15_000
@@ -28,18 +25,8 @@ async def dash_and_prefix(client: Client) -> AsyncIterator[tuple[Dash, str]]:
     settings = new_settings()
     registry = TaskRegistry([schedule_tasks.sched_echo])
     prefix = settings.task_queue_prefix
-    async with (
-        running_worker(client, registry, task_queue_prefix=prefix, version="20261128.1"),
-        serving(create_app(settings, client=client)) as url,
-        httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {SECRET_KEY}"}) as api,
-    ):
-        yield Dash(url=url, api=api), prefix
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as opened:
-        yield opened
+    async with dashboard_stack(client, registry, settings) as dash:
+        yield dash, prefix
 
 
 async def test_the_schedules_page_and_a_scheduled_runs_page(

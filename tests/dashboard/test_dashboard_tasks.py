@@ -16,11 +16,9 @@ import pytest
 from playwright.async_api import Browser, expect
 from temporalio.client import Client
 
-from durableruns.api import create_app
 from durableruns.task_definitions import TaskRegistry
-from durableruns.worker.assembly import running_worker
-from tests.helpers import SECRET_KEY, new_settings
-from tests.helpers.browser import SCREENSHOTS, Dash, chromium, log_in, serving
+from tests.helpers import new_settings
+from tests.helpers.browser import SCREENSHOTS, Dash, dashboard_stack, log_in
 
 WAIT_MS = 20_000
 VERSION = "20261128.1"
@@ -30,19 +28,8 @@ VERSION = "20261128.1"
 async def dash(client: Client) -> AsyncIterator[Dash]:
     settings = new_settings()
     registry = TaskRegistry.from_modules(["workflows", "activities"])
-    prefix = settings.task_queue_prefix
-    async with (
-        running_worker(client, registry, task_queue_prefix=prefix, version=VERSION),
-        serving(create_app(settings, client=client)) as url,
-        httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {SECRET_KEY}"}) as api,
-    ):
-        yield Dash(url=url, api=api)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as opened:
-        yield opened
+    async with dashboard_stack(client, registry, settings) as dash:
+        yield dash
 
 
 async def test_the_tasks_page_lists_tasks_and_its_test_form_triggers_a_run(

@@ -21,8 +21,13 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 from playwright.async_api import Browser, Locator, Page, async_playwright
+from temporalio.client import Client
 
-from tests.helpers import SECRET_KEY, eventually
+from durableruns.api import create_app
+from durableruns.settings import Settings
+from durableruns.task_definitions import TaskRegistry
+from durableruns.worker.assembly import running_worker
+from tests.helpers import SECRET_KEY, eventually, new_settings
 
 CHROMIUM = os.environ.get("DURABLERUNS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,6 +38,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+DASHBOARD_VERSION = "20261128.1"
+"""The worker version the dashboard tests' runs carry."""
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
@@ -54,6 +61,31 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         sock.close()
+
+
+@contextlib.asynccontextmanager
+async def dashboard_stack(
+    client: Client,
+    registry: TaskRegistry,
+    settings: Settings | None = None,
+    short_wait_s: float | None = None,
+) -> AsyncIterator[Dash]:
+    """A worker of ``registry`` and the facade on a real socket, for one test module's
+    pages: each module gets its own task-queue prefix (``new_settings()`` unless given)."""
+    settings = settings or new_settings()
+    worker_options: dict[str, Any] = {} if short_wait_s is None else {"short_wait_s": short_wait_s}
+    async with (
+        running_worker(
+            client,
+            registry,
+            task_queue_prefix=settings.task_queue_prefix,
+            version=DASHBOARD_VERSION,
+            **worker_options,
+        ),
+        serving(create_app(settings, client=client)) as url,
+        httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {SECRET_KEY}"}) as api,
+    ):
+        yield Dash(url=url, api=api)
 
 
 @contextlib.asynccontextmanager
