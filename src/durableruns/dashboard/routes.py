@@ -68,49 +68,45 @@ for _path, (_template, _title, _summary) in LIST_PAGES.items():
     router.add_api_route(HOME + _path, _list_page(_template, _title, _summary), methods=["GET"])
 
 
-@router.get(HOME + "/runs/{run_id}")
-async def run_page(
-    run_id: Annotated[str, Path()],
-    request: Request,
-    settings: SettingsDep,
-    secret_key: SecretKeyDep,
-) -> Response:
-    """One run; an id that cannot be a run's is answered with the not-found page."""
-    if not session.has_session(request, secret_key):
-        return _to_login(request)
-    if not is_run_id(run_id):
-        return not_found(settings, f"There is no run with the id {run_id!r}.")
-    return pages.render("run", title=run_id, chrome=_chrome(settings))
+ITEM_PAGES: dict[str, tuple[str, str, Callable[[str], bool], str]] = {
+    "/runs": ("run", "run", is_run_id, "One run; the page follows it live."),
+    "/errors": ("error", "error group", is_error_group_id, "One error group and its runs."),
+    "/bulk-actions": (
+        "bulk_action",
+        "bulk action",
+        is_bulk_action_id,
+        "One bulk action: its status, counts, the runs it made, and Abort while it runs.",
+    ),
+}
+"""The dashboard's pages of one item, by path under ``/dashboard`` (then ``/{id}``):
+(template, what the item is called, the id check, summary). An id that cannot be one of
+those items is answered with the not-found page, before any read; the template gets the
+id as ``$item_id``."""
 
 
-@router.get(HOME + "/errors/{error_id}")
-async def error_page(
-    error_id: Annotated[str, Path()],
-    request: Request,
-    settings: SettingsDep,
-    secret_key: SecretKeyDep,
-) -> Response:
-    """One error group and its runs."""
-    if not session.has_session(request, secret_key):
-        return _to_login(request)
-    if not is_error_group_id(error_id):
-        return not_found(settings, f"There is no error group with the id {error_id!r}.")
-    return pages.render("error", title=error_id, chrome=_chrome(settings), error_id=error_id)
+def _item_page(
+    template: str, noun: str, is_id: Callable[[str], bool], summary: str
+) -> Callable[..., Awaitable[Response]]:
+    async def page(
+        item_id: Annotated[str, Path()],
+        request: Request,
+        settings: SettingsDep,
+        secret_key: SecretKeyDep,
+    ) -> Response:
+        if not session.has_session(request, secret_key):
+            return _to_login(request)
+        if not is_id(item_id):
+            return not_found(settings, f"There is no {noun} with the id {item_id!r}.")
+        return pages.render(template, title=item_id, chrome=_chrome(settings), item_id=item_id)
+
+    page.__doc__ = summary
+    return page
 
 
-@router.get(HOME + "/bulk-actions/{bulk_id}")
-async def bulk_action_page(
-    bulk_id: Annotated[str, Path()],
-    request: Request,
-    settings: SettingsDep,
-    secret_key: SecretKeyDep,
-) -> Response:
-    """One bulk action: its status, counts, the runs it made, and Abort while it runs."""
-    if not session.has_session(request, secret_key):
-        return _to_login(request)
-    if not is_bulk_action_id(bulk_id):
-        return not_found(settings, f"There is no bulk action with the id {bulk_id!r}.")
-    return pages.render("bulk_action", title=bulk_id, chrome=_chrome(settings), bulk_id=bulk_id)
+for _path, (_template, _noun, _is_id, _summary) in ITEM_PAGES.items():
+    router.add_api_route(
+        HOME + _path + "/{item_id}", _item_page(_template, _noun, _is_id, _summary), methods=["GET"]
+    )
 
 
 @router.get(LOGIN)

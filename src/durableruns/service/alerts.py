@@ -8,14 +8,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from durableruns.alert_models import Alert, DeliveryRecord
-from durableruns.engine.names import ALERTS_SIGNAL, monitor_id, runs_queue
-from durableruns.engine.workflows.monitor import AlertChange, AlertsView, MonitorWorkflow
+from durableruns.engine.names import ALERTS_SIGNAL
+from durableruns.engine.workflows.monitor import AlertChange, AlertsView
 from durableruns.errors import EngineUnavailableError
-from durableruns.service.monitor_state import read_monitor
+from durableruns.service.monitor_state import read_monitor, start_monitor
 
 
 class AlertService:
@@ -69,14 +68,6 @@ class AlertService:
 
     async def _send(self, change: AlertChange) -> None:
         try:
-            await self._client.start_workflow(
-                MonitorWorkflow.run,
-                None,
-                id=monitor_id(self._prefix),
-                task_queue=runs_queue(self._prefix),
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                start_signal=ALERTS_SIGNAL,
-                start_signal_args=[change],
-            )
+            await start_monitor(self._client, self._prefix, ALERTS_SIGNAL, change)
         except RPCError as exc:
             raise EngineUnavailableError(f"Could not change the alert: {exc.message}") from exc

@@ -1,5 +1,5 @@
 """Reading and changing an environment's error groups (held by its error-groups
-workflow, ``engine/workflows/error_groups.py``), and starting that workflow.
+workflow, ``engine/workflows/monitor.py``; ``monitor_state`` starts it).
 
 Reads go through ``monitor_state`` (a query when a worker runs, else the memo; cached
 for a moment so a page that lists and counts costs one read); changes are Updates,
@@ -20,11 +20,10 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from durableruns.engine.names import monitor_id, runs_queue
+from durableruns.engine.names import monitor_id
 from durableruns.engine.workflows.monitor import (
     UNKNOWN_GROUP_TYPE,
     MonitorState,
@@ -37,19 +36,6 @@ from durableruns.service.monitor_state import read_monitor
 
 READ_TIMEOUT = timedelta(seconds=5)
 CACHE_SECONDS = 0.5
-
-
-async def start_error_groups(client: Client, *, task_queue_prefix: str) -> None:
-    """Start the prefix's error-groups workflow unless it runs (every worker does this at
-    start, before any run of its can fail)."""
-    await client.start_workflow(
-        MonitorWorkflow.run,
-        None,
-        id=monitor_id(task_queue_prefix),
-        task_queue=runs_queue(task_queue_prefix),
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        static_summary="durableruns: error groups of this environment",
-    )
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from durableruns.engine.workflows.run import RunWorkflow
 from durableruns.engine.workflows.schedule_tick import ScheduleTickWorkflow
 from durableruns.engine.workflows.token import TokenWorkflow
 from durableruns.service.catalog import register_deployment
-from durableruns.service.error_groups import start_error_groups
+from durableruns.service.monitor_state import start_monitor
 from durableruns.service.schedule_sync import sync_declared_schedules
 from durableruns.task_definitions import TaskRegistry
 from durableruns.worker.alert_delivery import AlertSender, SmtpSettings
@@ -191,7 +191,7 @@ async def running_worker(
             # Entered first, so it closes last: after the workers finished their attempts.
             pool = await stack.enter_async_context(ProcessPool(preload=task_modules(registry)))
         # Before any worker polls: a run that fails signals this workflow.
-        await start_error_groups(client, task_queue_prefix=task_queue_prefix)
+        await start_monitor(client, task_queue_prefix)
         reports = None
         if error_groups:
             reports = ErrorReporter(client, task_queue_prefix=task_queue_prefix, version=version)

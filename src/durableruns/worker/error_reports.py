@@ -35,11 +35,9 @@ import logging
 from datetime import UTC, datetime
 
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from durableruns.engine.names import monitor_id, runs_queue
-from durableruns.engine.workflows.monitor import OCCURRENCES_SIGNAL, MonitorWorkflow
+from durableruns.engine.workflows.monitor import OCCURRENCES_SIGNAL
 from durableruns.error_group_models import (
     GROUPED_STATUSES,
     ErrorOccurrence,
@@ -47,6 +45,7 @@ from durableruns.error_group_models import (
     occurrence_of,
 )
 from durableruns.models import AttemptFailure, AttemptInput
+from durableruns.service.monitor_state import start_monitor
 from durableruns.status import RUN_STATUS_AFTER_ATTEMPT
 
 log = logging.getLogger("durableruns.worker")
@@ -142,14 +141,11 @@ class ErrorReporter:
 
     async def _send(self, occurrences: tuple[ErrorOccurrence, ...]) -> None:
         try:
-            await self._client.start_workflow(
-                MonitorWorkflow.run,
-                None,
-                id=monitor_id(self._prefix),
-                task_queue=runs_queue(self._prefix),
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                start_signal=OCCURRENCES_SIGNAL,
-                start_signal_args=[OccurrenceBatch(occurrences=occurrences)],
+            await start_monitor(
+                self._client,
+                self._prefix,
+                OCCURRENCES_SIGNAL,
+                OccurrenceBatch(occurrences=occurrences),
             )
         except RPCError as exc:  # runs' own outcomes must not depend on their grouping
             runs = ", ".join(sorted({o.run_id for o in occurrences})[:5])
