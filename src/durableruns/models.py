@@ -199,6 +199,10 @@ class AttemptInput(Frozen):
     resumed_from: WaitSpec | None = None
     """The first wait of the suspension this continuation resumes after (for the task's
     ``on_resume`` hooks); None on a first execution or after a hand-back."""
+    offered_to: str | None = None
+    """Set when the execution is offered on the runs queue (so Temporal dispatches it
+    eagerly to the worker running the run): only a worker of this version that serves
+    the task may run it; any other refuses (``ATTEMPT_ELSEWHERE_TYPES``)."""
 
 
 class AttemptStarted(Frozen):

@@ -40,6 +40,12 @@ ATTEMPT_ACTIVITY = "durableruns.attempt"
 """One execution of a task's code (``worker/attempt_activity.py``)."""
 ATTEMPT_FAILURE_TYPE = "durableruns.AttemptFailure"
 """ApplicationError type the attempt activity uses to report a classified failure."""
+ATTEMPT_ELSEWHERE_TYPES = ("durableruns.AttemptNotServedHere", "NotFoundError")
+"""ApplicationError types of an execution offered on the runs queue that the worker
+which took it cannot run: a worker of another version or without the task
+(``AttemptNotServedHere``), or of a release from before the offer (temporalio's
+``NotFoundError``: no attempt activity on its runs worker). The run then schedules the
+execution on the task's own queue."""
 HOOKS_ACTIVITY = "durableruns.run_hooks"
 """A run's once-per-run hooks after its final status (``worker/hooks_activity.py``)."""
 

@@ -19,10 +19,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
-from durableruns.engine.names import INPUT_CONSUMED_SIGNAL, INPUT_SENT_SIGNAL, SLOT_GRANTED_SIGNAL
+from durableruns.engine.names import (
+    ATTEMPT_ELSEWHERE_TYPES,
+    INPUT_CONSUMED_SIGNAL,
+    INPUT_SENT_SIGNAL,
+    SLOT_GRANTED_SIGNAL,
+)
 from durableruns.input_models import InputConsumed, InputSent
 from durableruns.models import AttemptOutput, RunInput, RunRecord, StepRecord, WaitSpec
 from durableruns.status import is_completed
@@ -68,8 +74,11 @@ class _Builder:
     marker_at: datetime | None = None
     timers: dict[str, TimelineSpan] = field(default_factory=dict)
 
+    added: int = 0
+
     def add(self, **fields: Any) -> TimelineSpan:
-        span = TimelineSpan(id=f"s{len(self.spans)}", **fields)
+        span = TimelineSpan(id=f"s{self.added}", **fields)
+        self.added += 1
         self.spans.append(span)
         return span
 
@@ -201,6 +210,10 @@ async def _activity_closed(b: _Builder, event: HistoryEvent, at: datetime, statu
     span = b.by_event.get(attrs.scheduled_event_id)
     if span is None or span.attempt is None:
         return
+    if status == "FAILED" and _refused(attrs.failure):
+        b.spans.remove(span)  # an offer the worker could not take: not an execution
+        b.running = None
+        return
     span.end, span.status = at, status
     attempt = b.attempts[span.attempt]
     if status == "COMPLETED":
@@ -218,6 +231,12 @@ async def _activity_closed(b: _Builder, event: HistoryEvent, at: datetime, statu
     attempt.end = at
     if status != "COMPLETED":
         b.last_failed = span
+
+
+def _refused(failure: Failure) -> bool:
+    """Whether a failed execution was an offer refused by the worker that took it
+    (``RunWorkflow._offered_outcome``): it never ran, and ran next on the task's queue."""
+    return failure.application_failure_info.type in ATTEMPT_ELSEWHERE_TYPES
 
 
 def _wait_name(wait: WaitSpec) -> str:

@@ -362,6 +362,10 @@ class RunService:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 static_summary=f"{task_id} run",
+                # Where this process also runs a worker (``durableruns dev``), the run's
+                # first workflow task comes back with the start: no poll, one round trip
+                # less. Elsewhere Temporal ignores it.
+                request_eager_start=True,
             )
         except RPCError as exc:
             if is_size_refusal(exc):

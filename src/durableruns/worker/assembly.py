@@ -2,7 +2,10 @@
 activity on the queues of each task it serves.
 
 Every worker polls the shared runs queue, so run workflows make progress wherever
-workers are; attempts go only to workers that have the task's code. Each task has two
+workers are; attempts go only to workers that have the task's code. An execution is
+first offered on the runs queue, so the worker completing the run's workflow task
+takes it in the same round trip (eager activity dispatch); a worker of another version
+or without the task refuses it, and it goes to the task's queue. Each task has two
 attempt queues: ``task/<id>@<version>`` for runs pinned to this version (plain
 triggers pin to the latest version, children to their parent's), and ``task/<id>`` for
 runs triggered before any version served the task (PENDING_VERSION), which the first
@@ -19,9 +22,15 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import (
+    FixedSizeSlotSupplier,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkerTuner,
+)
 
 from durableruns import metrics
 from durableruns.engine.names import runs_queue, task_queue
@@ -41,6 +50,7 @@ from durableruns.service.schedule_sync import sync_declared_schedules
 from durableruns.task_definitions import TaskRegistry
 from durableruns.worker.alert_delivery import AlertSender, SmtpSettings
 from durableruns.worker.attempt_activity import DEFAULT_HEARTBEAT_EVERY_S, AttemptActivity
+from durableruns.worker.attempt_slots import AttemptSlots
 from durableruns.worker.bulk_activities import bulk_act, bulk_page
 from durableruns.worker.error_reports import ErrorReporter
 from durableruns.worker.health_probe import health_probe
@@ -50,6 +60,13 @@ from durableruns.worker.queue_activities import closed_runs, enqueue, enqueue_li
 from durableruns.worker.schedule_ticks import fire_tick
 from durableruns.worker.task_runtime import DEFAULT_SHORT_WAIT_S
 from durableruns.worker.token_waiter import token_waiter
+
+DEFAULT_SLOTS = 100
+"""temporalio's default number of slots of each kind."""
+RUNS_WORKER_ACTIVITIES = DEFAULT_SLOTS
+"""Activity slots of the runs worker for its own activities (enqueue, bulk pages …),
+temporalio's default; the offered executions it runs get ``max_concurrent_attempts``
+more (``AttemptActivity`` refuses beyond that)."""
 
 
 def default_version(today: datetime | None = None) -> str:
@@ -81,15 +98,21 @@ def build_workers(
     smtp: SmtpSettings | None = None,
     heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
     announce_attempts: bool = True,
+    draining: asyncio.Event | None = None,
 ) -> list[Worker]:
     """One Temporal worker for run workflows and one per served task; attempts run in
-    ``pool``'s task processes when given. On shutdown the task workers stop polling and
+    ``pool``'s task processes when given. The runs worker also runs the executions
+    offered on its queue (``RunWorkflow._offered_outcome``) for this version's tasks,
+    until ``draining`` is set. On shutdown the task workers stop polling and
     give running attempts ``drain_grace`` to finish, then hand the rest back (they
     resume on another worker, not counted as failed attempts). ``api_url`` is where the
     facade is, for the callback URLs of tokens task code creates. ``error_reports``: where
     failed attempts are reported for their error groups (None: nowhere, for measuring
     what it costs).
     ``smtp`` is where alert emails go out (None: email alerts fail their tries)."""
+    # The pinned queue's slots of each task, shared with the executions offered to the
+    # runs worker, so the bound per task holds whichever way they come.
+    slots = {task.id: AttemptSlots(max_concurrent_attempts) for task in registry}
     attempts = AttemptActivity(
         registry,
         version,
@@ -100,6 +123,9 @@ def build_workers(
         error_reports=error_reports,
         heartbeat_every_s=heartbeat_every_s,
         announce_attempts=announce_attempts,
+        max_offered=max_concurrent_attempts,
+        slots=slots,
+        draining=draining,
     )
     hooks = HooksActivity(registry, version, pool=pool)
     workers = [
@@ -128,8 +154,14 @@ def build_workers(
                 health_probe,
                 bulk_page,
                 bulk_act,
+                # Executions offered on this queue: Temporal hands them to this worker
+                # as it completes the run's workflow task (eager activity dispatch).
+                attempts.run_attempt,
             ],
             workflow_runner=WORKFLOW_RUNNER,
+            max_heartbeat_throttle_interval=timedelta(seconds=1),  # as the task workers
+            max_concurrent_activities=RUNS_WORKER_ACTIVITIES + max_concurrent_attempts,
+            graceful_shutdown_timeout=drain_grace,
         )
     ]
     for task in registry:
@@ -143,7 +175,9 @@ def build_workers(
                     # are far apart: attempt_activity.heartbeat_cadence).
                     max_heartbeat_throttle_interval=timedelta(seconds=1),
                     max_concurrent_activity_task_polls=polls,
-                    max_concurrent_activities=max_concurrent_attempts,
+                    **_attempt_capacity(
+                        slots[task.id] if queue_version else None, max_concurrent_attempts
+                    ),
                     graceful_shutdown_timeout=drain_grace,
                 )
             )
@@ -198,6 +232,7 @@ async def running_worker(
             # Pushed before the workers enter, so it runs after they drained: the
             # retried attempts' reports still lingering go out.
             stack.push_async_callback(reports.close)
+        draining = asyncio.Event()
         workers = build_workers(
             client,
             registry,
@@ -212,11 +247,12 @@ async def running_worker(
             smtp=smtp,
             heartbeat_every_s=heartbeat_every_s,
             announce_attempts=announce_attempts,
+            draining=draining,
         )
         for worker in workers:
             await stack.enter_async_context(worker)
         # Runs before the workers' own exits (shutdown is idempotent): drain all at once.
-        stack.push_async_callback(_drain, workers[1:])
+        stack.push_async_callback(_drain, workers[1:], draining)
         # After the workers started: the catalog workflow needs one to take the update.
         catalog = await register_deployment(
             client, registry, task_queue_prefix=task_queue_prefix, version=version
@@ -227,6 +263,23 @@ async def running_worker(
         yield workers
 
 
-async def _drain(task_workers: list[Worker]) -> None:
-    """Shut the task workers down concurrently, so one grace period covers them all."""
+def _attempt_capacity(slots: AttemptSlots | None, bound: int) -> dict[str, Any]:
+    """A task worker's activity slots: ``slots`` (shared with offered executions) on the
+    pinned queue, a fixed ``bound`` on the version-less one."""
+    if slots is None:
+        return {"max_concurrent_activities": bound}
+    fixed = FixedSizeSlotSupplier(DEFAULT_SLOTS)
+    tuner = WorkerTuner.create_composite(
+        workflow_supplier=fixed,
+        activity_supplier=slots,
+        local_activity_supplier=fixed,
+        nexus_supplier=fixed,
+    )
+    return {"tuner": tuner}
+
+
+async def _drain(task_workers: list[Worker], draining: asyncio.Event) -> None:
+    """Shut the task workers down concurrently, so one grace period covers them all;
+    the runs worker, still running workflows, refuses offered executions meanwhile."""
+    draining.set()
     await asyncio.gather(*(worker.shutdown() for worker in task_workers))

@@ -28,7 +28,11 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
 from durableruns.context import AttemptInfo, RunInfo, TaskContext, TaskInfo
-from durableruns.engine.names import ATTEMPT_ACTIVITY, ATTEMPT_FAILURE_TYPE
+from durableruns.engine.names import (
+    ATTEMPT_ACTIVITY,
+    ATTEMPT_ELSEWHERE_TYPES,
+    ATTEMPT_FAILURE_TYPE,
+)
 from durableruns.engine.workflows.run import RunWorkflow
 from durableruns.hooks import WAIT_HOOK_TIMEOUT_S, final_hook_kinds
 from durableruns.limits import MAX_OUTPUT_BYTES, ValueTooLargeError, check_value
@@ -50,6 +54,7 @@ from durableruns.settings import Settings
 from durableruns.status import AttemptStatus
 from durableruns.task_definitions import Task, TaskRegistry
 from durableruns.worker import attempt_outcome as outcome
+from durableruns.worker.attempt_slots import AttemptSlots
 from durableruns.worker.cancel_watch import CancelWatch
 from durableruns.worker.error_reports import ErrorReporter
 from durableruns.worker.final_hooks import HooksRan
@@ -76,7 +81,10 @@ class AttemptActivity:
     """The attempt activity bound to the tasks (and version) a worker serves.
 
     With a process ``pool`` each execution's code runs in a task process of its own
-    (crash isolation); without one it runs in the worker's process.
+    (crash isolation); without one it runs in the worker's process. Executions offered
+    on the runs queue (``AttemptInput.offered_to``) run here only for this worker's
+    version and tasks, each in a free slot of its task's queue (``slots``), at most
+    ``max_offered`` at once; the rest are refused and go to their task's queue.
     """
 
     def __init__(
@@ -91,8 +99,15 @@ class AttemptActivity:
         error_reports: ErrorReporter | None = None,
         heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
         announce_attempts: bool = True,
+        max_offered: int = 100,
+        slots: dict[str, AttemptSlots] | None = None,
+        draining: asyncio.Event | None = None,
     ) -> None:
+        self._slots = slots or {}
         self._registry = registry
+        self._draining = draining or asyncio.Event()
+        self._max_offered = max_offered
+        self._offered_running = 0
         self._error_reports = error_reports
         self._announce = announce_attempts
         self._heartbeat_every_s = heartbeat_every_s
@@ -109,10 +124,29 @@ class AttemptActivity:
     async def run_attempt(self, input: AttemptInput) -> AttemptOutput:
         """Run the task's code for one execution of an attempt."""
         task = self._registry.get(input.task_id)
+        if input.offered_to is not None:  # taken from the runs queue
+            slots = self._slots.get(input.task_id)
+            if task is None or slots is None or input.offered_to != self._version:
+                raise _elsewhere(
+                    f"runs version {self._version!r}, not the task at {input.offered_to!r}"
+                )
+            if self._draining.is_set():
+                raise _elsewhere("is shutting down")
+            if self._offered_running >= self._max_offered or not slots.take():
+                raise _elsewhere("has no free attempt slot for the task")
+            self._offered_running += 1
+            try:
+                return await self._run_attempt(task, input)
+            finally:
+                self._offered_running -= 1
+                slots.give_back()
         if task is None:  # only reachable if queues are misrouted
             raise outcome.system_failure(
                 "TaskNotFound", f"This worker has no task {input.task_id!r}", RetryOptions()
             )
+        return await self._run_attempt(task, input)
+
+    async def _run_attempt(self, task: Task[Any, Any], input: AttemptInput) -> AttemptOutput:
         client = activity.client()
         # Untyped handle, typed calls: mypy (2.4) loses RunWorkflow.run's type here
         # depending on the order it checks the package's modules in.
@@ -309,6 +343,15 @@ class AttemptActivity:
         if isinstance(ended, HooksRan):  # only ever an answer to a hooks spec
             raise outcome.system_failure("UnexpectedHooks", "Hooks ran, not the code", task.retry)
         return ended
+
+
+def _elsewhere(why: str) -> ApplicationError:
+    """The refusal of an offered execution: the run schedules it on the task's queue."""
+    return ApplicationError(
+        f"This worker cannot run this execution: it {why}",
+        type=ATTEMPT_ELSEWHERE_TYPES[0],
+        non_retryable=True,
+    )
 
 
 def _cancel_requested() -> bool:

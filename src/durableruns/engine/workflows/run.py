@@ -5,7 +5,9 @@ It owns the run's Trigger-level state and every rule about time:
 - DELAYED: a timer until ``delay_until`` that ``reschedule`` can move;
 - QUEUED and TTL: the first attempt must start before the TTL, else EXPIRED;
 - attempts: the retry loop and its backoff timers live here, so every attempt has its
-  own record; each attempt is one or more *executions* of the attempt activity;
+  own record; each attempt is one or more *executions* of the attempt activity, each
+  offered first on the runs queue, so the worker completing the workflow task takes it
+  at once (eager activity dispatch), else run on its task's queue;
 - WAITING: an execution that reaches waits ends with them (it *suspends*); the
   workflow performs them (child runs, timers: :mod:`.run_waits`) while nothing runs,
   then starts a *continuation* — the same attempt, re-running the task's code with its
@@ -45,7 +47,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, CancelledError, TimeoutType
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutType
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
@@ -54,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
     from durableruns.engine import search_attributes as sa
     from durableruns.engine.names import (
         ATTEMPT_ACTIVITY,
+        ATTEMPT_ELSEWHERE_TYPES,
         HOOKS_ACTIVITY,
         INPUT_CONSUMED_SIGNAL,
         INPUT_SENT_SIGNAL,
@@ -389,13 +392,16 @@ class RunWorkflow:
                 await self._slots.give_back(input)
                 return self._expire(ttl or 0)
             start_by = deadline if first and not ttl_timer else None
-            execution = self._start_execution(input, number, 0, start_by)
-            if ttl_timer and deadline and not await self._started_before(execution, deadline):
-                execution.cancel()
-                await self._slots.give_back(input)
-                return self._expire(ttl or 0)
             try:
-                outcome = await self._outcome(execution, number)
+                if ttl_timer and deadline:
+                    execution = self._start_execution(input, number, 0, None)
+                    if not await self._started_before(execution, deadline):
+                        execution.cancel()
+                        await self._slots.give_back(input)
+                        return self._expire(ttl or 0)
+                    outcome = await self._outcome(execution, number)
+                else:
+                    outcome = await self._offered_outcome(input, number, 0, start_by)
             except _NotStartedInTime:
                 await self._slots.give_back(input)
                 return self._expire(ttl or 0)
@@ -440,10 +446,35 @@ class RunWorkflow:
         attempt.suspended_s += (workflow.now() - suspended_at).total_seconds()
         attempt.continuations = continuation
         resumed_from = suspension.waits[0] if suspension.waits else None
-        execution = self._start_execution(input, number, continuation, None, resumed_from)
-        outcome = await self._outcome(execution, number)
+        outcome = await self._offered_outcome(input, number, continuation, None, resumed_from)
         await self._slots.give_back(input)
         return outcome
+
+    async def _offered_outcome(
+        self,
+        input: RunInput,
+        number: int,
+        continuation: int,
+        start_by: datetime | None,
+        resumed_from: WaitSpec | None = None,
+    ) -> Outcome:
+        """An execution offered on the runs queue, this workflow's own: Temporal then
+        hands it to the worker completing this workflow task in the same round trip
+        (eager activity dispatch), with no poll of the task's queue. A worker that cannot
+        run it (another version, not the task, an earlier release) refuses at once, and
+        the execution goes to the task's own queue. Executions of runs not pinned to a
+        version go there directly (the version-less queue). ``start_by`` (the TTL) bounds
+        the start on either queue: past it, ``_NotStartedInTime``."""
+        execution = self._start_execution(
+            input, number, continuation, start_by, resumed_from, offered=True
+        )
+        try:
+            return await self._outcome(execution, number)
+        except _ServedElsewhere:
+            if start_by is not None and start_by <= workflow.now():
+                raise _NotStartedInTime() from None
+            execution = self._start_execution(input, number, continuation, start_by, resumed_from)
+            return await self._outcome(execution, number)
 
     def _start_execution(
         self,
@@ -452,10 +483,18 @@ class RunWorkflow:
         continuation: int,
         start_by: datetime | None,
         resumed_from: WaitSpec | None = None,
+        *,
+        offered: bool = False,
     ) -> workflow.ActivityHandle[AttemptOutput]:
         """An execution of attempt ``number``: its first (0) or a continuation (after
-        the wait ``resumed_from``, for the task's ``on_resume`` hooks)."""
-        if continuation == 0:
+        the wait ``resumed_from``, for the task's ``on_resume`` hooks); ``offered``: on
+        the runs queue first (:meth:`_offered_outcome`), if the run has a version."""
+        version = self._execution_version(input, continuation)
+        offered_to = version if offered else None
+        queue = task_queue(input.task_queue_prefix, input.task_id, version)
+        if offered_to is not None:
+            queue = workflow.info().task_queue
+        if continuation == 0 and number not in self._attempt_ids:
             self._attempt_ids[number] = (
                 attempt_id(input.run_id, number)
                 if input.record_in_memo
@@ -480,9 +519,10 @@ class RunWorkflow:
                 logs_recorded=self._record().log_count,
                 streams=self._streams,
                 resumed_from=resumed_from,
+                offered_to=offered_to,
             ),
             result_type=AttemptOutput,
-            task_queue=self._execution_queue(input, continuation),
+            task_queue=queue,
             activity_id=f"attempt-{number}" + (f".{continuation}" if continuation else ""),
             start_to_close_timeout=ATTEMPT_SERVER_TIMEOUT,
             schedule_to_start_timeout=(start_by - workflow.now()) if start_by else None,
@@ -494,13 +534,13 @@ class RunWorkflow:
             priority=execution_priority(input.options),
         )
 
-    def _execution_queue(self, input: RunInput, continuation: int) -> str:
-        """Attempts go to the run's pinned version (or the version-less queue);
-        continuations to the version that ran the attempt, so the same code resumes."""
+    def _execution_version(self, input: RunInput, continuation: int) -> str | None:
+        """Attempts run on the run's pinned version (None: the version-less queue);
+        continuations on the version that ran the attempt, so the same code resumes."""
         version = input.options.lock_to_version
         if continuation:
             version = self._record().version or version
-        return task_queue(input.task_queue_prefix, input.task_id, version)
+        return version
 
     async def _run_final_hooks(self) -> None:
         """The task's once-per-run hooks (``on_success`` …), after the final status is
@@ -569,6 +609,8 @@ class RunWorkflow:
                 cause.type is TimeoutType.SCHEDULE_TO_START
             ):
                 raise _NotStartedInTime() from err
+            if isinstance(cause, ApplicationError) and cause.type in ATTEMPT_ELSEWHERE_TYPES:
+                raise _ServedElsewhere() from err
             if isinstance(err.cause, CancelledError):  # this run is being canceled
                 self._end_attempt(number, AttemptStatus.CANCELED, None)
                 raise asyncio.CancelledError() from err
@@ -789,3 +831,7 @@ def reported_start(execution: workflow.ActivityHandle[AttemptOutput]) -> Attempt
 
 class _NotStartedInTime(Exception):
     """The first attempt was not picked up before the TTL: the run expires."""
+
+
+class _ServedElsewhere(Exception):
+    """The worker that took an offered execution cannot run it (it never started)."""
