@@ -358,6 +358,15 @@ async def _monitor(stack: Stack) -> list[str]:
     return [monitor_id(prefix)]
 
 
+async def _offer_refused(stack: Stack) -> list[str]:
+    """On a worker with one attempt slot per task, which its idle poll holds: the runs
+    worker refuses the offered execution, and it runs from the task's queue."""
+    registry = TaskRegistry.from_modules(MODULES)
+    async with open_stack(stack.client, registry, max_concurrent_attempts=1) as small:
+        await eventually(small.service_catalog, lambda c: bool(c.versions), timeout=30)
+        return await _one(small, "hello-world", {"name": "Refused"})
+
+
 SCENARIOS: dict[str, Scenario] = {
     "hello-world": lambda s: _one(s, "hello-world", {"name": "Replay"}),
     "sleepy": lambda s: _one(s, "sleepy", {"seconds": 0.5}),
@@ -425,6 +434,11 @@ SCENARIOS: dict[str, Scenario] = {
     "lean-hooks-completed": _hooks_completed,
     # The monitor workflow (error groups, alerts), since every failed attempt is reported:
     "monitor": _monitor,
+    # Executions offered on the runs queue (eager activity dispatch), continuations too,
+    # and an offer refused (a worker whose bound leaves no slot) run on the task queue:
+    "offered-hello-world": lambda s: _one(s, "hello-world", {"name": "Offered"}),
+    "offered-pipeline": lambda s: _one(s, "pipeline", {"name": "O", "seconds": 0.1}),
+    "offered-refused": _offer_refused,
 }
 LEAN = "lean-"
 """Scenarios of this prefix run on a stack whose worker does not announce attempts."""

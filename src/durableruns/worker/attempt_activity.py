@@ -25,7 +25,7 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from durableruns.context import AttemptInfo, RunInfo, TaskContext, TaskInfo
 from durableruns.engine.names import (
@@ -351,6 +351,8 @@ def _elsewhere(why: str) -> ApplicationError:
         f"This worker cannot run this execution: it {why}",
         type=ATTEMPT_ELSEWHERE_TYPES[0],
         non_retryable=True,
+        # Not a failure of anything: logged at DEBUG, not counted in failure metrics.
+        category=ApplicationErrorCategory.BENIGN,
     )
 
 
