@@ -54,7 +54,8 @@ client errors. Not in the tree, on purpose: signals that never leave their modul
 ``RemoteError`` (an error crossing from a task process, rebuilt as the original),
 ``WorkflowGone`` (a watched workflow has no history), ``PacketNotFoundError`` (a
 ``LookupError``), ``ApiHTTPError`` (the facade's way to answer a status) and the run
-workflow's private ``_NotStartedInTime``.
+workflow's private ``_NotStartedInTime`` and ``_ServedElsewhere`` (an offered execution
+refused by the worker that took it).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ INTERNAL = {
     "PacketNotFoundError",
     "ApiHTTPError",
     "_NotStartedInTime",
+    "_ServedElsewhere",
 }
 
 
