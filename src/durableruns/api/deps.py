@@ -1,4 +1,10 @@
-"""Dependencies shared by the routes: the run service and the secret-key check."""
+"""Dependencies shared by the routes: the run service and the secret-key check.
+
+The dependencies are ``async def`` although they never await: FastAPI runs a plain
+``def`` dependency in its thread pool, a thread hop per dependency and request — five
+on a trigger, about a sixth of the facade's CPU per request (bench/README.md, issue 28).
+They only read ``request.state`` (and check a key), so they run on the loop.
+"""
 
 from __future__ import annotations
 
@@ -24,32 +30,37 @@ def get_environment(request: Request) -> Environment:
     return environment
 
 
-def get_settings(request: Request) -> Settings:
+async def caller_environment(request: Request) -> Environment:
+    """:func:`get_environment` as a dependency (run on the loop, not in a thread)."""
+    return get_environment(request)
+
+
+async def get_settings(request: Request) -> Settings:
     """The settings as seen from the caller's environment."""
     return get_environment(request).settings
 
 
-def get_service(request: Request) -> RunService:
+async def get_service(request: Request) -> RunService:
     """The run service of the caller's environment."""
     return get_environment(request).runs
 
 
-def get_secret_key(request: Request) -> str:
+async def get_secret_key(request: Request) -> str:
     """The caller's environment's secret key."""
     return get_environment(request).secret_key
 
 
-def get_token_service(request: Request) -> TokenService:
+async def get_token_service(request: Request) -> TokenService:
     """The wait-token service of the caller's environment."""
     return get_environment(request).tokens
 
 
-def get_batch_service(request: Request) -> BatchService:
+async def get_batch_service(request: Request) -> BatchService:
     """The batch service of the caller's environment."""
     return get_environment(request).batches
 
 
-def require_secret_key(request: Request) -> None:
+async def require_secret_key(request: Request) -> None:
     """401 unless ``Authorization: Bearer <an environment's secret key>``, or an
     unexpired public access token on a route that declares it may be read with one
     (``api.scopes.PUBLIC_READ``; 403 on any other route; the route itself refuses, 403,
@@ -88,7 +99,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServiceDep = Annotated[RunService, Depends(get_service)]
 SecretKeyDep = Annotated[str, Depends(get_secret_key)]
 BatchServiceDep = Annotated[BatchService, Depends(get_batch_service)]
-EnvironmentDep = Annotated[Environment, Depends(get_environment)]
+EnvironmentDep = Annotated[Environment, Depends(caller_environment)]
 TokenServiceDep = Annotated[TokenService, Depends(get_token_service)]
 
 

@@ -15,10 +15,15 @@ from durableruns.service.run_changes import RunChanges, RunFeed
 RunFeeds = RunChanges
 """The name the routes use for an environment's run feeds."""
 
-__all__ = ["RunFeed", "RunFeeds", "get_run_feeds"]
+__all__ = ["RunFeed", "RunFeeds", "get_run_feeds", "run_feeds_of"]
 
 
-def get_run_feeds(request: Request) -> RunFeeds:
+async def get_run_feeds(request: Request) -> RunFeeds:
+    """:func:`run_feeds_of` as a dependency (on the loop: see :mod:`.deps`)."""
+    return run_feeds_of(request)
+
+
+def run_feeds_of(request: Request) -> RunFeeds:
     """The caller's environment's run feeds, made on first use from its run service."""
     environment = get_environment(request)
     feeds: RunFeeds | None = environment.cache.get("run_feeds")

@@ -44,7 +44,7 @@ AlertId = Annotated[str, Path(description="The alert's id, ``alert_…``", max_l
 RESPONSE = {"response_model": AlertObject, "response_model_exclude_none": True}
 
 
-def get_alerts(request: Request) -> AlertService:
+async def get_alerts(request: Request) -> AlertService:
     """The caller's environment's alerts, made on first use."""
     environment = get_environment(request)
     service: AlertService | None = environment.cache.get("alerts")

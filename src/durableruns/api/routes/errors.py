@@ -47,7 +47,7 @@ _KNOWN_KEYS = frozenset(
 )
 
 
-def get_error_groups(request: Request) -> ErrorGroupService:
+async def get_error_groups(request: Request) -> ErrorGroupService:
     """The caller's environment's error groups, made on first use."""
     environment = get_environment(request)
     service: ErrorGroupService | None = environment.cache.get("error_groups")

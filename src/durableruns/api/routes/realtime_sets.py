@@ -26,7 +26,7 @@ from durableruns.api.errors import ApiHTTPError
 from durableruns.api.realtime_rows import MUST_REFETCH, UP_TO_DATE, change_messages, schema_header
 from durableruns.api.routes.realtime import HOLD_SECONDS, KEEPALIVE, SSE_HEADERS, _event, _wire
 from durableruns.api.routes.runs_list import get_run_lister
-from durableruns.api.run_feed import get_run_feeds
+from durableruns.api.run_feed import run_feeds_of
 from durableruns.api.scopes import PUBLIC_READ, require_batch, require_tags
 from durableruns.durations import DurationError, parse_duration
 from durableruns.service.run_list import RunFilter, RunLister, UnsupportedValueError
@@ -41,16 +41,16 @@ DEFAULT_CREATED_AT = "1d"
 """How far back a tag subscription looks when the client gives no ``createdAt``."""
 
 
-def get_run_sets(request: Request) -> RunSets:
+async def get_run_sets(request: Request) -> RunSets:
     """The caller's environment's shape sets, made on first use."""
     environment = get_environment(request)
     sets: RunSets | None = environment.cache.get("run_sets")
     if sets is None:
-        sets = environment.cache["run_sets"] = RunSets(get_run_feeds(request))
+        sets = environment.cache["run_sets"] = RunSets(run_feeds_of(request))
     return sets
 
 
-def get_tag_discoverers(request: Request) -> TagDiscoverers:
+async def get_tag_discoverers(request: Request) -> TagDiscoverers:
     """The caller's environment's tag discoverers (one visibility poll per tag filter)."""
     environment = get_environment(request)
     found: TagDiscoverers | None = environment.cache.get("tag_discoverers")

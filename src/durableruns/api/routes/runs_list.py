@@ -79,7 +79,7 @@ _KNOWN_KEYS = frozenset(
 """Every query key the list understands; any other ``filter[…]``/``page[…]`` is a 400."""
 
 
-def get_run_lister(request: Request) -> RunLister:
+async def get_run_lister(request: Request) -> RunLister:
     """The caller's environment's run lister, made on first use from its run service."""
     cache = get_environment(request).cache
     lister: RunLister | None = cache.get("run_lister")
