@@ -63,6 +63,7 @@ from durableruns import step, task, wait
 from durableruns.api import create_app
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER
+from durableruns.event_loop import run_service
 from durableruns.process import exit_process
 from durableruns.service.dev_server import dynamic_config_flags, temporal_binary
 from durableruns.settings import Settings
@@ -448,7 +449,7 @@ def cli(argv: list[str]) -> NoReturn:
     )
     args = parser.parse_args(argv)
     try:
-        status = asyncio.run(main(args))
+        status = run_service(main(args))  # the loop the product runs on
     except KeyboardInterrupt:
         status = 130
     except Exception:

@@ -51,6 +51,7 @@ from durableruns.api import create_app
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER
 from durableruns.engine.workflows.run import RunWorkflow
+from durableruns.event_loop import run_service
 from durableruns.process import exit_process
 from durableruns.service.dev_server import dynamic_config_flags, temporal_binary
 from durableruns.settings import Settings
@@ -593,7 +594,7 @@ def cli(argv: list[str]) -> NoReturn:
     logging.basicConfig(level=logging.WARNING)
     args = parse_args(argv)
     try:
-        status = asyncio.run(main(args))
+        status = run_service(main(args))  # the loop the product runs on
     except KeyboardInterrupt:
         status = 130
     except Exception:

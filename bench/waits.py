@@ -47,6 +47,7 @@ from wait_history import Resume, Timeline, max_overlap, parts_summary, percentil
 
 from durableruns.engine import search_attributes as sa
 from durableruns.engine.converter import DATA_CONVERTER
+from durableruns.event_loop import run_service
 from durableruns.models import RunOptions
 from durableruns.process import exit_process
 from durableruns.service.dev_server import dynamic_config_flags, temporal_binary
@@ -586,7 +587,7 @@ def cli(argv: list[str]) -> NoReturn:
     logging.basicConfig(level=logging.WARNING)
     args = parse_args(argv)
     try:
-        status = asyncio.run(main(args))
+        status = run_service(main(args))  # the loop the product runs on
     except KeyboardInterrupt:
         status = 130
     except Exception:

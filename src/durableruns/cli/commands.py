@@ -50,6 +50,7 @@ from durableruns.dev_config import (
 )
 from durableruns.engine.client import resolve_settings, temporal_target
 from durableruns.errors import DurableRunsError
+from durableruns.event_loop import run_service
 from durableruns.process import exit_process
 from durableruns.service.dev_server import dev_server_command
 from durableruns.settings import Settings
@@ -182,7 +183,7 @@ def dev(
     options = resolve_dev_options(flags, os.environ, dev_config, state_dir=Settings().state_dir)
     settings = dev_settings(options, version=version, isolation=isolation)
     command = None if options.temporal_address else dev_server_command(dev_config, options)
-    asyncio.run(run_dev(options, settings, command, _load_tasks, reload=reload))
+    run_service(run_dev(options, settings, command, _load_tasks, reload=reload))
 
 
 @app.command()
@@ -219,7 +220,7 @@ def worker(
         health_file=health_file,
     )
     registry = _load_tasks(task_modules(tasks or (), os.environ))
-    asyncio.run(run_alone(settings, worker=plain_worker(registry)))
+    run_service(run_alone(settings, worker=plain_worker(registry)))
 
 
 @app.command()
@@ -246,7 +247,7 @@ def api(
         api_host=host,
         task_queue_prefix=task_queue_prefix,
     )
-    asyncio.run(run_alone(settings, make_app=lambda client: create_app(settings, client=client)))
+    run_service(run_alone(settings, make_app=lambda client: create_app(settings, client=client)))
 
 
 @app.command("sweep-payloads")
