@@ -22,7 +22,7 @@ from durableruns.api import session
 from durableruns.dashboard.routes import safe_next
 from durableruns.status import RunStatus
 from durableruns.task_definitions import TaskRegistry
-from tests.helpers import SECRET_KEY, new_settings
+from tests.helpers import SECRET_KEY, eventually, new_settings
 from tests.helpers.browser import (
     SCREENSHOTS,
     Dash,
@@ -126,7 +126,8 @@ async def test_a_cookie_authenticated_write_needs_the_csrf_header_and_same_origi
         assert (await dash.retrieve(run_id))["status"] != "CANCELED"
         allowed = await browser.post(cancel, headers={**cookie, **csrf, "origin": dash.url})
     assert allowed.status_code == 200, allowed.text
-    assert (await dash.retrieve(run_id))["status"] == "CANCELED"
+    # The run ends CANCELED once its code has stopped (EXECUTING meanwhile).
+    await eventually(lambda: dash.retrieve(run_id), lambda r: r["status"] == "CANCELED")
 
 
 async def test_pages_without_a_session_redirect_to_the_login(dash: Dash) -> None:

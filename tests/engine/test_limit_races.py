@@ -24,6 +24,8 @@ from tests.helpers.processes import busiest_worker_pid
 
 MODULE = "tests.helpers.tasks.limit_tasks"
 LIMIT_TASKS = TaskRegistry.from_modules([MODULE])
+SNAPSHOT_S = 0.3
+"""A sample read within this long counts as one instant (the runs take 1 s each)."""
 
 
 @contextlib.asynccontextmanager
@@ -71,22 +73,28 @@ async def test_two_facades_and_two_workers_never_exceed_the_bound(
                     *(trigger(stack.http if n % 2 else second, n) for n in range(60))
                 )
             )
-        peak, samples = 0, 0
+        peak, samples, smeared = 0, 0, 0
         final: dict[str, dict[str, Any]] = {}
         deadline = time.monotonic() + 240
         while len(final) < len(run_ids):
             pending = [r for r in run_ids if r not in final]
+            began = time.monotonic()
             records = await asyncio.gather(*(stack.retrieve(r) for r in pending))
             executing = sum(r["status"] == "EXECUTING" for r in records)
-            peak, samples = max(peak, executing), samples + 1
-            assert executing <= 3, f"{executing} executing at once"
+            if time.monotonic() - began > SNAPSHOT_S:
+                # Not a snapshot: the slots turned over while it was read (a loaded
+                # machine); the recorded times below still check every instant.
+                smeared += 1
+            else:
+                peak, samples = max(peak, executing), samples + 1
+                assert executing <= 3, f"{executing} executing at once"
             final |= {r["id"]: r for r in records if r["isCompleted"]}
             assert time.monotonic() < deadline, f"{len(final)} of {len(run_ids)} done"
             await asyncio.sleep(0.05)
     runs = list(final.values())
     assert {r["status"] for r in runs} == {"COMPLETED"}
     assert max_overlap(runs) <= 3
-    assert peak >= 2 and samples >= 10, (peak, samples)
+    assert peak >= 2 and samples >= 10, (peak, samples, smeared)
 
 
 async def test_a_killed_workers_slot_comes_back_within_the_heartbeat_timeout(

@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from durableruns.engine.workflows.run import RunWorkflow
 from durableruns.models import RunRecord
+from durableruns.service.running_attempt import with_running_attempt
 from durableruns.service.runs import RunService
 from durableruns.task_definitions import TaskRegistry
 from tests.helpers import eventually, open_stack, stop_process, worker_process
@@ -30,6 +31,11 @@ def _exact(record: RunRecord) -> dict[str, Any]:
         "child_run_ids": record.child_run_ids,
         "attempts": [(a.id, a.number, a.status, a.finished_at) for a in record.attempts],
     }
+
+
+async def _asked(client: Client, run_id: str) -> RunRecord:
+    handle = client.get_workflow_handle(run_id)
+    return with_running_attempt(await handle.query(RunWorkflow.get), await handle.describe())
 
 
 def _starts(record: RunRecord) -> list[float]:
@@ -66,11 +72,9 @@ async def test_running_waiting_and_queued_runs_read_exactly_with_every_worker_st
                 lambda r: r.status.value == "EXECUTING" and bool(r.metadata),
                 timeout=60,
             )
-            # With the worker up: what the workflow itself says (its query) ...
-            truth = {
-                run_id: await client.get_workflow_handle(run_id).query(RunWorkflow.get)
-                for run_id in (waiting, running)
-            }
+            # With the worker up: what the workflow itself says (its query), with the
+            # start of an attempt that has not announced it yet (describe) ...
+            truth = {run_id: await _asked(client, run_id) for run_id in (waiting, running)}
             stop_process(worker, signal.SIGKILL)  # every worker gone, attempts mid-run
             queued = await stack.trigger("marks-then-runs", {}, metadata={"stage": "queued"})
             run_ids.append(queued)

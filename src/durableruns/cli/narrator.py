@@ -16,9 +16,10 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionDescription
 
 from durableruns.service.run_list import ListedRunRow, RunFilter, RunLister, row_from_execution
+from durableruns.service.running_attempt import started_attempts
 from durableruns.status import RunStatus
 
 POLL_S = 1.0
@@ -28,6 +29,10 @@ MAX_REMEMBERED = 10_000
 """Run ids told about that are kept to avoid saying a line twice (oldest dropped)."""
 MAX_NAMED = 5
 """Runs named on the stop line; the rest are counted."""
+UNANNOUNCED = (RunStatus.QUEUED, RunStatus.DEQUEUED, RunStatus.WAITING)
+"""How a run whose code started but has not announced it yet is listed."""
+MAX_DESCRIBED = 200
+"""Runs so listed that a stop describes to find the executing ones (a dev stack's)."""
 log = logging.getLogger(__name__)
 
 
@@ -83,9 +88,24 @@ class Narrator:
         self._since = now
 
     async def executing(self) -> list[ListedRunRow]:
-        """The runs executing now (what a stop waits for)."""
-        executing = RunFilter(statuses=(RunStatus.EXECUTING,))
-        return await self._rows(self._lister.query(executing))
+        """The runs executing now (what a stop waits for): those listed EXECUTING, and
+        those whose code started too recently to have announced it (an execution tells
+        its run after ``announce_after_s``; until then the run is listed QUEUED, or
+        WAITING when it resumed from a wait), found by describing them (not an action)."""
+        statuses = (RunStatus.EXECUTING, *UNANNOUNCED)
+        rows = await self._rows(self._lister.query(RunFilter(statuses=statuses)))
+        unsure = [r for r in rows if r.status is not RunStatus.EXECUTING][:MAX_DESCRIBED]
+        descriptions = await asyncio.gather(
+            *(self._client.get_workflow_handle(r.run_id).describe() for r in unsure),
+            return_exceptions=True,
+        )
+        started = {
+            row.run_id
+            for row, description in zip(unsure, descriptions, strict=True)
+            if isinstance(description, WorkflowExecutionDescription)
+            and started_attempts(description)
+        }
+        return [r for r in rows if r.status is RunStatus.EXECUTING or r.run_id in started]
 
     def outcome_line(self, row: ListedRunRow) -> str:
         """``run_… task-id COMPLETED in 1.21s (ran 0.31s) → <dashboard link>``."""

@@ -30,8 +30,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
+from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryReverseRequest
 from temporalio.client import (
     Client,
     WorkflowExecutionDescription,
@@ -78,10 +80,18 @@ from durableruns.service.history_watch import CLOSE_EVENTS
 from durableruns.service.run_logs import RunLogReader
 from durableruns.service.run_query import query_record
 from durableruns.service.run_streams import RunStreamReader
-from durableruns.service.running_attempt import settled, with_running_attempt
+from durableruns.service.running_attempt import (
+    awaits_an_outcome,
+    ended_attempts,
+    settled,
+    with_running_attempt,
+)
 from durableruns.status import RunStatus, is_completed
 from durableruns.wire import MAX_TAGS
 
+HISTORY_TAIL_EVENTS = 50
+"""Newest events read for an execution's unapplied outcome: its scheduling is among them
+(an execution that ran longer, with more events between, announced its start)."""
 MEMO_RUNS_KEPT = 10_000
 """Runs whose way of reading (memo or query) a service remembers for its followers."""
 RECORD_ENVELOPE_BYTES = 64 * 1024
@@ -394,18 +404,41 @@ class RunService:
             if run_input.record_in_memo:  # read from Temporal alone: no query, no worker
                 state = await _record_from_state(run_input, description)
                 if not is_completed(state.status) or state.finished_at is not None:
-                    return with_running_attempt(state, description)
+                    return await self._as_running(state, description)
                 # The run has ended but its workflow is still closing (giving back a queue
                 # slot): its output and error are only in the workflow until it closes.
                 ending = await query_record(self._client, handle, runs_queue(self._prefix))
                 return ending if ending is not None else state
             record = await query_record(self._client, handle, runs_queue(self._prefix))
             if record is not None:  # else no worker to answer: rebuild from history below
-                return with_running_attempt(record, description)
+                return await self._as_running(record, description)
         rebuilt = await self._rebuild(handle, description)
         if description.status is WorkflowExecutionStatus.RUNNING:
             return with_running_attempt(rebuilt, description)
         return rebuilt
+
+    async def _as_running(
+        self, record: RunRecord, description: WorkflowExecutionDescription
+    ) -> RunRecord:
+        """``with_running_attempt``; when the run may hold an execution's outcome it has
+        not applied yet (``awaits_an_outcome``), with the start the history's tail tells
+        (one read, not a Temporal Cloud action), so a run never reads QUEUED between its
+        code ending and the run recording it."""
+        ended = None
+        if awaits_an_outcome(record, description):
+            request = GetWorkflowExecutionHistoryReverseRequest(
+                namespace=self._client.namespace,
+                execution=WorkflowExecution(workflow_id=description.id),
+                maximum_page_size=HISTORY_TAIL_EVENTS,
+            )
+            try:
+                tail = await self._client.workflow_service.get_workflow_execution_history_reverse(
+                    request, timeout=QUERY_TIMEOUT
+                )
+                ended = ended_attempts(tail.history.events, description)
+            except RPCError:
+                pass  # the record as it stands: the outcome lands in milliseconds anyway
+        return with_running_attempt(record, description, ended)
 
     async def read_after(self, run_id: str, events: Sequence[HistoryEvent]) -> RunRecord | None:
         """The record after ``events`` (a page of the run's history, just read), as cheaply
