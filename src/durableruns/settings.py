@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_KEY_FILE = "dev-secret-key"
@@ -99,13 +100,16 @@ class Settings(BaseSettings):
     A worker lost mid-attempt is noticed within the timeout; cancel does not wait for a
     beat (the worker follows the run's history)."""
     announce_attempts: bool = True
-    """An attempt's worker signals its run when the code starts, so the run turns
-    EXECUTING in its search attributes (listing by status) and in the realtime feeds.
-    That costs 2 Temporal Cloud actions per execution (the signal, the status upsert)
-    and 5 history events. Off, a no-op run costs 3 actions and 12 events: the run
-    learns the start with the attempt's outcome, retrieve still answers EXECUTING
-    (from the pending attempt), but a list filtered by EXECUTING and the realtime
-    feeds see the run QUEUED (or WAITING) until its attempt ends."""
+    """An attempt's worker signals its run once the code has run ``announce_after_s``,
+    so the run turns EXECUTING in its search attributes (listing by status). That costs
+    2 Temporal Cloud actions per execution that runs that long (the signal, the status
+    upsert) and 5 history events; shorter ones (a no-op run: 3 actions, 12 events) tell
+    their run the start with their outcome. Retrieve and the realtime feeds read
+    EXECUTING from the pending attempt either way. Off, no execution announces: a list
+    filtered by EXECUTING sees the run QUEUED (or WAITING) until its attempt ends."""
+    announce_after_s: float = Field(default=1.0, ge=0)
+    """How long an execution's code runs before it announces its start (0: at once,
+    before the code starts, so every execution pays the 2 actions)."""
     max_concurrent_attempts: int = 100
     """Executions of task code a worker runs at once, per task queue (Temporal's activity
     slots). A suspended (waiting) run takes none."""

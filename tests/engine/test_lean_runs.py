@@ -62,6 +62,7 @@ async def worker(stack: Stack, *, announce: bool) -> AsyncIterator[None]:
         version="20261128.1",
         short_wait_s=0.5,
         announce_attempts=announce,
+        announce_after_s=0,  # the announcing path: every execution, before its code
     ):
         yield
 

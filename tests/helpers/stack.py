@@ -21,6 +21,7 @@ from durableruns.service.catalog import CatalogReader
 from durableruns.settings import Settings
 from durableruns.task_definitions import TaskRegistry
 from durableruns.worker.assembly import running_worker
+from durableruns.worker.attempt_activity import DEFAULT_ANNOUNCE_AFTER_S
 from tests.helpers.waiting import eventually
 
 SECRET_KEY = "tr_dev_test_secret_key"
@@ -102,6 +103,7 @@ async def open_stack(
     max_concurrent_attempts: int = 100,
     isolation: bool | None = None,
     announce_attempts: bool = True,
+    announce_after_s: float = DEFAULT_ANNOUNCE_AFTER_S,
 ) -> AsyncIterator[Stack]:
     """A facade (in-process, also wired into the SDK) and, optionally, a worker serving
     ``registry``, on a fresh task-queue prefix so stacks never see each other's runs."""
@@ -118,6 +120,7 @@ async def open_stack(
                     max_concurrent_attempts=max_concurrent_attempts,
                     isolation=isolation,
                     announce_attempts=announce_attempts,
+                    announce_after_s=announce_after_s,
                 )
             )
         transport = httpx.ASGITransport(app=create_app(settings, client=client))

@@ -87,6 +87,7 @@ def worker_for(
         smtp=smtp_settings(settings),
         heartbeat_every_s=settings.heartbeat_every_s,
         announce_attempts=settings.announce_attempts,
+        announce_after_s=settings.announce_after_s,
     )
 
 

@@ -10,9 +10,9 @@ does nothing costs one held request per long-poll expiry, whatever its number of
 subscribers. The follower exists only while at least one subscriber watches the run
 (plus a short linger) and stops at a final status.
 
-One change is not in the history when it happens: an attempt's start (a worker that
-does not announce starts, the default, tells its run only with the outcome; Temporal
-writes ``ActivityTaskStarted`` only then too). So while a page has scheduled an attempt
+One change is not in the history when it happens: an attempt's start (an execution
+announces it only after ``announce_after_s``, else tells its run with the outcome;
+Temporal writes ``ActivityTaskStarted`` only then too). So while a page has scheduled an attempt
 that the record does not show started yet, the follower also re-reads the run (a
 ``describe``, not a Temporal Cloud action) at a growing interval until it shows
 EXECUTING: subscribers see the start within 0.1 to 2 s, as a list never would.
@@ -34,6 +34,7 @@ from durableruns.engine.names import ATTEMPT_ACTIVITY
 from durableruns.ids import is_run_id
 from durableruns.models import RunRecord
 from durableruns.service.history_watch import ERROR_BACKOFF_S, WorkflowGone, workflow_changes
+from durableruns.service.running_attempt import ATTEMPT_ENDS
 from durableruns.service.runs import RunService
 from durableruns.status import RunStatus, is_completed
 
@@ -52,12 +53,6 @@ starts short (a worker picks an attempt up in milliseconds) and doubles up to th
 run whose task no worker serves is re-read every 2 s while someone watches it)."""
 
 SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-ATTEMPT_ENDS = {
-    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
-    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
-    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
-    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
-}
 
 log = logging.getLogger(__name__)
 

@@ -49,7 +49,11 @@ from durableruns.service.monitor_state import start_monitor
 from durableruns.service.schedule_sync import sync_declared_schedules
 from durableruns.task_definitions import TaskRegistry
 from durableruns.worker.alert_delivery import AlertSender, SmtpSettings
-from durableruns.worker.attempt_activity import DEFAULT_HEARTBEAT_EVERY_S, AttemptActivity
+from durableruns.worker.attempt_activity import (
+    DEFAULT_ANNOUNCE_AFTER_S,
+    DEFAULT_HEARTBEAT_EVERY_S,
+    AttemptActivity,
+)
 from durableruns.worker.attempt_slots import AttemptSlots
 from durableruns.worker.bulk_activities import bulk_act, bulk_page
 from durableruns.worker.error_reports import ErrorReporter
@@ -98,6 +102,7 @@ def build_workers(
     smtp: SmtpSettings | None = None,
     heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
     announce_attempts: bool = True,
+    announce_after_s: float = DEFAULT_ANNOUNCE_AFTER_S,
     draining: asyncio.Event | None = None,
 ) -> list[Worker]:
     """One Temporal worker for run workflows and one per served task; attempts run in
@@ -123,6 +128,7 @@ def build_workers(
         error_reports=error_reports,
         heartbeat_every_s=heartbeat_every_s,
         announce_attempts=announce_attempts,
+        announce_after_s=announce_after_s,
         max_offered=max_concurrent_attempts,
         slots=slots,
         draining=draining,
@@ -201,6 +207,7 @@ async def running_worker(
     smtp: SmtpSettings | None = None,
     heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
     announce_attempts: bool = True,
+    announce_after_s: float = DEFAULT_ANNOUNCE_AFTER_S,
 ) -> AsyncIterator[list[Worker]]:
     """Run a worker for the duration of the ``async with`` block.
 
@@ -214,7 +221,8 @@ async def running_worker(
     the run-workflow worker stops last.
     ``metrics_port`` (0: a free one) serves ``/metrics``. ``heartbeat_every_s``: how
     often a running attempt heartbeats at most (each beat is a Temporal Cloud action).
-    ``announce_attempts``: ``Settings.announce_attempts``. ``error_groups`` off: failed
+    ``announce_attempts``, ``announce_after_s``: the ``Settings`` of those names.
+    ``error_groups`` off: failed
     attempts are not reported to the error groups (for measuring what it costs).
     """
     async with contextlib.AsyncExitStack() as stack:
@@ -247,6 +255,7 @@ async def running_worker(
             smtp=smtp,
             heartbeat_every_s=heartbeat_every_s,
             announce_attempts=announce_attempts,
+            announce_after_s=announce_after_s,
             draining=draining,
         )
         for worker in workers:

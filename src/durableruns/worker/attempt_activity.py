@@ -1,8 +1,10 @@
 """The attempt activity: one execution of the task's code, for one attempt of a run.
 
-An execution tells its run workflow when the code started — with its outcome, or (with
-``announce_attempts``, the default) at once by the ``attempt_started`` signal, so the
-run turns EXECUTING in its search attributes and live feeds —, heartbeats while the
+An execution tells its run workflow when the code started — with its outcome, and (with
+``announce_attempts``, the default) by the ``attempt_started`` signal once the code has
+run ``announce_after_s`` (1 s), so a run that executes for longer turns EXECUTING in its
+search attributes (a list filtered by status) while a short one costs no signal, no
+upsert and no workflow task for it (see :class:`Announcement`) —, heartbeats while the
 code runs (so a lost worker is noticed; cancel comes through :mod:`.cancel_watch`),
 enforces what is left of the task's ``max_duration``, and ends one of three ways: the
 output as plain JSON; a classified failure (:mod:`.attempt_outcome`); or a
@@ -63,6 +65,8 @@ from durableruns.worker.task_executor import Cancelled, Completed, Execution, Ou
 from durableruns.worker.task_process import CANCEL_GRACE_S
 from durableruns.worker.task_runtime import DEFAULT_SHORT_WAIT_S, AttemptRuntime
 
+DEFAULT_ANNOUNCE_AFTER_S = 1.0
+"""An execution still running after this long signals its start (see :class:`Announcement`)."""
 DEFAULT_HEARTBEAT_EVERY_S = 30.0
 """How often a running execution heartbeats, at most (see :func:`heartbeat_cadence`)."""
 HEARTBEAT_SHARE = 0.6
@@ -99,6 +103,7 @@ class AttemptActivity:
         error_reports: ErrorReporter | None = None,
         heartbeat_every_s: float = DEFAULT_HEARTBEAT_EVERY_S,
         announce_attempts: bool = True,
+        announce_after_s: float = DEFAULT_ANNOUNCE_AFTER_S,
         max_offered: int = 100,
         slots: dict[str, AttemptSlots] | None = None,
         draining: asyncio.Event | None = None,
@@ -109,7 +114,7 @@ class AttemptActivity:
         self._max_offered = max_offered
         self._offered_running = 0
         self._error_reports = error_reports
-        self._announce = announce_attempts
+        self._announce_after_s = announce_after_s if announce_attempts else None
         self._heartbeat_every_s = heartbeat_every_s
         self._cancel_watch = CancelWatch()
         self._api_url = api_url or Settings().api_url
@@ -167,8 +172,9 @@ class AttemptActivity:
                 continuation=input.continuation,
                 final_hooks=final_hook_kinds(task.hooks),
             )
-            if self._announce:  # the run turns EXECUTING now (a signal, an upsert)
-                await handle.signal(RunWorkflow.attempt_started, started)
+            announcement = Announcement(handle, started, self._announce_after_s)
+            if self._announce_after_s == 0:  # the run turns EXECUTING now (a signal, an upsert)
+                await announcement.now()
         except BaseException:
             heartbeats.cancel()
             await asyncio.gather(heartbeats, return_exceptions=True)
@@ -202,11 +208,12 @@ class AttemptActivity:
                 info.workflow_run_id or "",
                 info.activity_id,
                 _beat_now,
-                cancel_requests=not self._announce,
+                cancel_requests=self._announce_after_s != 0,
             ):
+                announcement.schedule()
                 result = await self._execute(task, input, state.payload, ctx, runtime, execution)
         except asyncio.CancelledError:
-            if self._announce or not _cancel_requested():
+            if await announcement.settle() or not _cancel_requested():
                 raise
             # The run waits for this answer to learn the start it was never told of
             # (Temporal drops the details of a canceled activity): a CANCELED failure.
@@ -222,6 +229,7 @@ class AttemptActivity:
             for loop in (heartbeats, flusher, log_flusher):
                 loop.cancel()
             await asyncio.gather(heartbeats, flusher, log_flusher, return_exceptions=True)
+            await announcement.settle()  # its signal, if sent, lands before the outcome
             await runtime.flush()
         took = f"({time.monotonic() - clock:.2f} s)"
         if isinstance(result, Suspension):
@@ -448,6 +456,64 @@ async def _heartbeat_forever(every_s: float) -> None:
     while True:
         await asyncio.sleep(every_s)
         activity.heartbeat()
+
+
+class Announcement:
+    """The ``attempt_started`` signal of one execution, sent once its code has run
+    ``after_s`` (None: never; 0: before the code starts, :meth:`now`).
+
+    Why delayed: announcing costs the run a signal, an upsert (two Temporal Cloud
+    actions) and a workflow task, five history events, which is most of what separates a
+    no-op run from bare Temporal's workflow + activity. What it buys is a run listed
+    EXECUTING while its code runs; retrieve and the realtime feeds see the start without
+    it (``service/running_attempt.py``). A short execution ends before the signal would
+    go: it tells its run the start with its outcome, and the run is listed QUEUED (or
+    WAITING) for at most ``after_s``, as a list lags anyway. A longer one is listed
+    EXECUTING ``after_s`` into its code, at the cost it always had.
+
+    The signal never lands after the execution's outcome (the run would read a start it
+    has already ended): :meth:`settle`, before the outcome is returned, cancels it while
+    it is still a wait and awaits it once it is sent."""
+
+    def __init__(
+        self, handle: WorkflowHandle[Any, Any], started: AttemptStarted, after_s: float | None
+    ) -> None:
+        self._handle = handle
+        self._started = started
+        self._after_s = after_s
+        self._task: asyncio.Task[None] | None = None
+        self._sending = False
+        self.sent = False
+        """Whether the run has the signal (then it knows the start)."""
+
+    async def now(self) -> None:
+        """Signal at once; an error is the execution's (the code has not started)."""
+        self._sending = True
+        await self._handle.signal(RunWorkflow.attempt_started, self._started)
+        self.sent = True
+
+    def schedule(self) -> None:
+        """Signal ``after_s`` from now, unless :meth:`settle` comes first."""
+        if self._after_s and not self.sent:
+            self._task = asyncio.create_task(self._later(self._after_s))
+
+    async def settle(self) -> bool:
+        """Cancel the signal if it is still a wait, else await it; whether it was sent."""
+        if self._task is not None:
+            if not self._sending:
+                self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        return self.sent
+
+    async def _later(self, after_s: float) -> None:
+        await asyncio.sleep(after_s)
+        try:
+            await self.now()
+        except Exception as exc:  # the run tells the start from the outcome instead
+            logging.getLogger(__name__).warning(
+                "could not announce the start of %s: %s", self._handle.id, exc
+            )
 
 
 def _beat_now() -> None:

@@ -19,8 +19,9 @@ Queue slots are :mod:`.run_slots`, waits and the journal :mod:`.run_waits`, the 
 debounce :mod:`.run_control`. The status is published as search attributes on every
 change; ``get`` answers the whole record. Runs started with ``record_in_memo`` also keep
 the state that changes while they run in the memo (``run_state.py``), so they are read
-without a query. An execution's start arrives by the ``attempt_started`` signal from
-workers that announce starts, else with its outcome (``AttemptOutput.started``).
+without a query. An execution's start arrives with its outcome
+(``AttemptOutput.started``) and, from one that runs longer than its worker's
+``announce_after_s``, earlier by the ``attempt_started`` signal.
 
 Why one long module: the handlers (signals, Updates, queries) and the phases of a run
 read and change one state machine — the record, the attempt counters, the slot, the
@@ -118,8 +119,8 @@ heartbeat's job."""
 
 CANCELED_OUTCOME_PATCH = "canceled-execution-outcome"
 """``workflow.patched`` id of waiting, when the run is canceled, for the outcome of an
-execution whose start the run does not know (workers with ``announce_attempts`` off,
-or a cancel before the start): the outcome brings the start and the task's once-per-run
+execution whose start the run does not know (one that has not announced it yet, or a
+cancel before the start): the outcome brings the start and the task's once-per-run
 hooks, so the attempt ends CANCELED and ``on_cancel`` runs. Asked only on that path,
 so other runs pay no marker; runs canceled before it closed without waiting."""
 CANCELED_OUTCOME_WAIT = timedelta(seconds=5)
@@ -637,10 +638,10 @@ class RunWorkflow:
         """The run is canceled while ``execution`` is outstanding: cancel it and end its
         attempt CANCELED.
 
-        When the run does not know the execution's start (its worker does not announce
-        starts, or it had not started), the execution's outcome tells: executions are
-        scheduled with ``WAIT_CANCELLATION_COMPLETED``, so their outcome reaches the run;
-        a lean worker answers the cancel with the start (``AttemptFailure.started``), an
+        When the run does not know the execution's start (it has not announced it, or
+        had not started), the execution's outcome tells: executions are scheduled with
+        ``WAIT_CANCELLATION_COMPLETED``, so their outcome reaches the run; an execution
+        that has not announced answers the cancel with the start (``AttemptFailure.started``), an
         execution that never started is canceled by the server at once. The wait is
         bounded by :data:`CANCELED_OUTCOME_WAIT` (a timer, only on this path). Runs that
         know the start, and runs canceled before :data:`CANCELED_OUTCOME_PATCH`, go on at
