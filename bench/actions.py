@@ -253,13 +253,15 @@ Scenario = Callable[[], Awaitable[str]]
 
 @contextlib.asynccontextmanager
 async def durableruns_side(
-    client: Client, announce: bool
+    client: Client, announce: bool, announce_after_s: float | None = None
 ) -> AsyncIterator[tuple[dict[str, Scenario], httpx.AsyncClient]]:
     settings = Settings(
         task_queue_prefix=f"bench-{uuid.uuid4().hex[:8]}", secret_key=SECRET_KEY, environment="dev"
     )
     # Passed only when off: the script also runs against code that predates the setting.
     lean_option: dict[str, Any] = {} if announce else {"announce_attempts": False}
+    if announce_after_s is not None:
+        lean_option["announce_after_s"] = announce_after_s
     async with (
         running_worker(
             client,
@@ -421,12 +423,15 @@ async def main(args: argparse.Namespace) -> int:
             for one in scenarios.values():
                 await one()  # warm up
             bare = await measure(client, scenarios, args.runs, metrics_url, counter)
-        async with durableruns_side(client, not args.no_announce) as (scenarios, http):
+        announcing = not args.no_announce
+        async with durableruns_side(client, announcing, args.announce_after) as (scenarios, http):
             for one in scenarios.values():
                 await one()
             ours = await measure(client, scenarios, args.runs, metrics_url, counter)
             print_table("bare Temporal (bench/bare.py)", bare, args.runs)
             lean = " (announce_attempts off)" if args.no_announce else ""
+            if announcing and args.announce_after is not None:
+                lean = f" (announce_after_s {args.announce_after:g})"
             print_table(f"durableruns{lean}", ours, args.runs)
             if args.long_s > 0:
                 await long_attempt_figures(client, http, args.long_s, metrics_url, counter)
@@ -446,6 +451,9 @@ def cli(argv: list[str]) -> NoReturn:
         "--no-announce",
         action="store_true",
         help="lean attempts: the worker does not signal starts (announce_attempts off)",
+    )
+    parser.add_argument(
+        "--announce-after", type=float, metavar="S", help="as in throughput.py (0: at once)"
     )
     args = parser.parse_args(argv)
     try:

@@ -163,6 +163,8 @@ async def durableruns_side(client: Client, args: argparse.Namespace) -> AsyncIte
             task_queue_prefix=settings.task_queue_prefix,
             version=VERSION,
             announce_attempts=not args.no_announce,
+            # Passed only when given: the script also runs against code that predates it.
+            **({} if args.announce_after is None else {"announce_after_s": args.announce_after}),
         ),
         serving(create_app(settings, client=client)) as base_url,
         httpx.AsyncClient(
@@ -542,6 +544,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--no-announce",
         action="store_true",
         help="lean attempts: the worker does not signal starts (announce_attempts off)",
+    )
+    parser.add_argument(
+        "--announce-after",
+        type=float,
+        metavar="S",
+        help="an execution announces its start after S s of code (default: the product's, "
+        "1; 0: at once, the default before 2026-12-06)",
     )
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     args = parser.parse_args(argv)
