@@ -36,6 +36,10 @@ ATTEMPT_ENDS = {
     EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
 }
 """The events that end an execution, and their attributes' field."""
+FIRST_OUTCOME_EVENTS = 8
+"""The shortest history holding an execution's outcome (started, a workflow task's
+three events, the execution's scheduled, started and ended, the next task scheduled):
+a run just triggered, with fewer, is not asked for its history's tail."""
 RUNNING_STATES = (
     PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
     # Started and being canceled (the run was): still running until its code stops.
@@ -74,10 +78,12 @@ def awaits_an_outcome(record: RunRecord, description: WorkflowExecutionDescripti
     that ended schedules one). Then only the history's tail tells the start
     (:func:`ended_attempts`); otherwise the run would read QUEUED for the few
     milliseconds between its code ending and the run recording it."""
+    raw = description.raw_description
     return (
         _unannounced(record)
+        and raw.workflow_execution_info.history_length >= FIRST_OUTCOME_EVENTS
         and not started_attempts(description)
-        and description.raw_description.HasField("pending_workflow_task")
+        and raw.HasField("pending_workflow_task")
     )
 
 
