@@ -304,7 +304,17 @@ class AttemptRuntime:
 
     async def flush(self) -> None:
         """Send changed metadata and new log lines to the run (twice a second, before
-        a step is recorded, and when the execution ends)."""
+        a step is recorded, and when the execution ends).
+
+        A flush runs to its end even when its caller is canceled (an execution that
+        ends cancels its flush loops): a signal canceled mid-call may have reached the
+        run already, and sending its lines again would record them twice. The next
+        flush waits for it (one at a time)."""
+        flushing = asyncio.ensure_future(self._flush())
+        flushing.add_done_callback(_retrieved)
+        await asyncio.shield(flushing)
+
+    async def _flush(self) -> None:
         async with self._flushing:
             metadata, self._pending_metadata = self._pending_metadata, None
             lines, self._pending_logs = self._pending_logs, []
@@ -317,7 +327,7 @@ class AttemptRuntime:
                     lines = []
                 for batch in self._streams.take():
                     await self._handle.signal(RunWorkflow.stream_chunks, batch)
-            finally:  # a flush canceled midway (the execution ended) loses nothing
+            finally:  # a failed flush loses nothing: the next one sends it
                 if metadata is not None and self._pending_metadata is None:
                     self._pending_metadata = metadata
                 self._pending_logs[:0] = lines
@@ -478,3 +488,10 @@ class AttemptRuntime:
                 with contextlib.suppress(RuntimeError):
                     clock.reschedule(loop.time() + self._clock_left_s)
                 self._clock_left_s = None
+
+
+def _retrieved(flushing: asyncio.Future[None]) -> None:
+    """Mark the outcome of a flush whose caller was canceled as seen (it is the next
+    flush's to retry; asyncio would otherwise log it as never retrieved)."""
+    if not flushing.cancelled():
+        flushing.exception()
