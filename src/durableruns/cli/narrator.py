@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from temporalio.client import Client, WorkflowExecutionDescription
 
 from durableruns.service.run_list import ListedRunRow, RunFilter, RunLister, row_from_execution
-from durableruns.service.running_attempt import started_attempts
+from durableruns.service.running_attempt import UNANNOUNCED_STATUSES, started_attempts
 from durableruns.status import RunStatus
 
 POLL_S = 1.0
@@ -29,8 +29,6 @@ MAX_REMEMBERED = 10_000
 """Run ids told about that are kept to avoid saying a line twice (oldest dropped)."""
 MAX_NAMED = 5
 """Runs named on the stop line; the rest are counted."""
-UNANNOUNCED = (RunStatus.QUEUED, RunStatus.DEQUEUED, RunStatus.WAITING)
-"""How a run whose code started but has not announced it yet is listed."""
 MAX_DESCRIBED = 200
 """Runs so listed that a stop describes to find the executing ones (a dev stack's)."""
 log = logging.getLogger(__name__)
@@ -92,7 +90,7 @@ class Narrator:
         those whose code started too recently to have announced it (an execution tells
         its run after ``announce_after_s``; until then the run is listed QUEUED, or
         WAITING when it resumed from a wait), found by describing them (not an action)."""
-        statuses = (RunStatus.EXECUTING, *UNANNOUNCED)
+        statuses = (RunStatus.EXECUTING, *UNANNOUNCED_STATUSES)
         rows = await self._rows(self._lister.query(RunFilter(statuses=statuses)))
         unsure = [r for r in rows if r.status is not RunStatus.EXECUTING][:MAX_DESCRIBED]
         descriptions = await asyncio.gather(

@@ -38,6 +38,17 @@ CATALOG_MEMO = "catalog"
 
 ATTEMPT_ACTIVITY = "durableruns.attempt"
 """One execution of a task's code (``worker/attempt_activity.py``)."""
+
+
+def attempt_execution(activity_type: str, activity_id: str) -> tuple[int, int] | None:
+    """(attempt number, continuation) of an execution's activity, whose id the run
+    workflow makes ``attempt-<n>[.<continuation>]``; None for any other activity."""
+    number, _, continuation = activity_id.removeprefix("attempt-").partition(".")
+    if activity_type != ATTEMPT_ACTIVITY or not number.isdigit():
+        return None
+    return int(number), int(continuation) if continuation.isdigit() else 0
+
+
 ATTEMPT_FAILURE_TYPE = "durableruns.AttemptFailure"
 """ApplicationError type the attempt activity uses to report a classified failure."""
 ATTEMPT_ELSEWHERE_TYPES = ("durableruns.AttemptNotServedHere", "NotFoundError")

@@ -28,6 +28,7 @@ from durableruns.engine.names import (
     INPUT_CONSUMED_SIGNAL,
     INPUT_SENT_SIGNAL,
     SLOT_GRANTED_SIGNAL,
+    attempt_execution,
 )
 from durableruns.input_models import InputConsumed, InputSent
 from durableruns.models import AttemptOutput, RunInput, RunRecord, StepRecord, WaitSpec
@@ -169,12 +170,10 @@ async def _on_event(b: _Builder, run: TimelineSpan, event: HistoryEvent) -> None
 
 def _scheduled(b: _Builder, run: TimelineSpan, event: HistoryEvent, at: datetime) -> None:
     attrs = event.activity_task_scheduled_event_attributes
-    if attrs.activity_type.name != "durableruns.attempt":
+    execution = attempt_execution(attrs.activity_type.name, attrs.activity_id)
+    if execution is None:
         return
-    number, _, continuation = attrs.activity_id.removeprefix("attempt-").partition(".")
-    if not number.isdigit():
-        return
-    n, c = int(number), int(continuation or 0)
+    n, c = execution
     attempt = b.attempts.get(n)
     if attempt is None:
         status = next((a.status.value for a in b.record.attempts if a.number == n), None)

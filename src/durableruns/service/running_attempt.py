@@ -23,7 +23,7 @@ from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowExecutionDescription
 
-from durableruns.engine.names import ATTEMPT_ACTIVITY
+from durableruns.engine.names import attempt_execution
 from durableruns.models import AttemptRecord, RunRecord
 from durableruns.run_state import attempt_id
 from durableruns.status import AttemptStatus, RunStatus
@@ -40,6 +40,8 @@ FIRST_OUTCOME_EVENTS = 8
 """The shortest history holding an execution's outcome (started, a workflow task's
 three events, the execution's scheduled, started and ended, the next task scheduled):
 a run just triggered, with fewer, is not asked for its history's tail."""
+UNANNOUNCED_STATUSES = (RunStatus.QUEUED, RunStatus.DEQUEUED, RunStatus.WAITING)
+"""How a run whose code started but has not announced it is listed and read."""
 RUNNING_STATES = (
     PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
     # Started and being canceled (the run was): still running until its code stops.
@@ -53,11 +55,11 @@ def started_attempts(
     """Attempt number → (scheduled, started) of its execution running now."""
     started: dict[int, tuple[datetime, datetime]] = {}
     for pending in description.raw_description.pending_activities:
-        number = _attempt_number(pending.activity_type.name, pending.activity_id)
-        if number is None or pending.state not in RUNNING_STATES:
+        execution = attempt_execution(pending.activity_type.name, pending.activity_id)
+        if execution is None or pending.state not in RUNNING_STATES:
             continue
         if pending.HasField("last_started_time"):
-            started[number] = (
+            started[execution[0]] = (
                 pending.scheduled_time.ToDatetime(tzinfo=UTC),
                 pending.last_started_time.ToDatetime(tzinfo=UTC),
             )
@@ -114,9 +116,9 @@ def ended_attempts(
         if scheduled is None or started is None:
             continue
         attributes = scheduled.activity_task_scheduled_event_attributes
-        number = _attempt_number(attributes.activity_type.name, attributes.activity_id)
-        if number is not None:
-            ended[number] = (
+        execution = attempt_execution(attributes.activity_type.name, attributes.activity_id)
+        if execution is not None:
+            ended[execution[0]] = (
                 scheduled.event_time.ToDatetime(tzinfo=UTC),
                 started.event_time.ToDatetime(tzinfo=UTC),
             )
@@ -158,16 +160,11 @@ def with_running_attempt(
 
 
 def _unannounced(record: RunRecord) -> bool:
-    """How a run whose execution has not announced its start reads without it."""
-    return record.status in (RunStatus.QUEUED, RunStatus.DEQUEUED) or (
-        record.status is RunStatus.WAITING and bool(record.waits)
+    """Whether ``record`` reads as a run whose execution has not announced its start
+    would (WAITING: with the waits it resumed from)."""
+    return record.status in UNANNOUNCED_STATUSES and (
+        record.status is not RunStatus.WAITING or bool(record.waits)
     )
-
-
-def _attempt_number(activity_type: str, activity_id: str) -> int | None:
-    """The attempt an execution belongs to (ids ``attempt-<n>[.<continuation>]``)."""
-    number = activity_id.removeprefix("attempt-").split(".")[0]
-    return int(number) if activity_type == ATTEMPT_ACTIVITY and number.isdigit() else None
 
 
 def _unstarted(status: AttemptStatus, started_at: datetime | None) -> bool:

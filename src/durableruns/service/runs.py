@@ -428,7 +428,7 @@ class RunService:
         if awaits_an_outcome(record, description):
             request = GetWorkflowExecutionHistoryReverseRequest(
                 namespace=self._client.namespace,
-                execution=WorkflowExecution(workflow_id=description.id),
+                execution=WorkflowExecution(workflow_id=description.id, run_id=description.run_id),
                 maximum_page_size=HISTORY_TAIL_EVENTS,
             )
             try:

@@ -511,9 +511,7 @@ class Announcement:
         try:
             await self.now()
         except Exception as exc:  # the run tells the start from the outcome instead
-            logging.getLogger(__name__).warning(
-                "could not announce the start of %s: %s", self._handle.id, exc
-            )
+            worker_log.warning("could not announce the start of %s: %s", self._handle.id, exc)
 
 
 def _beat_now() -> None:
