@@ -22,10 +22,16 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 NGINX := /usr/sbin/nginx
 
+# Test files run in this many processes (pytest-xdist, one file at a time each, so a
+# file's fixtures and order stay in one process); each process starts its own dev
+# server. Most of the suite's time is waiting (killed workers, timers), so 2 halves it
+# on 2 cores. TEST_PROCESSES=0 runs it in this process alone.
+TEST_PROCESSES ?= 2
+
 ## test: run the test suite (the dashboard's browser tests use Debian's chromium; the
 ## TLS test puts Debian's nginx in front of Temporal; the metrics test uses promtool)
 test: $(TEST_STAMP) $(CHROMIUM) $(NGINX) $(PROMTOOL) $(NODE_STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile
 
 ## lint: ruff check, ruff format --check, mypy --strict on src/
 lint: $(TEST_STAMP)
