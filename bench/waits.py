@@ -105,11 +105,20 @@ class Bench:
     async def trigger_many(
         self, task_id: str, payloads: list[Any]
     ) -> tuple[list[str], float, float]:
-        """Trigger all (``--trigger-concurrency`` in flight): ids, first send, last return."""
+        """Trigger all (``--trigger-concurrency`` in flight; at most ``--trigger-rate``
+        a second when given): ids, first send, last return."""
         first = time.time()
-        ids = await bounded(
-            payloads, self.args.trigger_concurrency, lambda p: self.trigger(task_id, p)
-        )
+        rate: float | None = self.args.trigger_rate
+        begin = time.monotonic()
+        numbered = list(enumerate(payloads))
+
+        async def paced(item: tuple[int, Any]) -> str:
+            number, payload = item
+            if rate:  # item n is sent no sooner than n / rate s after the first
+                await asyncio.sleep(max(0.0, begin + number / rate - time.monotonic()))
+            return await self.trigger(task_id, payload)
+
+        ids = await bounded(numbered, self.args.trigger_concurrency, paced)
         return ids, first, time.time()
 
     def cpu(self) -> CpuMark:
@@ -512,6 +521,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="the worker's DURABLERUNS_ANNOUNCE_ATTEMPTS=0 (lean attempts)",
     )
     add("--trigger-concurrency", type=int, default=50, help="triggers in flight")
+    add(
+        "--trigger-rate",
+        type=float,
+        help="at most this many triggers a second (default: as fast as they go). The "
+        "runs' timers fire as densely as the runs reached their waits, so hold this "
+        "equal to compare [1]'s timer storm between workers",
+    )
     add("--throughput-runs", type=int, default=300, help="[4b] throughput.py --runs (0: skip)")
     add("--throughput-rounds", type=int, default=2, help="[4b] throughput.py --rounds")
     add("--phases", default="3,4a,1,2", help="which parts, in this order (4b: --throughput-runs)")
