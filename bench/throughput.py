@@ -4,7 +4,7 @@ Both sides run in this process against one in-memory dev server started here:
 
 * **durableruns**: a no-op task (``bench-noop``) served by ``running_worker``, triggered
   over real HTTP (the facade served by uvicorn on a free 127.0.0.1 port) by an aiohttp
-  client (``--client httpx``: the SDK's httpx, which costs the load generator ~1.7 ms
+  client (``--client httpx``: the SDK's httpx, which costs the load generator ~1.5 ms
   of CPU per request at 32 in flight, see bench/README.md), completion awaited as the
   run workflow's result.
 * **bare**: ``bench/bare.py``'s workflow (one no-op activity) started with
@@ -167,7 +167,7 @@ async def load_client(
     """An HTTP client with ``args.concurrency`` keep-alive connections to ``base_url``.
 
     ``aiohttp`` by default: the load generator shares this process's CPU with the worker
-    and the facade, and httpx (with httpcore's pool) costs ~1.7 ms of CPU per request at
+    and the facade, and httpx (with httpcore's pool) costs ~1.5 ms of CPU per request at
     32 in flight against aiohttp's ~0.1 ms, so with httpx the client, not durableruns,
     is the largest difference between the sides (bench/README.md, 2026-12-06).
     """
@@ -605,7 +605,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         choices=("aiohttp", "httpx"),
         default="aiohttp",
         help="the load generator's HTTP client (default aiohttp; httpx is the SDK's, and "
-        "costs this process ~1.7 ms of CPU per request at 32 in flight)",
+        "costs this process ~1.5 ms of CPU per request at 32 in flight)",
     )
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     args = parser.parse_args(argv)
